@@ -1,0 +1,83 @@
+"""Parsing and symmetry helpers shared by the task modules (no task-specific knowledge here)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from .base import MAX_INPUT_BYTES, PuzzleError
+
+
+def read_text(data: Any, what: str = "input") -> str:
+    """bytes | str -> str, refusing oversized or non-UTF-8 input with a message a person understands."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        data = bytes(data)
+        if len(data) > MAX_INPUT_BYTES:
+            raise PuzzleError(f"The {what} is {len(data) / 1e6:.1f} MB; the limit is {MAX_INPUT_BYTES / 1e6:.0f} MB.")
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise PuzzleError(f"The {what} is not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x}).") from None
+    if not isinstance(data, str):
+        raise PuzzleError(f"The {what} must be text, got {type(data).__name__}.")
+    if len(data) > MAX_INPUT_BYTES:
+        raise PuzzleError(f"The {what} has {len(data):,} characters; the limit is {MAX_INPUT_BYTES:,}.")
+    return data
+
+
+def load_json(text: str, what: str = "JSON") -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        msg = getattr(e, "msg", "nested too deeply")
+        where = f" at line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
+        raise PuzzleError(f"The {what} is not valid JSON: {msg}{where}.") from None
+
+
+def grid_from_rows(rows: Any, what: str = "grid", max_size: int = 30, lo: int = 0, hi: int = 9) -> np.ndarray:
+    """A list of equal-length lists of ints in [lo, hi] -> 2-D int64 array, with precise messages otherwise."""
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise PuzzleError(f"The {what} must be a non-empty list of rows.")
+    if len(rows) > max_size:
+        raise PuzzleError(f"The {what} has {len(rows)} rows; at most {max_size} are allowed.")
+    width = None
+    for r, row in enumerate(rows):
+        if not isinstance(row, (list, tuple)) or not row:
+            raise PuzzleError(f"Row {r + 1} of the {what} must be a non-empty list of numbers.")
+        if width is None:
+            width = len(row)
+            if width > max_size:
+                raise PuzzleError(f"The {what} has {width} columns; at most {max_size} are allowed.")
+        elif len(row) != width:
+            raise PuzzleError(f"Row {r + 1} of the {what} has {len(row)} cells, but row 1 has {width}.")
+        for c, v in enumerate(row):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+                raise PuzzleError(f"Cell (row {r + 1}, column {c + 1}) of the {what} is {v!r}; "
+                                  f"expected a whole number from {lo} to {hi}.")
+    return np.array(rows, dtype=np.int64)
+
+
+# The 8 symmetries of the square, numbered as in the official TinyRecursiveModels datasets.
+DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
+
+
+def dihedral(grid: np.ndarray, k: int) -> np.ndarray:
+    """Apply dihedral transform k (0 identity, 1-3 rotations by 90/180/270, 4 mirror left-right, 5 up-down,
+    6 transpose, 7 anti-transpose) to the last two axes."""
+    g = np.asarray(grid)
+    ops = {
+        0: lambda a: a,
+        1: lambda a: np.rot90(a, 1, axes=(-2, -1)),
+        2: lambda a: np.rot90(a, 2, axes=(-2, -1)),
+        3: lambda a: np.rot90(a, 3, axes=(-2, -1)),
+        4: lambda a: np.flip(a, -1),
+        5: lambda a: np.flip(a, -2),
+        6: lambda a: np.swapaxes(a, -1, -2),
+        7: lambda a: np.flip(np.rot90(a, 1, axes=(-2, -1)), -1),
+    }
+    return np.ascontiguousarray(ops[k](g))
+
+
+def inverse_dihedral(grid: np.ndarray, k: int) -> np.ndarray:
+    return dihedral(grid, DIHEDRAL_INVERSE[k])
