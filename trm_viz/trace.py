@@ -6,11 +6,15 @@ projection per cell), never the full hidden states, so a 16-step 30x30 trace sta
 """
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
+import torch
+
+from .model.trm import TRM
+from .tasks import Puzzle, PuzzleError, get_task
 
 TRACE_FORMAT_VERSION = 1
 
@@ -51,3 +55,176 @@ class Trace:
         if self.correct is None:
             return None
         return self.correct.reshape(self.num_steps, -1).all(axis=1)
+
+
+# --- recording ----------------------------------------------------------------------------------------------------
+def stablemax_probs(logits: torch.Tensor) -> torch.Tensor:
+    """The probabilities the model was trained to output: TRM's loss is stablemax cross-entropy, s(x) = x + 1 for
+    x >= 0 and 1 / (1 - x) otherwise, normalised; a softmax would misstate the model's confidence."""
+    x = logits.double()
+    s = torch.where(x < 0, 1.0 / (1.0 - x), x + 1.0)
+    return (s / s.sum(-1, keepdim=True)).float()
+
+
+def _pca_basis(z: torch.Tensor) -> torch.Tensor:
+    """(cells, D) -> (D, 3): the top principal directions of one latent over the cells, with a fixed sign
+    convention, so the same run always gets the same colours."""
+    centered = z - z.mean(0, keepdim=True)
+    _, _, v = torch.linalg.svd(centered, full_matrices=False)
+    basis = v[:3].T.contiguous()
+    if basis.shape[1] < 3:
+        basis = torch.nn.functional.pad(basis, (0, 3 - basis.shape[1]))
+    signs = torch.sign(basis.sum(0))
+    signs[signs == 0] = 1
+    return basis * signs
+
+
+def puzzle_identifier(config, puzzle: Puzzle) -> int:
+    """The puzzle-embedding row for this puzzle: 0 for Sudoku/maze, the ARC task's own row otherwise."""
+    if puzzle.task != "arc" or not config.puzzle_names:
+        return 0
+    try:
+        return config.puzzle_names.index(puzzle.arc_task_id)
+    except ValueError:
+        raise PuzzleError(f"This checkpoint was not trained on ARC task {puzzle.arc_task_id!r}: an ARC TRM knows a "
+                          "task only through its learned puzzle embedding. Pick one of the checkpoint's tasks.") from None
+
+
+def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
+               L_cycles: int | None = None) -> Iterator[Trace]:
+    """Run the model on one puzzle, yielding the Trace so far after every supervision step (for streaming).
+
+    Deterministic: the same checkpoint and puzzle give the same trace. Works in the model's dtype (float32 on CPU)."""
+    task = get_task(puzzle.task)
+    cfg = model.config
+    if cfg.task and cfg.task != task.name:
+        raise PuzzleError(f"This checkpoint is a {cfg.task} model; it cannot run a {task.name} puzzle.")
+    steps = int(steps or cfg.halt_max_steps)
+    T, n = int(H_cycles or cfg.H_cycles), int(L_cycles or cfg.L_cycles)
+    if not (1 <= steps <= 64 and 1 <= T <= 16 and 1 <= n <= 32):
+        raise PuzzleError(f"steps {steps}, H_cycles {T}, L_cycles {n} are outside 1..64, 1..16, 1..32.")
+    H, W = task.canvas_shape
+    P = model.puzzle_emb_len
+    input_tokens = task.encode(puzzle.grid)
+    solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
+    label_tokens = task.encode(solution) if solution is not None else None
+    pid = puzzle_identifier(cfg, puzzle)
+    inner_kinds = [f"L{c + 1}.{i + 1}" if i < n else f"H{c + 1}" for c in range(T) for i in range(n + 1)]
+
+    rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "secs")}
+    basis: dict[str, torch.Tensor] = {}
+    meta = {"steps_requested": steps, "H_cycles": T, "L_cycles": n, "dtype": str(model.dtype).removeprefix("torch."),
+            "puzzle_identifier": pid, "config": cfg.to_dict()}
+    with torch.inference_mode():
+        dev = model.lm_head.weight.device
+        inputs = torch.as_tensor(input_tokens, device=dev)[None]
+        x = model.input_embeddings(inputs, torch.tensor([pid], device=dev))
+        z_H, z_L = model.initial_latents(1)
+        prev_tokens = input_tokens.reshape(H, W)
+        for step in range(1, steps + 1):
+            t0 = time.perf_counter()
+            inner: list[torch.Tensor] = []
+            hook = lambda kind, c, i, z: inner.append(model.decode(z)[0].argmax(-1))  # noqa: E731
+            new_H, new_L, logits, q = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
+            probs = stablemax_probs(logits[0])
+            conf, tok = probs.max(-1)
+            cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
+            old = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
+            for k in ("H", "L"):
+                if k not in basis:
+                    basis[k] = _pca_basis(cur[k])
+                rec[f"z{k}d"].append((cur[k] - old[k]).norm(dim=-1).reshape(H, W).cpu().numpy())
+                rec[f"z{k}p"].append((cur[k] @ basis[k]).reshape(H, W, 3).cpu().numpy())
+            z_H, z_L = new_H, new_L
+            rec["tokens"].append(tok.reshape(H, W).cpu().numpy())
+            rec["conf"].append(conf.reshape(H, W).cpu().numpy())
+            rec["q"].append(float(torch.sigmoid(q[0])))
+            rec["inner"].append(torch.stack(inner).reshape(len(inner), H, W).cpu().numpy())
+            rec["secs"].append(time.perf_counter() - t0)
+            yield _assemble(task, puzzle, input_tokens, prev_tokens, rec, inner_kinds, label_tokens, solution, meta)
+
+
+def _assemble(task, puzzle, input_tokens, input_canvas, rec, inner_kinds, label_tokens, solution, meta) -> Trace:
+    tokens = np.stack(rec["tokens"]).astype(np.int64)
+    previous = np.concatenate([input_canvas[None], tokens[:-1]])
+    q = np.asarray(rec["q"], dtype=np.float32)
+    halted = np.flatnonzero(q > 0.5)
+    H, W = task.canvas_shape
+    label = label_tokens.reshape(H, W) if label_tokens is not None else None
+    return Trace(
+        task=task.name, input_grid=puzzle.grid.copy(), input_tokens=np.asarray(input_tokens), canvas_shape=(H, W),
+        tokens=tokens, answers=[task.decode(t.reshape(-1)) for t in tokens],
+        confidence=np.stack(rec["conf"]).astype(np.float32), q_halt_prob=q, changed=tokens != previous,
+        z_H_delta=np.stack(rec["zHd"]).astype(np.float32), z_L_delta=np.stack(rec["zLd"]).astype(np.float32),
+        z_H_proj=np.stack(rec["zHp"]).astype(np.float32), z_L_proj=np.stack(rec["zLp"]).astype(np.float32),
+        inner_tokens=np.stack(rec["inner"]).astype(np.int64), inner_kinds=list(inner_kinds),
+        halt_step=int(halted[0]) + 1 if halted.size else None,
+        label_tokens=label, solution=solution, correct=(tokens == label[None]) if label is not None else None,
+        meta={**meta, "step_seconds": [round(s, 4) for s in rec["secs"]], "puzzle_name": puzzle.name,
+              "notes": list(puzzle.notes)},
+    )
+
+
+def run(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
+        L_cycles: int | None = None) -> Trace:
+    """The whole trace at once (see iter_trace)."""
+    trace = None
+    for trace in iter_trace(model, puzzle, steps, H_cycles, L_cycles):
+        pass
+    return trace
+
+
+# --- export -------------------------------------------------------------------------------------------------------
+def _r(a: np.ndarray, digits: int = 4) -> list:
+    return np.round(a.astype(np.float64), digits).tolist()
+
+
+def to_json(trace: Trace) -> dict[str, Any]:
+    """A JSON-ready dict: top level task, halt_step, steps[] (step, answer, q_halt_prob, changed_cells, ...)."""
+    task = get_task(trace.task)
+    exact = trace.exact
+    steps = []
+    for i in range(trace.num_steps):
+        changed = np.argwhere(trace.changed[i])
+        step = {
+            "step": i + 1,
+            "answer": trace.answers[i].tolist(),
+            "q_halt_prob": round(float(trace.q_halt_prob[i]), 6),
+            "changed_cells": changed.tolist(),
+            "confidence": _r(trace.confidence[i], 3),
+            "z_H_delta": _r(trace.z_H_delta[i]),
+            "z_L_delta": _r(trace.z_L_delta[i]),
+            "inner_answers": [task.decode(t.reshape(-1)).tolist() for t in trace.inner_tokens[i]],
+        }
+        if exact is not None:
+            step["exact"] = bool(exact[i])
+            step["cell_accuracy"] = round(float(trace.correct[i].mean()), 6)
+        steps.append(step)
+    return {
+        "format": "trm_viz.trace", "version": TRACE_FORMAT_VERSION, "task": trace.task,
+        "input": trace.input_grid.tolist(),
+        "solution": trace.solution.tolist() if trace.solution is not None else None,
+        "halt_step": trace.halt_step, "num_steps": trace.num_steps, "inner_kinds": trace.inner_kinds,
+        "canvas_shape": list(trace.canvas_shape), "steps": steps,
+        "meta": {k: v for k, v in trace.meta.items()},
+    }
+
+
+def save_json(trace: Trace, path) -> None:
+    import json
+
+    with open(path, "w") as f:
+        json.dump(to_json(trace), f)
+
+
+def save_npz(trace: Trace, path) -> None:
+    """All arrays, uncompressed names as in the Trace; ragged ARC answers are stored per step."""
+    arrays = {k: getattr(trace, k) for k in ("input_grid", "input_tokens", "tokens", "confidence", "q_halt_prob",
+                                            "changed", "z_H_delta", "z_L_delta", "z_H_proj", "z_L_proj",
+                                            "inner_tokens")}
+    for k in ("label_tokens", "solution", "correct"):
+        if getattr(trace, k) is not None:
+            arrays[k] = getattr(trace, k)
+    for i, a in enumerate(trace.answers):
+        arrays[f"answer_{i + 1}"] = a
+    np.savez_compressed(path, halt_step=np.int64(trace.halt_step or 0), **arrays)

@@ -1,0 +1,247 @@
+"""The TRM network against an independent re-statement of the recursion, and both checkpoint formats.
+
+These tests check arithmetic, so small models with random weights are what they need: no output of them is shown
+to anyone. (The official forward pass itself is compared by scripts/check_official_parity.py against a clone of
+the official repository: bit-identical in float32.)
+"""
+from __future__ import annotations
+
+import math
+import pickle
+
+import pytest
+import torch
+import yaml
+
+from trm_viz.model.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from trm_viz.model.config import TRMConfig
+from trm_viz.model.trm import TRM
+
+SMALL = dict(hidden_size=64, num_heads=4, L_layers=2, H_cycles=2, L_cycles=2, puzzle_emb_ndim=64,
+             vocab_size=11, seq_len=81, task="sudoku")
+
+
+def randomised(config: TRMConfig, seed: int = 0) -> TRM:
+    """A model whose halting head and puzzle embedding are not at their trivial zero init."""
+    torch.manual_seed(seed)
+    model = TRM(config).eval()
+    with torch.no_grad():
+        model.q_head.weight.normal_(0, 0.1)
+        if config.puzzle_emb_ndim:
+            model.puzzle_emb.weights.normal_(0, 0.5)
+    return model
+
+
+def reference_run(sd: dict, cfg: TRMConfig, inputs, ids, steps: int):
+    """TRM written out from the paper with plain tensor algebra, reading weights by their official names."""
+    D, eps = cfg.hidden_size, cfg.rms_norm_eps
+    P = (cfg.puzzle_emb_len or math.ceil(cfg.puzzle_emb_ndim / D)) if cfg.puzzle_emb_ndim else 0
+
+    def norm(x):
+        return x / torch.sqrt((x * x).mean(-1, keepdim=True) + eps)
+
+    def swiglu(x, pre):
+        gu = x @ sd[pre + "gate_up_proj.weight"].T
+        g, u = gu[..., : gu.shape[-1] // 2], gu[..., gu.shape[-1] // 2:]
+        return (g * torch.sigmoid(g) * u) @ sd[pre + "down_proj.weight"].T
+
+    def rope(t):  # t: (B, S, heads, hd); pairs (i, i + hd/2) rotated by position * theta^(-2i/hd)
+        hd = t.shape[-1]
+        pos = torch.arange(t.shape[1], dtype=torch.float64)[:, None]
+        ang = pos * cfg.rope_theta ** (-torch.arange(0, hd, 2, dtype=torch.float64) / hd)
+        c = torch.complex(t[..., : hd // 2].double(), t[..., hd // 2:].double())
+        c = c * torch.polar(torch.ones_like(ang), ang)[None, :, None, :]
+        return torch.cat((c.real, c.imag), -1).float()
+
+    def attention(x, pre):
+        B, S, _ = x.shape
+        h, hd = cfg.num_heads, D // cfg.num_heads
+        q, k, v = (x @ sd[pre + "qkv_proj.weight"].T).view(B, S, 3, h, hd).unbind(2)
+        if cfg.pos_encodings == "rope":
+            q, k = rope(q), rope(k)
+        w = torch.softmax(torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(hd), -1)
+        return torch.einsum("bhqk,bkhd->bqhd", w, v).reshape(B, S, D) @ sd[pre + "o_proj.weight"].T
+
+    def net(h, injection):
+        h = h + injection
+        for i in range(cfg.L_layers):
+            pre = f"L_level.layers.{i}."
+            if cfg.mlp_t:  # mix positions: the MLP and its norm act along the sequence axis
+                t = h.transpose(1, 2)
+                h = norm(t + swiglu(t, pre + "mlp_t.")).transpose(1, 2)
+            else:
+                h = norm(h + attention(h, pre + "self_attn."))
+            h = norm(h + swiglu(h, pre + "mlp."))
+        return h
+
+    x = sd["embed_tokens.embedding_weight"][inputs]
+    if P:
+        pe = sd["puzzle_emb.weights"][ids]
+        pe = torch.cat([pe, pe.new_zeros(pe.shape[0], P * D - pe.shape[1])], -1).view(-1, P, D)
+        x = torch.cat([pe, x], 1)
+    if cfg.pos_encodings == "learned":
+        x = (x + sd["embed_pos.embedding_weight"]) / math.sqrt(2)
+    x = x * math.sqrt(D)
+    z_H = sd["H_init"].expand_as(x)
+    z_L = sd["L_init"].expand_as(x)
+    out = []
+    for _ in range(steps):
+        for _ in range(cfg.H_cycles):
+            for _ in range(cfg.L_cycles):
+                z_L = net(z_L, z_H + x)
+            z_H = net(z_H, z_L)
+        logits = z_H[:, P:] @ sd["lm_head.weight"].T
+        q_halt = (z_H[:, 0] @ sd["q_head.weight"].T + sd["q_head.bias"])[:, 0]
+        out.append((logits, torch.sigmoid(q_halt)))
+    return out
+
+
+@pytest.mark.parametrize("variant", [dict(mlp_t=True, pos_encodings="none"), dict(pos_encodings="rope"),
+                                     dict(pos_encodings="learned", puzzle_emb_len=0, num_puzzle_identifiers=3)])
+def test_recursion_matches_independent_restatement(variant):
+    cfg = TRMConfig(**{**SMALL, **variant})
+    model = randomised(cfg)
+    inputs = torch.randint(0, cfg.vocab_size, (2, cfg.seq_len))
+    ids = torch.tensor([0, cfg.num_puzzle_identifiers - 1])
+    sd = {k: v.float() for k, v in model.state_dict().items()}
+    expected = reference_run(sd, cfg, inputs, ids, steps=4)
+    with torch.no_grad():
+        x = model.input_embeddings(inputs, ids)
+        z_H, z_L = model.initial_latents(2)
+        for logits_ref, q_ref in expected:
+            z_H, z_L, logits, q = model.supervision_step(z_H, z_L, x)
+            # float32 with different operation order: agreement to ~1e-5 relative; 1e-3 absolute on O(1) logits
+            assert torch.allclose(logits, logits_ref, atol=1e-3, rtol=1e-4)
+            assert torch.allclose(torch.sigmoid(q), q_ref, atol=1e-4)
+
+
+def test_inference_counts_change_the_computation():
+    """H_cycles / L_cycles are inference-time arguments: fewer cycles give a different (cheaper) answer state."""
+    model = randomised(TRMConfig(**SMALL))
+    inputs = torch.randint(0, 11, (1, 81))
+    x = model.input_embeddings(inputs, torch.zeros(1, dtype=torch.long))
+    calls = []
+    with torch.no_grad():
+        z_H, z_L = model.initial_latents(1)
+        full = model.supervision_step(z_H, z_L, x, on_update=lambda *a: calls.append(a[0]))[2]
+        assert calls == ["L", "L", "H", "L", "L", "H"]  # T=2 cycles of n=2 z_L updates then one z_H update
+        calls.clear()
+        short = model.supervision_step(z_H, z_L, x, H_cycles=1, L_cycles=1, on_update=lambda *a: calls.append(a[0]))[2]
+        assert calls == ["L", "H"]
+    assert not torch.allclose(full, short)
+
+
+def _outputs(model, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, model.config.vocab_size, (2, model.config.seq_len), generator=g)
+    with torch.no_grad():
+        return model(inputs, torch.zeros(2, dtype=torch.long), steps=3)
+
+
+def test_our_format_round_trip(tmp_path):
+    model = randomised(TRMConfig(**SMALL))
+    save_checkpoint(tmp_path / "ck", model, dtype=torch.float32)
+    loaded, info = load_checkpoint(tmp_path / "ck")
+    assert info["format"] == "trm_viz" and loaded.config == model.config
+    for a, b in zip(_outputs(model), _outputs(loaded)):
+        assert torch.equal(a, b)
+    # bfloat16 storage (used above 15 MB) loads back as float32 within bf16 rounding
+    save_checkpoint(tmp_path / "bf", model, dtype=torch.bfloat16)
+    assert (tmp_path / "bf" / "model.safetensors").stat().st_size < (tmp_path / "ck" / "model.safetensors").stat().st_size * 0.6
+    loaded16, _ = load_checkpoint(tmp_path / "bf" / "model.safetensors")
+    assert loaded16.lm_head.weight.dtype == torch.float32
+    assert torch.allclose(loaded16.lm_head.weight, model.lm_head.weight, atol=1e-2)
+
+
+@pytest.mark.parametrize("prefix", ["_orig_mod.model.inner.", "model.inner.", "inner.", ""])
+def test_official_format_round_trip(tmp_path, prefix):
+    cfg = TRMConfig(**{**SMALL, "mlp_t": True, "pos_encodings": "none"})
+    model = randomised(cfg)
+    sd = {prefix + k: v.to(torch.bfloat16) if k in ("H_init", "L_init") else v for k, v in model.state_dict().items()}
+    torch.save(sd, tmp_path / "step_500")
+    torch.save(sd, tmp_path / "step_1000")
+    arch = {"name": "recursive_reasoning.trm@TinyRecursiveReasoningModel_ACTV1", "loss": {"name": "x"},
+            "H_cycles": 2, "L_cycles": 2, "L_layers": 2, "H_layers": 0, "hidden_size": 64, "num_heads": 4,
+            "expansion": 4, "puzzle_emb_ndim": 64, "pos_encodings": "none", "mlp_t": True, "puzzle_emb_len": 16,
+            "halt_max_steps": 16, "halt_exploration_prob": 0.1, "forward_dtype": "bfloat16"}
+    (tmp_path / "all_config.yaml").write_text(yaml.safe_dump({"arch": arch, "lr": 1e-4}))
+    loaded, info = load_checkpoint(tmp_path)  # a run directory: the highest step is taken
+    assert info["format"] == "official" and info["path"].endswith("step_1000")
+    assert loaded.config.vocab_size == 11 and loaded.config.seq_len == 81 and loaded.config.mlp_t
+    assert loaded.config.task == "sudoku"
+    ref = randomised(cfg)
+    ref.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
+    ref.H_init.copy_(model.H_init.to(torch.bfloat16).float())
+    ref.L_init.copy_(model.L_init.to(torch.bfloat16).float())
+    for a, b in zip(_outputs(ref), _outputs(loaded)):
+        assert torch.equal(a, b)
+
+
+class _Evil:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/trm_viz_pwned",))
+
+
+def test_hostile_and_broken_checkpoints_give_clear_errors(tmp_path):
+    import os
+
+    model = randomised(TRMConfig(**SMALL))
+    good = tmp_path / "good"
+    save_checkpoint(good, model)
+
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    with open(evil / "step_1", "wb") as f:
+        pickle.dump({"lm_head.weight": _Evil()}, f)
+    if os.path.exists("/tmp/trm_viz_pwned"):
+        os.remove("/tmp/trm_viz_pwned")
+    with pytest.raises(CheckpointError, match="could run code"):
+        load_checkpoint(evil / "step_1")
+    assert not os.path.exists("/tmp/trm_viz_pwned")
+
+    trunc = tmp_path / "trunc"
+    trunc.mkdir()
+    (trunc / "config.json").write_bytes((good / "config.json").read_bytes())
+    (trunc / "model.safetensors").write_bytes((good / "model.safetensors").read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(trunc)
+
+    mism = tmp_path / "mism"
+    mism.mkdir()
+    cfg = dict(yaml.safe_load((good / "config.json").read_text()), hidden_size=128)
+    (mism / "config.json").write_text(__import__("json").dumps(cfg))
+    (mism / "model.safetensors").write_bytes((good / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match=r"does not match its config: H_init has shape \(64,\), the config implies \(128,\)"):
+        load_checkpoint(mism)
+
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    (huge / "config.json").write_text(__import__("json").dumps(dict(cfg, hidden_size=10**9)))
+    (huge / "model.safetensors").write_bytes(b"")
+    with pytest.raises(CheckpointError, match="hidden_size = 1000000000 is outside"):
+        load_checkpoint(huge)
+
+    (tmp_path / "notjson").mkdir()
+    (tmp_path / "notjson" / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(tmp_path / "notjson")
+
+    with pytest.raises(CheckpointError, match="No checkpoint at"):
+        load_checkpoint(tmp_path / "missing")
+
+    nan = tmp_path / "nan"
+    bad = randomised(TRMConfig(**SMALL))
+    with torch.no_grad():
+        bad.lm_head.weight[0, 0] = float("nan")
+    save_checkpoint(nan, bad)
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_checkpoint(nan)
+
+    hrm = tmp_path / "hrm"
+    hrm.mkdir()
+    torch.save({"model.inner.H_level.layers.0.mlp.down_proj.weight": torch.zeros(2, 2),
+                "model.inner.embed_tokens.embedding_weight": torch.zeros(11, 2)}, hrm / "step_3")
+    with pytest.raises(CheckpointError, match="HRM"):
+        load_checkpoint(hrm / "step_3")

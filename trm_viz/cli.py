@@ -1,0 +1,144 @@
+"""Command line: ``python -m trm_viz trace|eval|bench|train ...``.
+
+Every expected failure (a bad puzzle file, a wrong checkpoint) prints one clear line to stderr and exits with
+status 2; a traceback means a bug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .model.checkpoints import CheckpointError, load_checkpoint
+from .tasks import TASK_NAMES, PuzzleError, get_task
+
+
+def _load_model(path: str, task: str):
+    model, info = load_checkpoint(path)
+    if model.config.task and model.config.task != task:
+        raise PuzzleError(f"{path} is a {model.config.task} checkpoint, not a {task} one.")
+    return model, info
+
+
+def _read_input(path: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise PuzzleError(f"No such input file: {path}")
+    from .tasks import MAX_INPUT_BYTES
+
+    if p.stat().st_size > MAX_INPUT_BYTES:
+        raise PuzzleError(f"{path} is {p.stat().st_size / 1e6:.1f} MB; the limit is {MAX_INPUT_BYTES / 1e6:.0f} MB.")
+    return p.read_bytes()
+
+
+def cmd_trace(args) -> int:
+    from . import trace as trace_mod
+
+    task = get_task(args.task)
+    model, info = _load_model(args.checkpoint, args.task)
+    if args.example:
+        examples = task.examples()
+        if args.example not in examples:
+            raise PuzzleError(f"No {args.task} example named {args.example!r}; there are: {', '.join(examples)}.")
+        puzzle = examples[args.example]
+    elif args.input:
+        puzzle = task.parse(_read_input(args.input), filename=args.input)
+    else:
+        raise PuzzleError("Give --input FILE or --example NAME.")
+    notes = task.validate(puzzle)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    tr = trace_mod.run(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
+    tr.meta["checkpoint"] = info["path"]
+    data = trace_mod.to_json(tr)
+    if args.out:
+        Path(args.out).write_text(json.dumps(data))
+        if args.npz:
+            trace_mod.save_npz(tr, args.npz)
+    else:
+        print(json.dumps(data))
+    final = tr.answers[-1]
+    summary = {"steps": tr.num_steps, "halt_step": tr.halt_step, "q_halt_prob_last": float(tr.q_halt_prob[-1]),
+               "exact_last": None if tr.exact is None else bool(tr.exact[-1]),
+               "seconds": round(sum(tr.meta["step_seconds"]), 3)}
+    print(task.to_text(final), file=sys.stderr)
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .trace import puzzle_identifier
+    from .train.evaluate import evaluate
+
+    task = get_task(args.task)
+    model, info = _load_model(args.checkpoint, args.task)
+    import importlib
+
+    puzzles = importlib.import_module(f"trm_viz.tasks.{args.task}").load_data_file(_read_input(args.data))
+    if args.limit:
+        puzzles = puzzles[: args.limit]
+    inputs, labels, ids = [], [], []
+    for i, p in enumerate(puzzles):
+        solution = p.solution if p.solution is not None else task.solve(p)
+        if solution is None:
+            raise PuzzleError(f"Puzzle {i + 1} of {args.data} has no known or unique solution to score against.")
+        inputs.append(task.encode(p.grid))
+        labels.append(task.encode(solution))
+        ids.append(puzzle_identifier(model.config, p))
+    if not inputs:
+        raise PuzzleError(f"{args.data} holds no puzzles.")
+    result = evaluate(model, np.stack(inputs), np.stack(labels), np.array(ids), batch_size=args.batch_size,
+                      steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
+    result["checkpoint"] = info["path"]
+    print(json.dumps(result))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m trm_viz", description="Watch a Tiny Recursive Model think.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def common(p):
+        p.add_argument("--checkpoint", required=True, help="checkpoint directory (ours or an official run) or file")
+        p.add_argument("--task", required=True, choices=TASK_NAMES)
+        p.add_argument("--steps", type=int, default=None, help="supervision steps (default: the model's, 16)")
+        p.add_argument("--H-cycles", dest="H_cycles", type=int, default=None, help="T, z_H updates per step")
+        p.add_argument("--L-cycles", dest="L_cycles", type=int, default=None, help="n, z_L updates per z_H update")
+
+    t = sub.add_parser("trace", help="record one puzzle's refinement as JSON")
+    common(t)
+    t.add_argument("--input", help="puzzle file in any format the task accepts")
+    t.add_argument("--example", help="name of a shipped example instead of --input")
+    t.add_argument("--out", help="write the trace JSON here (default: stdout)")
+    t.add_argument("--npz", help="also write all arrays to this .npz (with --out)")
+    t.set_defaults(func=cmd_trace)
+
+    e = sub.add_parser("eval", help="exact accuracy per step on a data file; last line is JSON")
+    common(e)
+    e.add_argument("--data", required=True, help="data file (Sudoku: one puzzle a line, optional ,solution)")
+    e.add_argument("--limit", type=int, default=None)
+    e.add_argument("--batch-size", type=int, default=64)
+    e.set_defaults(func=cmd_eval)
+
+    sub.add_parser("bench", help="time traces (same as python -m trm_viz.bench)", add_help=False)
+    sub.add_parser("train", help="train (same as python -m trm_viz.train)", add_help=False)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("bench", "train"):  # delegate, keeping their own --help
+        import runpy
+
+        sys.argv = [f"trm_viz.{argv[0]}", *argv[1:]]
+        runpy.run_module(f"trm_viz.{argv[0]}", run_name="__main__")
+        return 0
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (PuzzleError, CheckpointError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

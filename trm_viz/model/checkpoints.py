@@ -1,0 +1,246 @@
+"""Reading and writing TRM checkpoints, safely.
+
+Two formats:
+- ours, the Hugging Face layout: a directory with ``config.json`` (TRMConfig fields + format metadata) and
+  ``model.safetensors`` (safetensors cannot carry code, so a hostile file can at worst hold wrong numbers);
+- official TinyRecursiveModels runs: a ``step_<N>`` file written by ``torch.save(state_dict)`` with ``all_config.yaml``
+  beside it. It is read with ``torch.load(weights_only=True)`` on the CPU (no pickled code runs), keys may carry the
+  ``_orig_mod.`` (torch.compile) and ``model.`` (loss wrapper) prefixes, and the sizes the YAML lacks (vocab,
+  sequence length, puzzle identifiers) are read from tensor shapes.
+
+Every problem becomes a CheckpointError whose message names the file and what is wrong with it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TRMConfig
+from .trm import TRM
+
+FORMAT_NAME = "trm_viz"
+FORMAT_VERSION = 1
+# Official ARC checkpoints are ~1.8 GB (mostly puzzle embeddings); refuse anything far beyond that before reading it.
+MAX_CHECKPOINT_BYTES = 4 * 1024**3
+# float32 weights above this size are stored as bfloat16 so each file stays under the 16 MB transfer/Space limits.
+BF16_ABOVE_BYTES = 15 * 1024**2
+# Config sanity bounds, checked before any tensor is allocated (a hostile config.json must not exhaust memory).
+LIMITS = {"vocab_size": 4096, "seq_len": 4096, "hidden_size": 4096, "L_layers": 32, "num_heads": 64,
+          "num_puzzle_identifiers": 4_000_000, "puzzle_emb_len": 64, "H_cycles": 64, "L_cycles": 64,
+          "halt_max_steps": 64, "expansion": 16}
+# sequence length of each official task, recognised by its vocabulary size (attention/RoPE models have no
+# parameter whose shape reveals the sequence length)
+SEQ_LEN_BY_VOCAB = {11: (81, "sudoku"), 6: (900, "maze"), 12: (900, "arc")}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message says which file and why."""
+
+
+# --- ours ---------------------------------------------------------------------------------------------------------
+def save_checkpoint(directory: str | Path, model: TRM, dtype: torch.dtype | None = None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Write config.json + model.safetensors. dtype None: float32, or bfloat16 when float32 would exceed 15 MB."""
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    if dtype is None:
+        fp32_bytes = sum(v.numel() * 4 for v in state.values())
+        dtype = torch.bfloat16 if fp32_bytes > BF16_ABOVE_BYTES else torch.float32
+    state = {k: v.to(dtype).contiguous() if v.is_floating_point() else v.contiguous() for k, v in state.items()}
+    save_file(state, str(directory / "model.safetensors"), metadata={"format": FORMAT_NAME})
+    cfg = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "weights_dtype": str(dtype).removeprefix("torch."),
+           **model.config.to_dict(), **(extra or {})}
+    (directory / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+    return directory
+
+
+def _read_config_json(path: Path) -> TRMConfig:
+    try:
+        raw = json.loads(_read_limited(path, 16 * 1024**2).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path.name} is not valid JSON: {e}") from None
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{path.name} must hold a JSON object of model settings.")
+    return _config_from(raw, path.name)
+
+
+def _load_ours(directory: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    config = _read_config_json(directory / "config.json")
+    weights = directory / "model.safetensors"
+    if not weights.is_file():
+        raise CheckpointError(f"{directory} has config.json but no model.safetensors.")
+    try:
+        state = load(_read_limited(weights, MAX_CHECKPOINT_BYTES))
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{weights.name} is not a readable safetensors file (truncated or corrupt?): {e}") from None
+    return state, config
+
+
+# --- official -----------------------------------------------------------------------------------------------------
+_PREFIXES = ("_orig_mod.", "model.", "inner.")
+
+
+def strip_official_prefixes(state: dict[str, Any]) -> dict[str, Any]:
+    """'_orig_mod.model.inner.L_level...' -> 'L_level...' (each prefix optional, in that order)."""
+    out = {}
+    for key, value in state.items():
+        k = key
+        for p in _PREFIXES:
+            k = k.removeprefix(p)
+        out[k] = value
+    return out
+
+
+def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
+    import pickle
+
+    raw_bytes_limit = MAX_CHECKPOINT_BYTES
+    if file.stat().st_size > raw_bytes_limit:
+        raise CheckpointError(f"{file.name} is {file.stat().st_size / 1e9:.1f} GB; the limit is "
+                              f"{raw_bytes_limit / 1e9:.0f} GB.")
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(f"{file.name} holds more than tensors (refused: loading it could run code): {e}") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): {e}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
+    state = strip_official_prefixes(state)
+    if any(k.startswith("H_level.") for k in state):
+        raise CheckpointError(f"{file.name} is an HRM checkpoint (it has H_level weights); only TRM is supported.")
+    for needed in ("embed_tokens.embedding_weight", "lm_head.weight", "q_head.weight"):
+        if needed not in state:
+            raise CheckpointError(f"{file.name} has no '{needed}': not a TinyRecursiveModels TRM checkpoint.")
+
+    arch: dict[str, Any] = {}
+    yaml_path = file.parent / "all_config.yaml"
+    if yaml_path.is_file():
+        import yaml
+
+        try:
+            doc = yaml.safe_load(_read_limited(yaml_path, 1024**2).decode("utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"all_config.yaml beside {file.name} is not valid YAML: {e}") from None
+        arch = dict((doc or {}).get("arch") or {}) if isinstance(doc, dict) else {}
+    arch = {k: v for k, v in arch.items() if not isinstance(v, (dict, list))}
+
+    # Sizes the YAML lacks, read from tensor shapes.
+    vocab, hidden = state["embed_tokens.embedding_weight"].shape
+    arch.update(vocab_size=int(vocab), hidden_size=int(hidden))
+    arch["L_layers"] = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"L_level\.layers\.(\d+)\.", k)))
+    if "puzzle_emb.weights" in state:
+        n_ids, ndim = state["puzzle_emb.weights"].shape
+        arch.update(num_puzzle_identifiers=int(n_ids), puzzle_emb_ndim=int(ndim))
+    else:
+        arch["puzzle_emb_ndim"] = 0
+    arch["mlp_t"] = "L_level.layers.0.mlp_t.gate_up_proj.weight" in state
+    puzzle_len = arch.get("puzzle_emb_len", 16)
+    if puzzle_len == 0 and arch["puzzle_emb_ndim"]:
+        puzzle_len = -(arch["puzzle_emb_ndim"] // -arch["hidden_size"])
+    if arch["puzzle_emb_ndim"] == 0:
+        puzzle_len = 0
+    if arch["mlp_t"]:
+        arch["seq_len"] = int(state["L_level.layers.0.mlp_t.gate_up_proj.weight"].shape[1]) - puzzle_len
+    elif "embed_pos.embedding_weight" in state:
+        arch["seq_len"] = int(state["embed_pos.embedding_weight"].shape[0]) - puzzle_len
+    elif int(vocab) in SEQ_LEN_BY_VOCAB:
+        arch["seq_len"] = SEQ_LEN_BY_VOCAB[int(vocab)][0]
+    else:
+        raise CheckpointError(f"{file.name}: cannot tell the sequence length (vocabulary {vocab} is not one of the "
+                              "official tasks' and the model has no position table).")
+    if "embed_pos.embedding_weight" in state:
+        arch["pos_encodings"] = "learned"
+    elif arch["mlp_t"] and "pos_encodings" not in arch:
+        arch["pos_encodings"] = "none"
+    arch.setdefault("task", SEQ_LEN_BY_VOCAB.get(int(vocab), (0, ""))[1])
+    names = file.parent / "identifiers.json"  # the official dataset's id -> name list, when the user put it beside
+    if names.is_file():
+        try:
+            arch["puzzle_names"] = [str(n) for n in json.loads(_read_limited(names, 256 * 1024**2))]
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+            pass
+    return state, _config_from(arch, f"{file.name} + all_config.yaml")
+
+
+# --- common -------------------------------------------------------------------------------------------------------
+def _read_limited(path: Path, limit: int) -> bytes:
+    size = path.stat().st_size
+    if size > limit:
+        raise CheckpointError(f"{path.name} is {size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB.")
+    return path.read_bytes()
+
+
+def _config_from(raw: dict[str, Any], source: str) -> TRMConfig:
+    for key, limit in LIMITS.items():
+        if key in raw:
+            v = raw[key]
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= limit:
+                raise CheckpointError(f"{source}: {key} = {v!r} is outside 0..{limit}.")
+    try:
+        return TRMConfig.from_dict(raw)
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{source}: invalid model settings: {e}") from None
+
+
+def _check_state(state: dict[str, torch.Tensor], model: TRM, source: str) -> dict[str, torch.Tensor]:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    problems = []
+    if missing:
+        problems.append(f"missing {len(missing)} tensors ({', '.join(missing[:4])}{'...' if len(missing) > 4 else ''})")
+    if unexpected:
+        problems.append(f"unexpected {len(unexpected)} tensors ({', '.join(unexpected[:4])}"
+                        f"{'...' if len(unexpected) > 4 else ''})")
+    for k in sorted(set(expected) & set(state)):
+        if tuple(state[k].shape) != tuple(expected[k].shape):
+            problems.append(f"{k} has shape {tuple(state[k].shape)}, the config implies {tuple(expected[k].shape)}")
+        elif not state[k].is_floating_point():
+            problems.append(f"{k} is {state[k].dtype}, expected floating point")
+    if problems:
+        raise CheckpointError(f"{source} does not match its config: " + "; ".join(problems[:6]) + ".")
+    bad = [k for k, v in state.items() if not torch.isfinite(v.float()).all()]
+    if bad:
+        raise CheckpointError(f"{source} holds NaN or infinite values in {', '.join(bad[:4])}.")
+    return {k: v.to(torch.float32) for k, v in state.items()}
+
+
+def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
+    """Load ours (a directory or its model.safetensors) or an official step_<N> file (or a run directory holding
+    one: the highest N is taken). Returns the model in eval mode, float32, on the CPU, and a description."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"No checkpoint at {path}.")
+    if path.is_file() and path.name == "model.safetensors":
+        path = path.parent
+    if path.is_dir() and (path / "config.json").is_file():
+        state, config = _load_ours(path)
+        fmt = FORMAT_NAME
+    else:
+        if path.is_dir():
+            steps = sorted(path.glob("step_*"), key=lambda p: int(m.group(1)) if (m := re.fullmatch(
+                r"step_(\d+)", p.name)) else -1)
+            steps = [p for p in steps if re.fullmatch(r"step_\d+", p.name)]
+            if not steps:
+                raise CheckpointError(f"{path} holds neither config.json + model.safetensors nor an official step_<N>.")
+            path = steps[-1]
+        state, config = _load_official(path)
+        fmt = "official"
+    with torch.device("meta"):  # shapes only: a hostile config must not allocate memory before it is checked
+        shape_model = TRM(config)
+    state = _check_state(state, shape_model, path.name)
+    model = TRM(config)
+    model.load_state_dict(state)
+    model.eval()
+    return model, {"path": str(path), "format": fmt, "config": config}
