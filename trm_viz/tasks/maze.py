@@ -1,0 +1,363 @@
+"""Maze: find the shortest path from S to G on a 30x30 grid (the Maze-Hard task of HRM/TRM).
+
+Official encoding: characters "# SGo" -> tokens 1..5, pad 0, the 30x30 grid flattened row by row (vocab 6).
+Cell codes here are the token minus one: 0 wall '#', 1 open ' ', 2 start 'S', 3 goal 'G', 4 path 'o'.
+The label is the input with the cells of the shortest path (S and G excluded) turned into 'o'.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import Puzzle, PuzzleError, Task
+from .common import dihedral, grid_from_rows, load_json, read_text
+from . import maze_image
+
+SIZE = 30
+CHARS = "# SGo"
+WALL, OPEN, START, GOAL, PATH = range(5)
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "maze"
+TRAINED_MIN_PATH = 110      # Maze-Hard keeps mazes whose shortest path has >= 110 steps
+COLOURS = {WALL: "#1f2937", OPEN: "#f3f4f6", START: "#2ECC40", GOAL: "#FF4136", PATH: "#0074D9"}
+_CHAR_CODE = {"#": WALL, " ": OPEN, ".": OPEN, "S": START, "G": GOAL, "o": PATH}
+
+
+# --- text --------------------------------------------------------------------------------------------------------
+def grid_from_text(text: str, what: str = "maze") -> tuple[np.ndarray, list[str]]:
+    """Rows of '#', ' ' or '.', 'S', 'G', 'o' -> codes. Short rows (editors strip trailing spaces) are padded open."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    while lines and lines[0] == "":
+        lines.pop(0)
+    while lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise PuzzleError(f"The {what} is empty: write rows of '#' (wall), ' ' or '.' (open), 'S' and 'G'.")
+    if len(lines) > SIZE + 2 or max(len(l) for l in lines) > SIZE + 2:
+        raise PuzzleError(f"The {what} is {len(lines)} rows x {max(len(l) for l in lines)} columns; "
+                          f"at most {SIZE}x{SIZE} is supported.")
+    width = max(len(l) for l in lines)
+    grid = np.full((len(lines), width), OPEN, dtype=np.int64)
+    notes = []
+    for r, line in enumerate(lines):
+        for c, ch in enumerate(line):
+            if ch not in _CHAR_CODE:
+                raise PuzzleError(f"Row {r + 1}, column {c + 1} of the {what} is {ch!r}; use '#' for walls, ' ' or "
+                                  f"'.' for open cells, 'S' for the start, 'G' for the goal, 'o' for a path.")
+            grid[r, c] = _CHAR_CODE[ch]
+    short = [r + 1 for r, l in enumerate(lines) if len(l) < width]
+    if short:
+        notes.append(f"Rows {_ranges(short)} were shorter than {width} characters; the missing cells were taken as "
+                     f"open (trailing spaces are often stripped).")
+    return grid, notes
+
+
+def _ranges(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:8])) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
+
+
+def fit_canvas(grid: np.ndarray, what: str = "maze") -> tuple[np.ndarray, list[str]]:
+    """Any maze up to 30x30 -> the 30x30 canvas the model works on (centred, walls around it)."""
+    notes = []
+    h, w = grid.shape
+    if h > SIZE or w > SIZE:
+        # A 31/32-wide maze often only adds an outer wall ring; the canvas edge blocks moves just as well.
+        while grid.shape[0] > SIZE and (grid[0] == WALL).all():
+            grid = grid[1:]
+            if grid.shape[0] > SIZE and (grid[-1] == WALL).all():
+                grid = grid[:-1]
+        while grid.shape[1] > SIZE and (grid[:, 0] == WALL).all():
+            grid = grid[:, 1:]
+            if grid.shape[1] > SIZE and (grid[:, -1] == WALL).all():
+                grid = grid[:, :-1]
+        if grid.shape[0] > SIZE or grid.shape[1] > SIZE:
+            raise PuzzleError(f"The {what} is {h}x{w} cells; at most {SIZE}x{SIZE} is supported.")
+        notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {SIZE}x{SIZE}.")
+    h, w = grid.shape
+    if (h, w) != (SIZE, SIZE):
+        canvas = np.full((SIZE, SIZE), WALL, dtype=np.int64)
+        top, left = (SIZE - h) // 2, (SIZE - w) // 2
+        canvas[top:top + h, left:left + w] = grid
+        grid = canvas
+        notes.append(f"The {h}x{w} {what} was placed in the middle of a {SIZE}x{SIZE} canvas surrounded by walls "
+                     f"(the model works on {SIZE}x{SIZE} mazes).")
+    return grid, notes
+
+
+# --- shortest paths ----------------------------------------------------------------------------------------------
+def bfs_distances(grid: np.ndarray, start: tuple[int, int]) -> np.ndarray:
+    """Steps from ``start`` to every cell through non-wall cells; -1 where unreachable."""
+    h, w = grid.shape
+    dist = np.full((h, w), -1, dtype=np.int64)
+    dist[start] = 0
+    queue = deque([start])
+    while queue:
+        r, c = queue.popleft()
+        for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= nr < h and 0 <= nc < w and grid[nr, nc] != WALL and dist[nr, nc] < 0:
+                dist[nr, nc] = dist[r, c] + 1
+                queue.append((nr, nc))
+    return dist
+
+
+def _find(grid: np.ndarray, code: int) -> list[tuple[int, int]]:
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(grid == code))]
+
+
+def shortest_paths(grid: np.ndarray) -> tuple[np.ndarray | None, int, int]:
+    """(solution grid with one shortest path marked 'o' or None, path length in steps, number of shortest paths).
+
+    The number of shortest paths matters for scoring: the model is trained on one label, so with several equally
+    short paths a different but valid answer is counted wrong by exact-match accuracy."""
+    grid = np.where(grid == PATH, OPEN, grid)
+    starts, goals = _find(grid, START), _find(grid, GOAL)
+    if len(starts) != 1 or len(goals) != 1:
+        return None, -1, 0
+    d_s = bfs_distances(grid, starts[0])
+    length = int(d_s[goals[0]])
+    if length < 0:
+        return None, -1, 0
+    d_g = bfs_distances(grid, goals[0])
+    # Paths from S counted in BFS layers, restricted to cells on some shortest path (d_s + d_g == length).
+    on_path = (d_s >= 0) & (d_g >= 0) & (d_s + d_g == length)
+    counts: dict[tuple[int, int], int] = {starts[0]: 1}
+    for step in range(1, length + 1):
+        for r, c in zip(*np.nonzero(on_path & (d_s == step))):
+            counts[(r, c)] = sum(counts.get(p, 0) for p in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                                 if 0 <= p[0] < grid.shape[0] and 0 <= p[1] < grid.shape[1] and d_s[p] == step - 1)
+    solution = grid.copy()
+    r, c = goals[0]
+    while d_s[r, c] > 1:   # walk back towards S; the first neighbour found keeps the choice deterministic
+        r, c = next((nr, nc) for nr, nc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                    if 0 <= nr < grid.shape[0] and 0 <= nc < grid.shape[1] and on_path[nr, nc]
+                    and d_s[nr, nc] == d_s[r, c] - 1)
+        solution[r, c] = PATH
+    return solution, length, int(counts[goals[0]])
+
+
+# --- augmentation ------------------------------------------------------------------------------------------------
+def augment_batch(inputs: np.ndarray, labels: np.ndarray, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The same random dihedral transform (one of 8, as the official dataset) on each input/label pair.
+    Works on grids (n, 30, 30) or flat tokens (n, 900) alike: the transform only moves cells."""
+    shape = inputs.shape
+    x, y = inputs.reshape(-1, SIZE, SIZE), labels.reshape(-1, SIZE, SIZE)
+    ks = rng.integers(0, 8, size=x.shape[0])
+    out_x, out_y = np.empty_like(x), np.empty_like(y)
+    for k in range(8):
+        sel = ks == k
+        out_x[sel], out_y[sel] = dihedral(x[sel], k), dihedral(y[sel], k)
+    return out_x.reshape(shape), out_y.reshape(labels.shape)
+
+
+# --- the task ----------------------------------------------------------------------------------------------------
+class MazeTask(Task):
+    name = "maze"
+    vocab_size = 6
+    seq_len = SIZE * SIZE
+    canvas_shape = (SIZE, SIZE)
+
+    def parse(self, data: Any, filename: str | None = None) -> Puzzle:
+        notes: list[str] = []
+        solution = None
+        if (hasattr(data, "convert") and hasattr(data, "size")) or (
+                isinstance(data, (bytes, bytearray, memoryview)) and maze_image.looks_like_image(bytes(data[:8]))):
+            grid = maze_image.grid_from_image(data)
+        elif isinstance(data, (list, tuple, np.ndarray)):
+            grid = self._grid_from_values(data)
+        else:
+            text = read_text(data, "maze")
+            if text.lstrip().startswith("["):
+                grid = self._grid_from_values(load_json(text, "maze JSON"))
+            else:
+                lines = text.replace("\r\n", "\n").split("\n")
+                cut = [i for i, l in enumerate(lines) if l.strip() == "---"]
+                if len(cut) > 1:
+                    raise PuzzleError("The maze has more than one '---' line; write the maze, '---', then its solution.")
+                grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines))
+                if cut and (grid == PATH).any():
+                    raise PuzzleError("The maze above '---' contains path cells 'o'; only the solution may.")
+                if cut:
+                    solution, more = grid_from_text("\n".join(lines[cut[0] + 1:]), "solution")
+                    notes += more
+                    if solution.shape != grid.shape:
+                        raise PuzzleError(f"The solution is {solution.shape[0]}x{solution.shape[1]} but the maze is "
+                                          f"{grid.shape[0]}x{grid.shape[1]}.")
+                    _same_maze(grid, solution)
+        if (grid == PATH).any():   # a drawn path means the grid is an answer: the puzzle is the same without it
+            solution = grid
+            grid = np.where(grid == PATH, OPEN, grid)
+        grid, more = fit_canvas(grid)
+        notes += more
+        if solution is not None:
+            solution, _ = fit_canvas(solution, "solution")
+        name = Path(filename).stem if filename else ""
+        return Puzzle(task=self.name, grid=grid, solution=solution, givens=grid != OPEN, name=name, notes=notes)
+
+    @staticmethod
+    def _grid_from_values(values: Any) -> np.ndarray:
+        if isinstance(values, np.ndarray):
+            if values.ndim != 2:
+                raise PuzzleError(f"A maze array must be 2-D, got shape {values.shape}.")
+            values = values.tolist()
+        if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
+            return grid_from_text("\n".join(values))[0]       # JSON list of row strings
+        return grid_from_rows(values, "maze", max_size=SIZE + 2, lo=WALL, hi=PATH)
+
+    def validate(self, puzzle: Puzzle) -> list[str]:
+        grid = puzzle.grid
+        if grid.shape != (SIZE, SIZE):
+            raise PuzzleError(f"The maze is {grid.shape[0]}x{grid.shape[1]}; the model needs {SIZE}x{SIZE} "
+                              f"(parse() pads smaller mazes).")
+        if grid.min() < WALL or grid.max() > GOAL:
+            raise PuzzleError("The maze may only hold walls, open cells, one S and one G (no path cells).")
+        for code, label in ((START, "start 'S'"), (GOAL, "goal 'G'")):
+            where = _find(grid, code)
+            if len(where) != 1:
+                at = ("; found at " + ", ".join(f"row {r + 1} col {c + 1}" for r, c in where[:5])
+                      + f" of the {SIZE}x{SIZE} canvas") if where else ""
+                raise PuzzleError(f"The maze needs exactly one {label}; it has {len(where)}{at}.")
+        solution, length, n_paths = shortest_paths(grid)
+        if solution is None:
+            raise PuzzleError("The goal G cannot be reached from the start S: every route is blocked by walls.")
+        notes = []
+        if n_paths > 1:
+            notes.append(f"There are {n_paths} different shortest paths ({length} steps); the model is scored against "
+                         f"one of them, so another equally short answer would count as wrong.")
+        if length < TRAINED_MIN_PATH:
+            notes.append(f"The shortest path has {length} steps; the model was trained on mazes with paths of "
+                         f"{TRAINED_MIN_PATH}+ steps.")
+        if puzzle.solution is not None:
+            notes += self._check_solution(grid, puzzle.solution, length)
+        return notes
+
+    @staticmethod
+    def _check_solution(grid: np.ndarray, solution: np.ndarray, length: int) -> list[str]:
+        if solution.shape != grid.shape:
+            raise PuzzleError(f"The solution is {solution.shape} but the maze is {grid.shape}.")
+        _same_maze(grid, solution, f" of the {SIZE}x{SIZE} canvas")
+        steps = int((solution == PATH).sum()) + 1
+        walk = np.where(solution == OPEN, WALL, solution)          # only S, G and the path are walkable
+        reached = bfs_distances(walk, _find(grid, START)[0])[_find(grid, GOAL)[0]]
+        if reached < 0 or steps != length:
+            return [f"The given solution is not a shortest path ({steps} steps marked, the shortest has {length})."]
+        return []
+
+    def encode(self, grid: np.ndarray) -> np.ndarray:
+        grid = np.asarray(grid, dtype=np.int64)
+        if grid.shape != (SIZE, SIZE):
+            grid, _ = fit_canvas(grid)
+        if grid.min() < WALL or grid.max() > PATH:
+            raise PuzzleError("A maze grid holds cell codes 0-4 only.")
+        return (grid + 1).reshape(-1)
+
+    def decode(self, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(SIZE, SIZE)
+        if tokens.min() < 0 or tokens.max() >= self.vocab_size:
+            raise ValueError(f"Maze tokens must be 0..{self.vocab_size - 1}.")
+        return np.maximum(tokens - 1, WALL)   # pad (0) never appears in a label; shown as wall if predicted
+
+    def solve(self, puzzle: Puzzle) -> np.ndarray | None:
+        """The known label when the puzzle came with one, else the BFS shortest path (None if unreachable)."""
+        if puzzle.solution is not None:
+            return puzzle.solution
+        return shortest_paths(puzzle.grid)[0]
+
+    def render(self, grid: np.ndarray, puzzle: Puzzle | None = None, cell_px: int | None = None):
+        from PIL import Image, ImageDraw
+
+        grid = np.asarray(grid)
+        h, w = grid.shape
+        cell_px = cell_px or (16 if max(h, w) > 15 else 32)
+        palette = np.array([_rgb(COLOURS[k]) for k in range(5)], dtype=np.uint8)
+        cells = palette[np.clip(grid, 0, 4)]
+        img_arr = np.repeat(np.repeat(cells, cell_px, axis=0), cell_px, axis=1)
+        if cell_px >= 8:   # thin grid lines help count cells; the image parser ignores them
+            img_arr[::cell_px, :] = img_arr[::cell_px, :] // 4 * 3 + 16
+            img_arr[:, ::cell_px] = img_arr[:, ::cell_px] // 4 * 3 + 16
+        img = Image.fromarray(img_arr, "RGB")
+        if puzzle is not None and puzzle.grid.shape == grid.shape:
+            # A model answer that changes a wall, S or G is broken: cross those cells out.
+            draw = ImageDraw.Draw(img)
+            for r, c in np.argwhere((puzzle.grid != OPEN) & (grid != puzzle.grid)):
+                x, y = c * cell_px, r * cell_px
+                draw.line([x + 2, y + 2, x + cell_px - 3, y + cell_px - 3], fill="#F012BE", width=2)
+                draw.line([x + 2, y + cell_px - 3, x + cell_px - 3, y + 2], fill="#F012BE", width=2)
+        return img
+
+    def examples(self) -> dict[str, Puzzle]:
+        out = {}
+        for path in sorted(ASSETS.glob("*.txt")):
+            puzzle = load_data_file(path)[0]
+            puzzle.name = path.stem.split("-", 1)[-1].replace("-", " ")
+            out[puzzle.name] = puzzle
+        return out
+
+    def generate(self, rng: np.random.Generator, min_path: int = TRAINED_MIN_PATH, n_extra: int = 27,
+                 **kwargs) -> Puzzle:
+        from .maze_generate import generate_maze
+
+        seed = int(rng.integers(0, 2**63))
+        puzzle, label, length = generate_maze(seed, 0, min_path=min_path, n_extra=n_extra)
+        grid = puzzle.astype(np.int64)
+        return Puzzle(task=self.name, grid=grid, solution=label, givens=grid != OPEN,
+                      name=f"generated maze ({length} steps, seed {seed})")
+
+    def legend(self) -> list[tuple[int, str, str]]:
+        return [(WALL, "wall #", COLOURS[WALL]), (OPEN, "open", COLOURS[OPEN]), (START, "start S", COLOURS[START]),
+                (GOAL, "goal G", COLOURS[GOAL]), (PATH, "path o", COLOURS[PATH])]
+
+    def to_text(self, grid: np.ndarray) -> str:
+        return "\n".join("".join(CHARS[int(v)] for v in row) for row in np.asarray(grid))
+
+
+def _same_maze(grid: np.ndarray, solution: np.ndarray, where: str = "") -> None:
+    differs = np.argwhere(np.where(solution == PATH, OPEN, solution) != grid)
+    if len(differs):
+        r, c = differs[0]
+        raise PuzzleError(f"The solution differs from the maze at row {r + 1}, column {c + 1}{where} (and "
+                          f"{len(differs) - 1} other cells): it may only add 'o' path cells.")
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
+    """Mazes for evaluation: blocks separated by blank lines, each the maze rows, optionally '---' and the
+    solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block)."""
+    if isinstance(path_or_text, os.PathLike) or ("\n" not in path_or_text and os.path.isfile(path_or_text)):
+        path = Path(path_or_text)
+        with open(path, "rb") as f:
+            text = read_text(f.read(), f"file {path.name}")
+        stem = path.stem
+    else:
+        text, stem = read_text(path_or_text, "maze file"), "maze"
+    blocks: list[tuple[int, list[str]]] = []        # (first line number, rows)
+    current: list[str] | None = None
+    for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if line.strip() == "":
+            current = None
+            continue
+        if current is None:
+            current = []
+            blocks.append((number, current))
+        current.append(line)
+    if not blocks:
+        raise PuzzleError("The maze file holds no mazes.")
+    puzzles = []
+    for i, (first_line, lines) in enumerate(blocks, start=1):
+        try:
+            puzzle = TASK.parse("\n".join(lines))
+            TASK.validate(puzzle)
+        except PuzzleError as e:
+            raise PuzzleError(f"Maze {i} (line {first_line}): {e}") from None
+        puzzle.name = f"{stem} #{i}"
+        puzzles.append(puzzle)
+    return puzzles
+
+
+TASK = MazeTask()
