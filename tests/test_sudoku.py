@@ -86,6 +86,7 @@ def test_solution_after_comma_and_round_trips():
     ("[[1,2,3", ["not valid JSON"]),
     ([[0] * 9] * 8 + [[0] * 8 + [12]], ["Row 9, column 9", "12"]),
     (np.zeros((3, 3)), ["(3, 3)"]),
+    ("[" + "[0,0,0,0,0,0,0,0,0]," * 8 + "[0,0,0,0,0,0,0,0,Infinity]]", ["Row 9, column 9", "inf"]),
     ("", ["empty"]),
     (b"\xff\xfe" + b"1" * 79, ["not UTF-8", "0xff"]),
     (b"." * (MAX_INPUT_BYTES + 1), ["limit"]),
@@ -121,8 +122,11 @@ def test_stated_solution_that_disagrees_with_a_clue_is_refused():
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(st.binary(max_size=300), st.text(max_size=300),
                  st.text(alphabet="123456789._0 |-+\n,", min_size=70, max_size=200),
-                 st.lists(st.lists(st.one_of(st.integers(-3, 12), st.none(), st.text(max_size=2)),
-                                   max_size=10), max_size=10)))
+                 st.lists(st.lists(st.one_of(st.integers(-3, 12), st.none(), st.text(max_size=2), st.floats()),
+                                   max_size=10), max_size=10),
+                 st.recursive(st.none() | st.booleans() | st.floats() | st.integers(-2, 11) | st.text(max_size=3),
+                              lambda inner: st.lists(inner, max_size=10) | st.dictionaries(st.text(), inner),
+                              max_leaves=100).map(lambda v: json.dumps(v))))
 def test_any_input_gives_a_puzzle_or_a_puzzle_error(data):
     try:
         p = T.parse(data)

@@ -17,7 +17,8 @@ from . import sudoku_solver
 from .base import Puzzle, PuzzleError, Task
 from .sudoku_augment import SudokuAug, augment_batch, random_augmentation
 from .sudoku_generate import generate_batch, generate_one
-from .sudoku_parse import clashes, load_data_file, parse as parse_sudoku, _check_solution
+from .sudoku_parse import _check_solution, clashes, load_data_file, parse as parse_sudoku
+from .sudoku_solver import count_solutions, solve_all, solve_batch
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "sudoku"
 
@@ -29,7 +30,7 @@ DIGIT_COLOURS = ("#ffffff", "#fde2e2", "#fdebd3", "#fdf6c8", "#e2f5d9", "#d6f1ee
                  "#dbe9fb", "#e5e0fa", "#f6dcf1", "#ececec")
 
 __all__ = ["SudokuTask", "TASK", "SudokuAug", "augment_batch", "random_augmentation", "generate_batch",
-           "load_data_file", "conflicts", "is_solved"]
+           "load_data_file", "conflicts", "is_solved", "clashes", "count_solutions", "solve_all", "solve_batch"]
 
 
 def conflicts(grid: np.ndarray) -> np.ndarray:

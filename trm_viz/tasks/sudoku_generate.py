@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from .sudoku_solver import _generate_many
@@ -69,11 +70,17 @@ def generate_batch(n: int, seed: int = 0, min_guesses: int = 0, max_guesses: int
     lo, hi = _bounds(min_guesses, max_guesses)
     jobs = [(min(CHUNK, n - start), seed, c, lo, hi, max_tries) for c, start in enumerate(range(0, n, CHUNK))]
     workers = min(workers or os.cpu_count() or 1, max(len(jobs), 1))
+    if workers > 1:
+        _generate_chunk((0, seed, 0, lo, hi, 1))  # compile (or load) once here, so workers load the cache, not race
     if workers <= 1:
         parts = [_generate_chunk(j) for j in jobs]
     else:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            parts = list(pool.map(_generate_chunk, jobs))
+        try:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                parts = list(pool.map(_generate_chunk, jobs))
+        except BrokenProcessPool as e:
+            raise RuntimeError("generate_batch's worker processes died. Spawned workers re-import the main script: "
+                               "call generate_batch under `if __name__ == \"__main__\":`, or pass workers=1.") from e
     puzzles = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, 81), np.uint8)
     solutions = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 81), np.uint8)
     ratings = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int64)

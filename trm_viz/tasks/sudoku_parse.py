@@ -7,6 +7,7 @@ numpy arrays of shape (9, 9) or (81,). Every refusal is a PuzzleError saying whe
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,14 @@ def _solution_cells(s: str) -> list[int]:
 
 
 def _value(v: Any, where: str) -> int:
-    """One cell of a list/JSON grid: an int 0..9, None (blank) or a one-character string."""
+    """One cell of a list/JSON grid: an int 0..9, a whole float, None (blank) or a one-character string."""
     if v is None:
         return 0
     if isinstance(v, str):
         return _cell(v.strip() or "0", where)  # an empty CSV field is a blank; "12" is refused by _cell
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, float, np.floating)) \
-            or v != v or int(v) != v or not 0 <= int(v) <= 9:
+    if isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
+        v = int(v)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 9:
         raise PuzzleError(f"{where}: {v!r} is not {_WHAT_CELLS}.")
     return int(v)
 
