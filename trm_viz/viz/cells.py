@@ -1,0 +1,123 @@
+"""What a person sees at one step, in answer-grid coordinates: the answer, which cells changed, which are right, how
+sure the model was. Every picture (PIL image, GIF, step viewer, corrections table) reads the trace through here, so
+they all agree on what "changed" and "right" mean.
+
+A Trace stores per-cell arrays on the token canvas (9x9 Sudoku, 30x30 maze/ARC). Answers are task grids, which for
+ARC are cropped out of the canvas and may change shape from step to step. At inference the grid sits at the
+canvas's top-left corner (the official ARC builder translates only training examples), so an answer cell (r, c) is
+canvas cell (r, c).
+
+Definitions (a cell outside the previous grid or the solution counts as changed / wrong):
+- changed at step k: the answer differs from the answer of step k-1; step 1 compares with the input grid.
+- correct: the answer equals the known solution in that cell.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tasks.base import Puzzle
+from ..trace import Trace
+
+
+@dataclass
+class StepCells:
+    step: int                       # 1-based supervision step
+    answer: np.ndarray              # (h, w) task cell codes
+    previous: np.ndarray            # the answer of the previous step (step 1: the input grid); any shape
+    changed: np.ndarray             # (h, w) bool
+    correct: np.ndarray | None      # (h, w) bool, None when the solution is unknown
+    confidence: np.ndarray          # (h, w) float, probability of the chosen token
+    z_H_delta: np.ndarray           # (h, w) float, ||z_H(step) - z_H(step - 1)||
+    z_L_delta: np.ndarray           # (h, w) float
+    q_halt_prob: float
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.answer.shape)  # type: ignore[return-value]
+
+
+def check_step(trace: Trace, step: int) -> int:
+    """Validate a 1-based step number and return its array index."""
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not 1 <= int(step) <= trace.num_steps:
+        raise ValueError(f"Step {step!r} does not exist: this trace has steps 1 to {trace.num_steps}.")
+    return int(step) - 1
+
+
+def crop(canvas: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Top-left (h, w) window of a (H, W, ...) canvas array, zero-padded if the grid is larger than the canvas."""
+    h, w = shape
+    out = np.zeros((h, w) + canvas.shape[2:], dtype=canvas.dtype)
+    hh, ww = min(h, canvas.shape[0]), min(w, canvas.shape[1])
+    out[:hh, :ww] = canvas[:hh, :ww]
+    return out
+
+
+def differs(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """(a.shape) bool: a cell of ``a`` differs from ``b`` or lies outside it."""
+    out = np.ones(a.shape, dtype=bool)
+    if b is None or b.ndim != 2:
+        return out
+    hh, ww = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+    out[:hh, :ww] = a[:hh, :ww] != b[:hh, :ww]
+    return out
+
+
+def step_cells(trace: Trace, step: int) -> StepCells:
+    i = check_step(trace, step)
+    answer = np.asarray(trace.answers[i])
+    previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
+    correct = None if trace.solution is None else ~differs(answer, np.asarray(trace.solution))
+    return StepCells(
+        step=i + 1,
+        answer=answer,
+        previous=previous,
+        changed=differs(answer, previous),
+        correct=correct,
+        confidence=crop(np.asarray(trace.confidence[i], dtype=np.float32), answer.shape),
+        z_H_delta=crop(np.asarray(trace.z_H_delta[i], dtype=np.float32), answer.shape),
+        z_L_delta=crop(np.asarray(trace.z_L_delta[i], dtype=np.float32), answer.shape),
+        q_halt_prob=float(trace.q_halt_prob[i]),
+    )
+
+
+def all_step_cells(trace: Trace) -> list[StepCells]:
+    return [step_cells(trace, k) for k in range(1, trace.num_steps + 1)]
+
+
+def exact_at(cells: StepCells, solution: np.ndarray | None) -> bool | None:
+    """The whole answer is right: same shape as the solution and every cell equal."""
+    if solution is None or cells.correct is None:
+        return None
+    return bool(cells.answer.shape == np.asarray(solution).shape and cells.correct.all())
+
+
+def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
+    """Per-step curves (index 0 = step 1): q_halt, mean confidence over the answer's cells, fraction of cells right
+    and whole-answer exactness (both None when the solution is unknown), mean z_H / z_L change."""
+    cells = all_step_cells(trace)
+    known = trace.solution is not None
+
+    def mean(a: np.ndarray) -> float:
+        return float(a.mean()) if a.size else 0.0
+
+    return {
+        "q_halt_prob": np.array([c.q_halt_prob for c in cells], dtype=np.float64),
+        "confidence": np.array([mean(c.confidence) for c in cells], dtype=np.float64),
+        "accuracy": np.array([mean(c.correct) for c in cells], dtype=np.float64) if known else None,
+        "exact": np.array([exact_at(c, trace.solution) for c in cells], dtype=bool) if known else None,
+        "z_H_delta": np.array([mean(c.z_H_delta) for c in cells], dtype=np.float64),
+        "z_L_delta": np.array([mean(c.z_L_delta) for c in cells], dtype=np.float64),
+    }
+
+
+def givens_for(puzzle: Puzzle | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """The puzzle's givens mask when it lines up with an answer of ``shape`` (ARC outputs often do not)."""
+    if puzzle is None or puzzle.givens is None or tuple(puzzle.givens.shape) != tuple(shape):
+        return None
+    return np.asarray(puzzle.givens, dtype=bool)
+
+
+def legend_labels(legend: list[tuple[int, str, str]]) -> dict[int, str]:
+    return {int(code): str(label) for code, label, _ in legend}

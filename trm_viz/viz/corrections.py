@@ -1,0 +1,95 @@
+"""Every cell the model changed, step by step, and whether the change fixed or broke it.
+
+Kinds (only when the solution is known; otherwise every change is a "change"):
+- correction: wrong at the previous step, right now;
+- regression: right at the previous step, wrong now;
+- change: wrong before and still wrong after (a different wrong value).
+Step 1 is compared with the input grid, so a Sudoku's first fills count as corrections of blanks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tasks.base import Task
+from ..trace import Trace
+from .cells import StepCells, all_step_cells, legend_labels
+
+KINDS = ("correction", "regression", "change")
+TABLE_HEADERS = ["step", "row", "col", "old", "new", "kind"]
+
+
+@dataclass(frozen=True)
+class CellChange:
+    step: int          # 1-based supervision step at which the cell took its new value
+    r: int             # 0-based row and column in the answer grid
+    c: int
+    old: int | None    # previous value (None: the cell lay outside the previous grid, e.g. an ARC output grew)
+    new: int
+    kind: str          # one of KINDS
+
+
+def _was_right(previous: np.ndarray, solution: np.ndarray | None, r: int, c: int) -> bool:
+    if solution is None:
+        return False
+    inside = r < previous.shape[0] and c < previous.shape[1] and r < solution.shape[0] and c < solution.shape[1]
+    return bool(inside and previous[r, c] == solution[r, c])
+
+
+def step_changes(cells: StepCells, solution: np.ndarray | None) -> list[CellChange]:
+    """The changed cells of one step, in reading order."""
+    out = []
+    prev = cells.previous
+    for r, c in zip(*np.nonzero(cells.changed)):
+        r, c = int(r), int(c)
+        old = int(prev[r, c]) if prev.ndim == 2 and r < prev.shape[0] and c < prev.shape[1] else None
+        kind = "change"
+        if cells.correct is not None:
+            before, after = _was_right(prev, solution, r, c), bool(cells.correct[r, c])
+            kind = "correction" if after and not before else "regression" if before and not after else "change"
+        out.append(CellChange(cells.step, r, c, old, int(cells.answer[r, c]), kind))
+    return out
+
+
+def cell_changes(trace: Trace, first_step: int = 1) -> list[CellChange]:
+    """Timeline of every changed cell from ``first_step`` on (use 2 to leave out the first answer's fills)."""
+    solution = None if trace.solution is None else np.asarray(trace.solution)
+    out: list[CellChange] = []
+    for cells in all_step_cells(trace)[max(0, first_step - 1):]:
+        out.extend(step_changes(cells, solution))
+    return out
+
+
+def change_counts(trace: Trace) -> dict[str, np.ndarray]:
+    """Per step (index 0 = step 1): number of corrections, regressions and changed cells in all."""
+    n = trace.num_steps
+    counts = {"correction": np.zeros(n, int), "regression": np.zeros(n, int), "changed": np.zeros(n, int)}
+    for ch in cell_changes(trace):
+        counts["changed"][ch.step - 1] += 1
+        if ch.kind != "change":
+            counts[ch.kind][ch.step - 1] += 1
+    return {"corrections": counts["correction"], "regressions": counts["regression"], "changed": counts["changed"]}
+
+
+def corrections_table(changes: list[CellChange], task: Task) -> list[list]:
+    """Rows for a table with TABLE_HEADERS, cells shown as people count them (row/col from 1) and values by the
+    task's legend labels (digits, '#', colour names)."""
+    labels = legend_labels(task.legend())
+
+    def show(v: int | None) -> str:
+        return "-" if v is None else labels.get(int(v), str(v))
+
+    return [[ch.step, ch.r + 1, ch.c + 1, show(ch.old), show(ch.new), ch.kind] for ch in changes]
+
+
+def summary_line(trace: Trace) -> str:
+    """One sentence for the UI, e.g. "41 corrections, 3 regressions over 16 steps (last change at step 9)"."""
+    counts = change_counts(trace)
+    changed_steps = np.nonzero(counts["changed"])[0]
+    last = f" (last change at step {changed_steps[-1] + 1})" if changed_steps.size else ""
+    if trace.solution is None:
+        return f"{int(counts['changed'].sum())} cell changes over {trace.num_steps} steps{last}; no known solution."
+    corr, regr = int(counts["corrections"].sum()), int(counts["regressions"].sum())
+    return (f"{corr} correction{'s' * (corr != 1)}, {regr} regression{'s' * (regr != 1)} "
+            f"over {trace.num_steps} steps{last}.")

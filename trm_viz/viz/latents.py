@@ -1,0 +1,110 @@
+"""Pictures of the latent state: where z_H / z_L moved during a step (per-cell change norm as a heat map), what they
+look like (a fixed 3-direction projection shown as RGB), and the inner recursion of one step (the answer head's
+decode after each of the H_cycles * (L_cycles + 1) inner updates)."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ..tasks.base import PuzzleError, Task
+from ..trace import Trace
+from .cells import check_step, crop, differs
+from .grids import outline_cells, render_grid, with_caption
+from .style import default_cell_px, heat_rgb
+
+LATENTS = ("z_H", "z_L")
+
+
+def _which(which: str) -> str:
+    if which not in LATENTS:
+        raise ValueError(f"Latent must be one of {', '.join(LATENTS)}, not {which!r}.")
+    return which
+
+
+def _region(trace: Trace, i: int, crop_to_answer: bool) -> tuple[int, int]:
+    """The cells to show: the step's answer rectangle (ARC outputs are a corner of the 30x30 canvas) or the canvas."""
+    answer = np.asarray(trace.answers[i])
+    if crop_to_answer and answer.ndim == 2 and answer.size:
+        return tuple(answer.shape)  # type: ignore[return-value]
+    return tuple(trace.canvas_shape)  # type: ignore[return-value]
+
+
+def _upscale(rgb_cells: np.ndarray, cell_px: int) -> Image.Image:
+    return Image.fromarray(np.repeat(np.repeat(rgb_cells, cell_px, axis=0), cell_px, axis=1), "RGB")
+
+
+def latent_heatmap(trace: Trace, step: int, which: str = "z_H", cell_px: int | None = None,
+                   crop_to_answer: bool = True, vmax: float | None = None) -> Image.Image:
+    """Per-cell ||z(step) - z(step-1)|| as a heat map (dark = still, yellow = moved most). The colour scale is shared
+    by all steps of the trace (``vmax`` defaults to the largest change anywhere), so steps can be compared."""
+    i = check_step(trace, step)
+    delta = np.asarray(getattr(trace, f"{_which(which)}_delta"), dtype=np.float64)
+    shape = _region(trace, i, crop_to_answer)
+    top = float(vmax) if vmax is not None else float(np.nanmax(delta)) if delta.size else 0.0
+    cells = crop(delta[i], shape) / top if top > 0 else np.zeros(shape)
+    return _upscale(heat_rgb(cells), cell_px or default_cell_px(*shape))
+
+
+def latent_rgb(trace: Trace, step: int, which: str = "z_H", cell_px: int | None = None,
+               crop_to_answer: bool = True) -> Image.Image:
+    """The latent's projection on 3 fixed directions shown as R, G, B. Each component is scaled by its 1st..99th
+    percentile over the whole trace, so colours mean the same thing at every step and one outlier cannot wash out
+    the picture. Cells with similar colours hold similar latent vectors."""
+    i = check_step(trace, step)
+    proj = np.asarray(getattr(trace, f"{_which(which)}_proj"), dtype=np.float64)
+    flat = proj.reshape(-1, 3)
+    lo, hi = np.nanpercentile(flat, 1, axis=0), np.nanpercentile(flat, 99, axis=0)
+    shape = _region(trace, i, crop_to_answer)
+    cells = (crop(proj[i], shape) - lo) / np.where(hi > lo, hi - lo, 1.0)
+    pixels = np.round(255 * np.clip(np.nan_to_num(cells), 0, 1)).astype(np.uint8)
+    return _upscale(pixels, cell_px or default_cell_px(*shape))
+
+
+def inner_rows(inner_kinds: list[str]) -> list[list[int]]:
+    """Group inner-update indices by H cycle: a row ends after each z_H update (labels "L1.1" ... "L1.6", "H1")."""
+    rows: list[list[int]] = [[]]
+    for k, kind in enumerate(inner_kinds):
+        rows[-1].append(k)
+        if kind.upper().startswith("H"):
+            rows.append([])
+    return [r for r in rows if r]
+
+
+def decode_canvas(task: Task, tokens: np.ndarray) -> np.ndarray:
+    """Decode one canvas of tokens to a task grid; tokens that form no grid (an ARC decode without a closed
+    rectangle) give an empty grid rather than an error, since intermediate decodes need not be well formed."""
+    try:
+        return np.asarray(task.decode(np.asarray(tokens).reshape(-1)))
+    except (PuzzleError, ValueError, IndexError):
+        return np.zeros((0, 0), dtype=np.int64)
+
+
+def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None, gap: int = 6) -> Image.Image:
+    """One panel per inner update of ``step`` (rows = H cycles, columns = z_L updates then the z_H update), each the
+    answer head's decode of that latent, with cells that differ from the previous panel outlined. The first panel
+    compares with the answer of the previous step (step 1: the input)."""
+    i = check_step(trace, step)
+    inner = np.asarray(trace.inner_tokens[i])
+    if inner.shape[0] != len(trace.inner_kinds):
+        raise ValueError(f"Trace has {inner.shape[0]} inner decodes but {len(trace.inner_kinds)} labels.")
+    grids = [decode_canvas(task, inner[k]) for k in range(inner.shape[0])]
+    side = max([max(g.shape) for g in grids if g.size] + [1])
+    cell_px = cell_px or int(max(2, min(14, 130 // side)))
+    previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
+    panels: list[Image.Image] = []
+    for k, grid in enumerate(grids):
+        img = render_grid(task, grid, None, cell_px)
+        if grid.size:
+            outline_cells(img, differs(grid, previous), cell_px)
+        panels.append(with_caption(img, trace.inner_kinds[k], size=11, min_width=0))
+        previous = grid
+    rows = inner_rows(trace.inner_kinds)
+    pw = max(p.width for p in panels)
+    ph = max(p.height for p in panels)
+    ncol = max(len(r) for r in rows)
+    out = Image.new("RGB", (ncol * (pw + gap) + gap, len(rows) * (ph + gap) + gap), (255, 255, 255))
+    for ri, row in enumerate(rows):
+        for ci, k in enumerate(row):
+            out.paste(panels[k], (gap + ci * (pw + gap), gap + ri * (ph + gap)))
+    return out
+

@@ -1,0 +1,81 @@
+"""All steps of a trace as one compact JSON-able dict for the in-browser step viewer (trm_viz.ui.step_viewer), so that
+scrubbing and playing never go back to the server.
+
+Per-cell layers are strings with one character per cell in reading order: cell codes as chr(48 + code) ("0".."9"
+for every task), booleans as "0"/"1", and [0, 1] quantities quantised to ten levels "0".."9". A 16-step 30x30 trace
+is ~100 KB of JSON.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tasks.base import Puzzle, Task
+from ..trace import Trace
+from .cells import all_step_cells, exact_at, givens_for
+from .corrections import change_counts
+from .plots import halting_svg_for
+
+VIEWER_FORMAT_VERSION = 1
+
+
+def cell_style(task: Task) -> str:
+    """"text" when cells are drawn as characters on a background (Sudoku digits), "fill" when a cell is its colour.
+    A task may say so with a ``cell_style`` attribute; otherwise Sudoku is the one text task."""
+    return str(getattr(task, "cell_style", None) or ("text" if task.name == "sudoku" else "fill"))
+
+
+def code_string(grid: np.ndarray) -> str:
+    return "".join(chr(48 + int(v)) for v in np.asarray(grid).reshape(-1))
+
+
+def flag_string(mask: np.ndarray) -> str:
+    return "".join("1" if v else "0" for v in np.asarray(mask).reshape(-1))
+
+
+def level_string(values: np.ndarray) -> str:
+    """[0, 1] floats -> "0".."9" (NaN and out-of-range values are clipped)."""
+    q = np.clip(np.round(np.nan_to_num(np.asarray(values, dtype=np.float64)) * 9), 0, 9).astype(int)
+    return "".join(chr(48 + v) for v in q.reshape(-1))
+
+
+def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[str, Any]:
+    cells = all_step_cells(trace)
+    counts = change_counts(trace)
+    # One colour scale per latent for the whole trace, over the cells shown, so steps compare at a glance.
+    z_max = {k: max([float(getattr(c, f"{k}_delta").max()) for c in cells if c.answer.size] + [0.0])
+             for k in ("z_H", "z_L")}
+    steps = []
+    for i, c in enumerate(cells):
+        h, w = (c.answer.shape if c.answer.ndim == 2 else (0, 0))
+        givens = givens_for(puzzle, (h, w))
+        steps.append({
+            "h": int(h), "w": int(w),
+            "cells": code_string(c.answer),
+            "changed": flag_string(c.changed),
+            "right": None if c.correct is None else flag_string(c.correct),
+            "givens": None if givens is None else flag_string(givens),
+            "conf": level_string(c.confidence),
+            "zH": level_string(c.z_H_delta / z_max["z_H"] if z_max["z_H"] > 0 else c.z_H_delta * 0),
+            "zL": level_string(c.z_L_delta / z_max["z_L"] if z_max["z_L"] > 0 else c.z_L_delta * 0),
+            "q": round(c.q_halt_prob, 4),
+            "acc": None if c.correct is None else round(float(c.correct.mean()) if c.correct.size else 0.0, 4),
+            "exact": exact_at(c, trace.solution),
+            "corrections": int(counts["corrections"][i]),
+            "regressions": int(counts["regressions"][i]),
+            "nchanged": int(counts["changed"][i]),
+        })
+    return {
+        "version": VIEWER_FORMAT_VERSION,
+        "task": task.name,
+        "style": cell_style(task),
+        "legend": [[int(code), str(label), str(color)] for code, label, color in task.legend()],
+        "n": trace.num_steps,
+        "halt_step": None if trace.halt_step is None else int(trace.halt_step),
+        "start": int(trace.halt_step or trace.num_steps),
+        "known": trace.solution is not None,
+        "z_max": {k: round(v, 4) for k, v in z_max.items()},
+        "svg": halting_svg_for(trace),
+        "steps": steps,
+    }
