@@ -1,0 +1,248 @@
+"""Training pipeline: loss, augmentations, the deep-supervision loop on real generated Sudoku, budgeted resumable runs,
+evaluation, and 2-process DDP on the CPU."""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from trm_viz.model.checkpoints import load_checkpoint
+from trm_viz.model.trm import TRM
+from trm_viz.tasks.common import dihedral
+from trm_viz.train.__main__ import main as train_main
+from trm_viz.train.augment import arc_canvas, dihedral_index, maze_augment, sudoku_augment
+from trm_viz.train.config import build_configs
+from trm_viz.train.data import load_task_data
+from trm_viz.train.evaluate import evaluate
+from trm_viz.train.loop import Trainer
+from trm_viz.train.losses import act_loss, stablemax_cross_entropy
+
+TINY = {"hidden_size": "32", "L_layers": "1", "H_cycles": "2", "L_cycles": "2", "global_batch_size": "32",
+        "expansion": "2", "lr": "3e-3", "lr_warmup_steps": "5", "log_every": "10", "train_size": "256",
+        "eval_size": "48"}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("train_cache"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These models are tiny: one thread avoids thread synchronisation, which costs 2-4x on a shared 2-core CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny(cache: str, **more):
+    return build_configs("sudoku", {**TINY, "data_dir": cache, **more})
+
+
+# --- loss -----------------------------------------------------------------------------------------------------------
+def test_stablemax_cross_entropy_matches_direct_formula():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 5, 7, generator=g) * 4
+    labels = torch.randint(0, 7, (3, 5), generator=g)
+    valid = torch.rand(3, 5, generator=g) > 0.3
+    got = stablemax_cross_entropy(logits, labels, valid)
+    x = logits.double().numpy()
+    s = np.where(x >= 0, x + 1, 1 / (1 - x))
+    want = -np.log(np.take_along_axis(s, labels.numpy()[..., None], -1)[..., 0] / s.sum(-1))
+    np.testing.assert_allclose(got.numpy(), np.where(valid.numpy(), want, 0), rtol=1e-12)
+    assert got.dtype == torch.float64
+
+
+def test_act_loss_counts_only_real_cells_and_targets_exactness():
+    labels = torch.tensor([[2, 3, 0, 0], [4, 4, 4, 4]])            # row 0: two padding cells
+    logits = torch.full((2, 4, 6), -3.0)
+    logits[0, 0, 2] = logits[0, 1, 3] = 5.0                         # row 0 exactly right on its real cells
+    logits[1, :, 5] = 5.0                                           # row 1 all wrong
+    q_halt = torch.tensor([0.0, 0.0])
+    loss, stats = act_loss(logits, q_halt, labels)
+    assert stats["seq_correct"].tolist() == [True, False]
+    assert stats["cell_acc"].tolist() == [1.0, 0.0]
+    lm = stablemax_cross_entropy(logits, labels, labels != 0)
+    want_lm = (lm[0, :2].mean() + lm[1].mean()) / 2
+    assert math.isclose(float(stats["lm_loss"]), float(want_lm), rel_tol=1e-6)
+    assert math.isclose(float(loss), float(want_lm) + 0.5 * math.log(2), rel_tol=1e-5)
+
+
+# --- augmentations ----------------------------------------------------------------------------------------------------
+def _valid_sudoku(cells: np.ndarray) -> bool:
+    g = cells.reshape(9, 9)
+    groups = [g[i] for i in range(9)] + [g[:, i] for i in range(9)]
+    groups += [g[r:r + 3, c:c + 3].reshape(-1) for r in (0, 3, 6) for c in (0, 3, 6)]
+    return all(sorted(x.tolist()) == list(range(1, 10)) for x in groups)
+
+
+def test_sudoku_augment_keeps_puzzles_valid_and_consistent(cache):
+    tcfg, _ = tiny(cache)
+    data = load_task_data(tcfg, torch.device("cpu"))
+    inputs, labels = data.train.inputs[:64].long(), data.train.labels[:64].long()
+    aug_in, aug_lab = sudoku_augment(inputs, labels, torch.Generator().manual_seed(1))
+    assert not torch.equal(aug_in, inputs)
+    for x, y in zip(aug_in.numpy(), aug_lab.numpy()):
+        assert _valid_sudoku(y - 1)                               # tokens: digit d is d + 1
+        given = x >= 2
+        assert np.array_equal(x[given], y[given])                 # the clues are still the solution's digits
+    # Same number of clues per puzzle: a symmetry only moves and relabels cells.
+    assert torch.equal((aug_in >= 2).sum(1), (inputs >= 2).sum(1))
+
+
+def test_maze_augment_is_one_of_the_eight_symmetries():
+    rng = np.random.default_rng(0)
+    grids = rng.integers(1, 6, size=(16, 30, 30))
+    inputs = torch.from_numpy(grids.reshape(16, -1))
+    out_in, out_lab = maze_augment(inputs, inputs + 1, torch.Generator().manual_seed(0), dihedral_index(30, "cpu"))
+    assert torch.equal(out_lab, out_in + 1)
+    for g, o in zip(grids, out_in.numpy()):
+        assert any(np.array_equal(dihedral(g, k).reshape(-1), o) for k in range(8))
+
+
+def _official_arc_tokens(grid: np.ndarray, k: int, cmap: np.ndarray, dr: int, dc: int) -> np.ndarray:
+    """build_arc_dataset.py's drawing: colours mapped, dihedral, placed at (dr, dc), end markers right and below."""
+    g = dihedral(cmap[grid], k)
+    canvas = np.zeros((30, 30), np.int64)
+    h, w = g.shape
+    canvas[dr:dr + h, dc:dc + w] = g + 2
+    if dr + h < 30:
+        canvas[dr + h, dc:dc + w] = 1
+    if dc + w < 30:
+        canvas[dr:dr + h, dc + w] = 1
+    return canvas.reshape(-1)
+
+
+def test_arc_canvas_matches_the_official_drawing():
+    rng = np.random.default_rng(3)
+    for k in range(8):
+        for h, w in ((3, 7), (30, 30), (1, 29), (12, 5)):
+            grid = rng.integers(0, 10, size=(h, w))
+            cmap = np.concatenate([[0], 1 + rng.permutation(9)])
+            dr, dc = int(rng.integers(0, 31 - max(h, w))), int(rng.integers(0, 31 - max(h, w)))
+            padded = np.zeros((30, 30), np.int64)
+            padded[:h, :w] = grid
+            got = arc_canvas(torch.from_numpy(padded)[None], torch.tensor([h]), torch.tensor([w]), torch.tensor([k]),
+                             torch.tensor([dr]), torch.tensor([dc]), torch.from_numpy(cmap)[None])
+            np.testing.assert_array_equal(got[0].numpy(), _official_arc_tokens(grid, k, cmap, dr, dc))
+
+
+# --- training ---------------------------------------------------------------------------------------------------------
+def test_tiny_model_learns_real_sudoku(cache):
+    tcfg, mcfg = tiny(cache)
+    data = load_task_data(tcfg, torch.device("cpu"))
+    trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"))
+    logs: list[dict] = []
+    trainer.run(max_steps=60, deadline=lambda s: False, log=logs.append)
+    assert trainer.step == 60
+    first, last = logs[0]["lm_loss"], logs[-1]["lm_loss"]
+    # Uniform guessing over 11 tokens costs ~2.4; copying the clues and learning the digit statistics alone should
+    # take a 60-step model well below it.
+    assert first > 2.2 and last < 0.85 * first, [round(m["lm_loss"], 3) for m in logs]
+    assert logs[-1]["cell_acc"] > 0.25
+    assert any(m["halted"] > 0 for m in logs)
+
+
+def test_evaluate_reports_every_step_and_matches_forward(cache):
+    tcfg, mcfg = tiny(cache)
+    data = load_task_data(tcfg, torch.device("cpu"))
+    trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"))
+    trainer.run(max_steps=15, deadline=lambda s: False, log=lambda m: None)
+    model = trainer.ema_model()
+    inputs, labels = data.eval.inputs[:20], data.eval.labels[:20]
+    res = evaluate(model, inputs, labels, batch_size=8)
+    assert res["n"] == 20 and len(res["exact_by_step"]) == 16 and len(res["cell_acc_by_step"]) == 16
+    assert all(0.0 <= v <= 1.0 for v in res["exact_by_step"] + [res["exact_at_halt"], res["halt_accuracy"]])
+    assert 1.0 <= res["mean_steps"] <= 16.0
+    # Per-step cell accuracy equals running the model's own forward for that many steps.
+    with torch.no_grad():
+        for steps in (1, 3):
+            logits, _ = model(inputs.long(), torch.zeros(20, dtype=torch.long), steps=steps)
+            acc = (logits.argmax(-1) == labels.long()).float().mean(-1).mean().item()
+            assert math.isclose(res["cell_acc_by_step"][steps - 1], acc, abs_tol=1e-5)
+
+
+def _run_cli(cache: str, out: Path, *extra: str) -> None:
+    args = ["--task", "sudoku", "--out", str(out), "--eval-size", "24"]
+    for k, v in TINY.items():
+        if k not in ("eval_size",):
+            args += ["--set", f"{k}={v}"]
+    args += ["--set", f"data_dir={cache}", "--set", "log_every=4", *extra]
+    assert train_main(args) == 0
+
+
+def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    _run_cli(cache, first, "--max-steps", "6")
+    _run_cli(cache, second, "--resume", str(first), "--max-steps", "5", "--minutes", "5")
+    card = json.loads((second / "card.json").read_text())
+    assert card["total_steps"] == 11
+    assert [r["steps"] for r in card["runs"]] == [6, 5]
+    assert card["runs"][1]["steps_start"] == 6
+    assert all(len(r["eval"]["exact_by_step"]) == 16 for r in card["runs"])
+    files = list(second.iterdir())
+    assert len(files) <= 8 and all(f.stat().st_size < 16 * 2**20 for f in files)
+    assert {"config.json", "model.safetensors", "train_state.safetensors", "card.json", "README.md",
+            "metrics.jsonl", "train.log"} <= {f.name for f in files}
+    steps = [json.loads(line)["step"] for line in (second / "metrics.jsonl").read_text().splitlines()]
+    assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
+    readme = (second / "README.md").read_text()
+    assert "| 2 |" in readme and "exact@16" in readme
+    model, info = load_checkpoint(second)                          # the shipped EMA weights load for inference
+    assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
+    cfg = json.loads((second / "config.json").read_text())
+    assert cfg["weights_dtype"] == "float32" and cfg["step"] == 11 and cfg["weights"] == "ema"
+
+
+def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
+    _run_cli(cache, tmp_path / "a", "--max-steps", "1", "--no-eval")
+    with pytest.raises(SystemExit, match="already holds a training run"):
+        _run_cli(cache, tmp_path / "a", "--max-steps", "1")
+
+
+def test_unknown_setting_is_a_readable_error():
+    with pytest.raises(ValueError, match="unknown setting 'hiden_size'"):
+        build_configs("sudoku", {"hiden_size": "64"})
+    with pytest.raises(ValueError, match="expected a int"):
+        build_configs("sudoku", {"hidden_size": "big"})
+
+
+# --- DDP --------------------------------------------------------------------------------------------------------------
+def _ddp_worker(rank: int, world: int, cache: str, port: int, result_dir: str) -> None:
+    import torch.distributed as dist
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        tcfg, mcfg = tiny(cache)
+        data = load_task_data(tcfg, torch.device("cpu"))
+        trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"), rank=rank, world_size=world)
+        logs: list[dict] = []
+        trainer.run(max_steps=4, deadline=lambda s: False, log=logs.append)
+        flat = torch.cat([p.detach().reshape(-1) for p in trainer.model.parameters()])
+        torch.save({"flat": flat, "logs": logs, "batch": trainer.batch}, Path(result_dir) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_process_ddp_keeps_ranks_identical(cache, tmp_path):
+    tcfg, _ = tiny(cache)
+    load_task_data(tcfg, torch.device("cpu"))          # build the cache once, before the workers read it
+    port = 29500 + os.getpid() % 1000
+    mp.spawn(_ddp_worker, args=(2, cache, port, str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
+    assert r0["batch"] == r1["batch"] == 16                           # the global batch is split
+    assert torch.equal(r0["flat"], r1["flat"])
+    # ... and the weights did move away from the shared initialisation
+    tcfg, mcfg = tiny(cache)
+    torch.manual_seed(tcfg.seed)
+    init = torch.cat([p.detach().reshape(-1) for p in TRM(mcfg).parameters()])
+    assert not torch.allclose(init, r0["flat"])
+    assert r0["logs"][-1]["loss"] == pytest.approx(r1["logs"][-1]["loss"])   # metrics are reduced over ranks

@@ -1,0 +1,208 @@
+"""python -m trm_viz.train: train (or continue training) a TRM within a wall-clock budget, evaluate it on held-out
+puzzles and write a small checkpoint folder with its model card.
+
+    python -m trm_viz.train --task sudoku --minutes 8 --out runs/sudoku
+    python -m trm_viz.train --task sudoku --resume checkpoints/sudoku --minutes 8 --out $OUT
+    python -m trm_viz.train --task sudoku --set hidden_size=128 --set global_batch_size=64 --max-steps 500 --out x
+    torchrun --nproc-per-node 4 -m trm_viz.train --task maze --minutes 9 --out runs/maze
+"""
+from __future__ import annotations
+
+import time
+
+_T0 = time.time()   # the --minutes budget counts from process start, imports included
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+
+from .augment import split_tokens  # noqa: E402
+from .card import add_run, new_card, render_readme  # noqa: E402
+from .config import TASKS, build_configs, parse_overrides  # noqa: E402
+from .data import build_or_load_arrays, to_device  # noqa: E402
+from .evaluate import evaluate  # noqa: E402
+from .loop import Trainer, setup_device  # noqa: E402
+from .state import load_run, save_run  # noqa: E402
+
+SAVE_RESERVE_S = 15.0      # writing the folder + building the EMA copy
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m trm_viz.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=TASKS, help="puzzle type (default: the resumed run's, else sudoku)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any TrainConfig/TRMConfig field, e.g. --set hidden_size=128 (repeatable)")
+    p.add_argument("--config", help="JSON file of KEY: VALUE overrides (applied before --set)")
+    p.add_argument("--minutes", type=float, help="wall-clock budget of the whole run, evaluation and saving included")
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in this run")
+    p.add_argument("--resume", help="a folder written by an earlier run: continue its weights, steps and card")
+    p.add_argument("--out", required=True, help="output folder (at most 8 files, each < 16 MB)")
+    p.add_argument("--data-size", type=int, help="training puzzles to generate (train_size)")
+    p.add_argument("--eval-size", type=int, help="held-out puzzles to evaluate on (eval_size)")
+    p.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation at the end")
+    return p.parse_args(argv)
+
+
+class RunLog:
+    """Progress lines to stdout + train.log, metrics to metrics.jsonl (rank 0 only; earlier runs' logs kept)."""
+
+    def __init__(self, out: Path, previous: dict[str, str], active: bool):
+        self.active = active
+        self.t0 = _T0
+        if active:
+            out.mkdir(parents=True, exist_ok=True)
+            for name in ("train.log", "metrics.jsonl"):
+                (out / name).write_text(previous.get(name, ""))
+            self.log_f = open(out / "train.log", "a")
+            self.metrics_f = open(out / "metrics.jsonl", "a")
+
+    def line(self, text: str) -> None:
+        if self.active:
+            print(text, flush=True)
+            self.log_f.write(text + "\n")
+            self.log_f.flush()
+
+    def metrics(self, m: dict) -> None:
+        if not self.active:
+            return
+        m = {"elapsed_s": round(time.time() - self.t0, 1), **m}
+        self.metrics_f.write(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in m.items()}) + "\n")
+        self.metrics_f.flush()
+        self.line(f"step {m['step']:>7} | loss {m['loss']:.4f} (lm {m['lm_loss']:.4f}, q {m['q_halt_loss']:.4f}) | "
+                  f"train exact {100 * m['exact']:5.1f}% cells {100 * m['cell_acc']:5.1f}% | halt step "
+                  f"{m['halt_steps']:4.1f} | lr {m['lr']:.2e} | {m['steps_per_s']:6.2f} steps/s | "
+                  f"{m['elapsed_s']:.0f} s")
+
+    def close(self) -> None:
+        if self.active:
+            self.log_f.close()
+            self.metrics_f.close()
+
+
+def init_distributed(device_arg: str | None) -> tuple[int, int, torch.device]:
+    if "LOCAL_RANK" not in os.environ:
+        return 0, 1, setup_device(device_arg)
+    local_rank = int(os.environ["LOCAL_RANK"])
+    cuda = torch.cuda.is_available() and (device_arg is None or device_arg.startswith("cuda"))
+    dist.init_process_group(backend="nccl" if cuda else "gloo")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+        return dist.get_rank(), dist.get_world_size(), setup_device(f"cuda:{local_rank}")
+    # Processes share the CPU cores: split the threads instead of oversubscribing them.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
+    return dist.get_rank(), dist.get_world_size(), setup_device("cpu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    rank, world, device = init_distributed(args.device)
+    out = Path(args.out)
+    resume = load_run(args.resume) if args.resume else None
+    task = args.task or (resume.model_config.task if resume else "sudoku")
+    if resume and resume.model_config.task and task != resume.model_config.task:
+        raise SystemExit(f"--task {task} does not match the resumed run's task {resume.model_config.task}")
+    if not resume and (out / "train_state.safetensors").exists():
+        raise SystemExit(f"{out} already holds a training run: pass --resume {out} to continue it, or another --out")
+
+    overrides: dict = json.loads(Path(args.config).read_text()) if args.config else {}
+    overrides.update(parse_overrides(args.overrides))
+    for flag, key in (("data_size", "train_size"), ("eval_size", "eval_size"), ("seed", "seed"),
+                      ("minutes", "minutes"), ("max_steps", "max_steps")):
+        if getattr(args, flag) is not None:
+            overrides[key] = getattr(args, flag)
+    base_model = resume.model_config.to_dict() if resume else None
+    base_train = dict(resume.train_config, minutes=0.0, max_steps=0) if resume else None
+    tcfg, mcfg = build_configs(task, overrides, base_model, base_train)
+
+    if rank == 0:   # one process generates and caches the data, the others read the cache
+        arrays, info = build_or_load_arrays(tcfg)
+    if world > 1:
+        dist.barrier()
+    if rank != 0:
+        arrays, info = build_or_load_arrays(tcfg)
+    data = to_device(arrays, info, task, tcfg, device)
+    if task == "arc":
+        if resume and mcfg.puzzle_names and mcfg.puzzle_names != data.puzzle_names:
+            raise SystemExit("the ARC puzzle identifiers differ from the resumed run's (other arc_variants, "
+                             "arc_subsets or seed?)")
+        mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
+
+    log = RunLog(out, resume.logs if resume else {}, active=rank == 0)
+    trainer = Trainer(tcfg, mcfg, data, device, start_step=resume.step if resume else 0,
+                      raw_state=resume.raw_state if resume else None, ema_state=resume.ema_state if resume else None,
+                      rank=rank, world_size=world)
+    params = trainer.model.num_parameters()
+    log.line(f"== {task}: {params:,} parameters, {len(data.train)} training / {len(data.eval)} held-out examples, "
+             f"device {device} x{world}, batch {tcfg.global_batch_size}, compile {trainer.compile}, "
+             f"start step {trainer.step}" + (f" (resumed from {args.resume})" if resume else ""))
+    log.line("   config: " + json.dumps({k: v for k, v in mcfg.to_dict().items() if k != "puzzle_names"}))
+
+    eval_bs = tcfg.eval_batch_size or tcfg.global_batch_size
+    n_eval = 0 if args.no_eval else len(data.eval)
+    # Evaluation runs eagerly, forward only, all halt_max_steps steps: estimate it from the measured training step
+    # (a forward is ~T(n+1) of the T(n+1) + 2(n+1) net calls a training step costs, backward counted twice).
+    calls = mcfg.H_cycles * (mcfg.L_cycles + 1)
+    fwd_share = calls / (calls + 2 * (mcfg.L_cycles + 1))
+    eager_factor = 3.0 if trainer.compile != "off" else 1.2
+
+    def deadline(sec_per_step: float) -> bool:
+        if tcfg.minutes <= 0:
+            return False
+        left = tcfg.minutes * 60 - (time.time() - _T0)
+        if math.isnan(sec_per_step):
+            return left < SAVE_RESERVE_S + 30
+        eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
+                  * min(eval_bs, max(n_eval, 1)) / trainer.batch)
+        return left < eval_s + SAVE_RESERVE_S + 2 * sec_per_step
+
+    last_train: dict = {}
+
+    def on_metrics(m: dict) -> None:
+        last_train.update(m)
+        log.metrics(m)
+
+    t_train = time.time()
+    start_step = trainer.step
+    try:
+        trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics)
+    except KeyboardInterrupt:
+        log.line("interrupted: evaluating and saving what was trained so far")
+    log.line(f"trained {trainer.step - start_step} steps in {time.time() - t_train:.0f} s")
+
+    if rank == 0:
+        ema_model = trainer.ema_model()
+        eval_result = None
+        if n_eval:
+            inputs, labels, ids = split_tokens(task, data.eval)
+            eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.amp_dtype)
+            log.line("eval (EMA): exact by step " + " ".join(f"{100 * v:.1f}" for v in eval_result["exact_by_step"])
+                     + f" | at halt {100 * eval_result['exact_at_halt']:.1f}% | halt acc "
+                     f"{100 * eval_result['halt_accuracy']:.1f}% | mean steps {eval_result['mean_steps']} | "
+                     f"n {eval_result['n']} | {eval_result['seconds']:.1f} s")
+            log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
+        card = resume.card if resume and resume.card else new_card(task)
+        minutes = (time.time() - _T0) / 60
+        add_run(card, device=device, processes=world, steps_start=start_step, steps_end=trainer.step,
+                minutes=minutes, data_info=data.info, train_config=tcfg.to_dict(), model_config=mcfg,
+                eval_result=eval_result, last_train=last_train or None, params=params)
+        log.line(f"saving to {out} ({time.time() - _T0:.0f} s since start)")
+        log.close()
+        save_run(out, trainer.model, ema_model, tcfg.to_dict(), trainer.step, card, render_readme(card))
+        print(f"saved {out} after {time.time() - _T0:.0f} s", flush=True)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The model card: card.json accumulates one record per training run (date, device, steps, device-minutes, data,
+evaluation), and README.md is rendered from it so the shipped checkpoint always describes its whole history."""
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+from typing import Any
+
+import torch
+
+from ..model.config import TRMConfig
+
+TASK_TITLES = {"sudoku": "Sudoku (9x9)", "maze": "Maze (30x30, shortest path)", "arc": "ARC-AGI (30x30 canvas)"}
+SHOWN_STEPS = (1, 2, 4, 8, 16)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def new_card(task: str) -> dict[str, Any]:
+    return {"task": task, "total_steps": 0, "gpu_minutes": 0.0, "cpu_minutes": 0.0, "runs": []}
+
+
+def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps_start: int, steps_end: int,
+            minutes: float, data_info: dict[str, Any], train_config: dict[str, Any], model_config: TRMConfig,
+            eval_result: dict[str, Any] | None, last_train: dict[str, Any] | None, params: int) -> dict[str, Any]:
+    """Append this run's record and update the totals (in place; returns the card)."""
+    device_minutes = minutes * processes
+    card["task"] = model_config.task
+    card["total_steps"] = steps_end
+    key = "gpu_minutes" if device.type == "cuda" else "cpu_minutes"
+    card[key] = round(card.get(key, 0.0) + device_minutes, 2)
+    card["parameters"] = params
+    card["model"] = {k: v for k, v in model_config.to_dict().items() if k != "puzzle_names"}
+    card["runs"].append({
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "device": device_name(device), "device_type": device.type, "processes": processes,
+        "steps_start": steps_start, "steps_end": steps_end, "steps": steps_end - steps_start,
+        "wall_minutes": round(minutes, 2), key: round(device_minutes, 2),
+        "data": data_info, "train_config": train_config, "eval": eval_result, "last_train_metrics": last_train,
+    })
+    return card
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def render_readme(card: dict[str, Any]) -> str:
+    task = card.get("task", "")
+    model = card.get("model", {})
+    runs = card.get("runs", [])
+    last = runs[-1] if runs else {}
+    tc = last.get("train_config", {})
+    data = last.get("data", {})
+    variant = "TRM-MLP (MLP over positions)" if model.get("mlp_t") else "TRM-Att (self-attention)"
+    lines = [
+        f"# Tiny Recursive Model for {TASK_TITLES.get(task, task)}", "",
+        f"A {variant} trained with trm_viz (`python -m trm_viz.train --task {task}`), a re-implementation of "
+        "*Less is More: Recursive Reasoning with Tiny Networks* (Jolicoeur-Martineau, 2025). "
+        f"Weights are the exponential moving average (rate {tc.get('ema_rate', '?')}) of the trained weights.", "",
+        "## Summary", "",
+        "| | |", "|---|---|",
+        f"| task | {task} |",
+        f"| parameters (without puzzle embeddings) | {card.get('parameters', 0):,} |",
+        f"| total optimizer steps | {card.get('total_steps', 0):,} |",
+        f"| GPU-minutes | {card.get('gpu_minutes', 0):.1f} |",
+        f"| CPU-minutes | {card.get('cpu_minutes', 0):.1f} |",
+        f"| training runs | {len(runs)} |", "",
+        "## Architecture", "",
+        "| setting | value |", "|---|---|",
+    ]
+    for key in ("hidden_size", "L_layers", "num_heads", "expansion", "mlp_t", "pos_encodings", "H_cycles",
+                "L_cycles", "halt_max_steps", "puzzle_emb_ndim", "puzzle_emb_len", "num_puzzle_identifiers",
+                "vocab_size", "seq_len"):
+        if key in model:
+            lines.append(f"| {key} | {model[key]} |")
+    lines += ["", "## Training", "",
+              f"Deep supervision: up to {model.get('halt_max_steps', 16)} supervision steps per puzzle, one optimizer "
+              "step per supervision step; loss = stablemax cross-entropy + 0.5 x BCE(q_halt, answer exactly right); "
+              "a puzzle leaves the batch when q_halt_logit > 0 (exploration: 10% random minimum of 2-16 steps).", "",
+              "| setting (last run) | value |", "|---|---|"]
+    for key in ("global_batch_size", "lr", "lr_warmup_steps", "beta1", "beta2", "weight_decay", "puzzle_emb_lr",
+                "puzzle_emb_weight_decay", "ema_rate", "augment", "seed"):
+        if key in tc:
+            lines.append(f"| {key} | {tc[key]} |")
+    lines += ["", "## Data", "", f"- {data.get('source', 'unknown')}",
+              f"- training examples: {data.get('train_examples', '?')}, held-out examples: "
+              f"{data.get('eval_examples', '?')} (never trained on)"]
+    for k, v in data.items():
+        if k not in ("source", "train_examples", "eval_examples"):
+            lines.append(f"- {k}: {v}")
+    lines += ["", "## Evaluation history (held-out set, EMA weights)", "",
+              "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
+              "(first step with sigmoid(q_halt) > 0.5, else the last), and halting accuracy (final q_halt > 0 agrees "
+              "with final exactness).", "",
+              "| run | date | device | steps | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
+              + " | exact at halt | halt acc. | mean halt step | n |",
+              "|---" * (9 + len(SHOWN_STEPS)) + "|"]
+    for i, run in enumerate(runs, 1):
+        ev = run.get("eval") or {}
+        by_step = ev.get("exact_by_step") or []
+        cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
+        lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
+                     + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | {_pct(ev.get('halt_accuracy'))} | "
+                     f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
+    lines += ["", "## Intended use", "",
+              "Watching a real TRM refine its answer step by step in the trm_viz app (answer, latent changes, "
+              "halting probability), and as a starting point for further training. It is a research/teaching "
+              "artefact, not a puzzle solver to rely on: use an exact solver for that.", "",
+              "## Limitations", "",
+              "- Trained for far fewer steps than the paper (~65k steps for Sudoku at batch 768): accuracy is "
+              "well below the published numbers (Sudoku-Extreme 87.4%, Maze-Hard 85.3%, ARC-AGI-1 44.6% pass@2).",
+              "- Training and held-out puzzles come from this project's generators (ARC: the public tasks), not the "
+              "paper's exact datasets, so numbers are not directly comparable with the paper's.",
+              "- Exactness is all-or-nothing: a nearly right answer counts as wrong.",
+              "- The halting head is trained on training puzzles; on unlike puzzles its confidence can be wrong.", "",
+              "## Credits", "",
+              "Architecture and training recipe: A. Jolicoeur-Martineau, *Less is More: Recursive Reasoning with "
+              "Tiny Networks* (2025), code at SamsungSAILMontreal/TinyRecursiveModels (MIT)."
+              + (" ARC-AGI tasks by F. Chollet and the ARC Prize Foundation (Apache-2.0)." if task == "arc" else ""),
+              ""]
+    return "\n".join(lines)

@@ -1,0 +1,164 @@
+"""TrainConfig (optimisation, data and run settings) and the paper's per-task defaults for both it and TRMConfig.
+
+The defaults follow the official TinyRecursiveModels README commands (config/cfg_pretrain.yaml + command-line
+overrides) for each task:
+- Sudoku-Extreme: TRM-MLP (mlp_t, no positional encoding), hidden 512, 2 layers, T=3, n=6, lr 1e-4,
+  puzzle_emb_lr 1e-4, weight decay 1.0 (both), EMA 0.999, batch 768, warm-up 2000.
+- Maze-Hard: attention + RoPE, hidden 512, 2 layers, T=3, n=4, otherwise as Sudoku.
+- ARC-AGI: attention + RoPE, T=3, n=4, weight decay 0.1, puzzle_emb_lr 1e-2, one puzzle embedding per
+  task-augmentation variant.
+``--set key=value`` overrides any field of either dataclass by name.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..model.config import TRMConfig
+
+TASKS = ("sudoku", "maze", "arc")
+
+
+@dataclass
+class TrainConfig:
+    task: str = "sudoku"
+    # --- optimisation (official names) ---
+    global_batch_size: int = 768       # slots of the deep-supervision batch, summed over all processes
+    lr: float = 1e-4
+    lr_warmup_steps: int = 2000
+    # On --resume the AdamW moments start from zero (they are not saved: with betas (0.9, 0.95) they re-estimate
+    # within ~20 steps), so the learning rate ramps up again over this many steps to keep the first updates small.
+    lr_rewarmup_steps: int = 100
+    beta1: float = 0.9
+    beta2: float = 0.95
+    weight_decay: float = 1.0
+    puzzle_emb_lr: float = 1e-4
+    puzzle_emb_weight_decay: float = 1.0
+    ema_rate: float = 0.999
+    grad_clip: float = 0.0             # 0: off (the official code does not clip)
+    # --- data ---
+    train_size: int = 1000             # base puzzles (Sudoku/maze) generated for training; augmented per batch
+    eval_size: int = 1000              # held-out puzzles (never trained on)
+    augment: bool = True               # fresh random symmetry of every example each time it is drawn
+    sudoku_min_guesses: int = 0        # Sudoku: keep generated puzzles needing >= this many solver guesses
+    maze_min_path: int = 110           # Maze: shortest path length filter (Maze-Hard uses >= 110)
+    arc_variants: int = 16             # ARC: augmentation variants per task, each with its own puzzle embedding
+    arc_subsets: str = "training,evaluation"  # ARC collections trained on (evaluation: demonstrations only)
+    arc_data_dir: str = ""             # ARC: folder of Kaggle-layout JSON ("" = search the usual places)
+    data_dir: str = "data/train_cache"
+    # --- run ---
+    seed: int = 0
+    max_steps: int = 0                 # 0: no limit (stop on the --minutes budget)
+    minutes: float = 0.0               # wall-clock budget of the whole run, 0: none
+    log_every: int = 50                # the only host synchronisation of the loop happens every log_every steps
+    eval_batch_size: int = 0           # 0: global_batch_size
+    compile: str = "auto"              # auto (step on CUDA, off on CPU) | step | net | off
+    compile_mode: str = "default"      # torch.compile mode, e.g. max-autotune-no-cudagraphs
+    dtype: str = "auto"                # autocast dtype: auto (bfloat16 on CUDA, float32 on CPU) | bfloat16 | float32
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
+        if self.compile not in ("auto", "step", "net", "off"):
+            raise ValueError(f"compile must be auto, step, net or off, not {self.compile!r}")
+        if self.dtype not in ("auto", "bfloat16", "float32"):
+            raise ValueError(f"dtype must be auto, bfloat16 or float32, not {self.dtype!r}")
+        for name in ("global_batch_size", "train_size", "eval_size", "log_every", "arc_variants"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_rate < 1.0:
+            raise ValueError(f"ema_rate must be in [0, 1), got {self.ema_rate}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Per-task architecture (TRMConfig fields) and optimisation (TrainConfig fields) defaults.
+_MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sudoku": dict(vocab_size=11, seq_len=81, mlp_t=True, pos_encodings="none", H_cycles=3, L_cycles=6),
+    "maze": dict(vocab_size=6, seq_len=900, mlp_t=False, pos_encodings="rope", H_cycles=3, L_cycles=4),
+    "arc": dict(vocab_size=12, seq_len=900, mlp_t=False, pos_encodings="rope", H_cycles=3, L_cycles=4),
+}
+_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "sudoku": dict(),
+    "maze": dict(),
+    "arc": dict(weight_decay=0.1, puzzle_emb_weight_decay=0.1, puzzle_emb_lr=1e-2),
+}
+_COMMON_MODEL = dict(hidden_size=512, num_heads=8, expansion=4.0, L_layers=2, puzzle_emb_len=16,
+                     halt_max_steps=16, halt_exploration_prob=0.1)
+
+
+def _field_types(cls) -> dict[str, Any]:
+    return {f.name: type(f.default) for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+
+
+def parse_value(key: str, text: str, kind: type) -> Any:
+    """'--set key=value' text -> a value of the field's type, with a readable error."""
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            return int(float(text)) if float(text).is_integer() else int(text)
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"--set {key}={text}: expected a {kind.__name__}") from None
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_configs(task: str, overrides: dict[str, Any] | None = None,
+                  base_model: dict[str, Any] | None = None,
+                  base_train: dict[str, Any] | None = None) -> tuple[TrainConfig, TRMConfig]:
+    """The run's (TrainConfig, TRMConfig): task defaults, then a resumed run's saved configs, then overrides.
+
+    Override values may be strings (from the command line; converted to the field's type) or typed values."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}, not {task!r}")
+    model_kw: dict[str, Any] = {**_COMMON_MODEL, **_MODEL_DEFAULTS[task], "task": task}
+    train_kw: dict[str, Any] = {**_TRAIN_DEFAULTS[task], "task": task}
+    model_kw.update(base_model or {})
+    train_kw.update({k: v for k, v in (base_train or {}).items() if k != "task"})
+    model_types, train_types = _field_types(TRMConfig), _field_types(TrainConfig)
+    model_types["puzzle_names"] = list
+    explicit_emb_ndim = "puzzle_emb_ndim" in (base_model or {})
+    for key, value in (overrides or {}).items():
+        if key == "task":
+            raise ValueError("use --task, not --set task=...")
+        if key in model_types and key not in ("task", "puzzle_names", "vocab_size", "seq_len",
+                                              "num_puzzle_identifiers"):
+            model_kw[key] = parse_value(key, value, model_types[key]) if isinstance(value, str) else value
+            explicit_emb_ndim |= key == "puzzle_emb_ndim"
+        elif key in train_types:
+            train_kw[key] = parse_value(key, value, train_types[key]) if isinstance(value, str) else value
+        else:
+            known = sorted(set(model_types) | set(train_types))
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(known)}")
+    if not explicit_emb_ndim:
+        # The official config ties the puzzle embedding width to the hidden size (puzzle_emb_ndim: ${.hidden_size}).
+        model_kw["puzzle_emb_ndim"] = model_kw["hidden_size"]
+    return TrainConfig(**train_kw), TRMConfig(**model_kw)
+
+
+def configs_json(train: TrainConfig, model: TRMConfig) -> str:
+    model_d = model.to_dict()
+    model_d.pop("puzzle_names", None)  # can be long for ARC; saved with the checkpoint
+    return json.dumps({"train": train.to_dict(), "model": model_d}, indent=1)

@@ -1,0 +1,224 @@
+"""Training and held-out sets for each task, built from the task modules' generators (ARC: its JSON tasks), cached as
+.npz under ``TrainConfig.data_dir`` and moved to the training device once.
+
+- Sudoku: ``train_size`` random minimal unique puzzles for training and ``eval_size`` others, held out (different
+  seed, exact duplicates of training puzzles removed). Difficulty: ``sudoku_min_guesses`` (solver guesses).
+- Maze: 30x30 mazes with a unique shortest path of >= 110 steps (Maze-Hard's filter), split the same way.
+- ARC: every demonstration pair of the chosen collections is trained on; the test pairs of tasks whose test
+  outputs are known (the training collections) are held out, so evaluation asks for new pairs of tasks the model
+  has seen (evaluation-set test outputs are never used). Each task gets ``arc_variants`` puzzle identifiers: the
+  identity and arc_variants - 1 random (dihedral transform, colour permutation) variants, as the official build.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..tasks import get_task
+from .augment import ARC_SIZE, DeviceData
+from .config import TrainConfig
+
+DATA_FORMAT_VERSION = 1
+ARC_SEPARATOR = "|||"       # official puzzle-name separator: "<task>|||t<k>|||<colour map>"
+
+
+@dataclass
+class TaskData:
+    train: DeviceData
+    eval: DeviceData
+    num_puzzle_identifiers: int
+    puzzle_names: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)     # what the model card says about the data
+
+
+def _seed(seed: int, split: str) -> int:
+    return int(np.random.SeedSequence([seed, {"train": 1, "eval": 2}[split]]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def _without(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Mask of rows not present in ``known`` (exact byte equality)."""
+    seen = {r.tobytes() for r in known}
+    return np.array([r.tobytes() not in seen for r in rows], dtype=bool)
+
+
+def _encode(task: str, grids: np.ndarray) -> np.ndarray:
+    """Grids in the task's cell codes -> (n, seq_len) uint8 official tokens, by the task module's own encoder."""
+    encode = get_task(task).encode
+    return np.stack([encode(g) for g in grids]).astype(np.uint8) if len(grids) else np.zeros((0, 0), np.uint8)
+
+
+# --- generators ---------------------------------------------------------------------------------------------------
+def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    from ..tasks.sudoku_generate import generate_batch
+    out: dict[str, np.ndarray] = {}
+    ratings = {}
+    for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
+        puzzles, solutions, rating = generate_batch(n, seed=_seed(cfg.seed, split), min_guesses=cfg.sudoku_min_guesses)
+        inputs, labels = _encode("sudoku", puzzles), _encode("sudoku", solutions)
+        if split == "eval":
+            keep = _without(inputs, out["train_inputs"])
+            inputs, labels, puzzles, rating = inputs[keep], labels[keep], puzzles[keep], rating[keep]
+        out[f"{split}_inputs"], out[f"{split}_labels"] = inputs, labels
+        ratings[split] = {"median_guesses": float(np.median(rating)) if len(rating) else 0.0,
+                          "mean_clues": float((puzzles > 0).sum(1).mean()) if len(puzzles) else 0.0}
+    info = {"source": "generated minimal unique Sudoku (trm_viz.tasks.sudoku_generate)",
+            "min_guesses": cfg.sudoku_min_guesses, **{f"{k}_stats": v for k, v in ratings.items()}}
+    return out, info
+
+
+def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    from ..tasks.maze_generate import generate_batch
+    out: dict[str, np.ndarray] = {}
+    for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
+        mazes, labels = generate_batch(n, seed=_seed(cfg.seed, split), min_path=cfg.maze_min_path)
+        inputs, labels = _encode("maze", mazes), _encode("maze", labels)
+        if split == "eval":
+            keep = _without(inputs, out["train_inputs"])
+            inputs, labels = inputs[keep], labels[keep]
+        out[f"{split}_inputs"], out[f"{split}_labels"] = inputs, labels
+    info = {"source": "generated 30x30 mazes with a unique shortest path (trm_viz.tasks.maze_generate)",
+            "min_path": cfg.maze_min_path}
+    return out, info
+
+
+def _arc_files(cfg: TrainConfig) -> Path:
+    candidates = [cfg.arc_data_dir] if cfg.arc_data_dir else []
+    candidates += ["data/arc", "assets/arc", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc"),
+                   "/work/shared/data/arc"]
+    for c in candidates:
+        if (Path(c) / "arc-agi_training_challenges.json").exists():
+            return Path(c)
+    raise FileNotFoundError("ARC JSON not found: set --set arc_data_dir=DIR (a folder with the Kaggle-layout "
+                            f"arc-agi_<subset>_challenges.json files); looked in {', '.join(candidates)}")
+
+
+def _pad(grid: list[list[int]]) -> tuple[np.ndarray, int, int]:
+    a = np.asarray(grid, dtype=np.uint8)
+    if a.ndim != 2 or not (1 <= a.shape[0] <= ARC_SIZE and 1 <= a.shape[1] <= ARC_SIZE) or a.max() > 9:
+        raise ValueError(f"ARC grid of shape {a.shape} is not a 1..30 x 1..30 grid of colours 0..9")
+    out = np.zeros((ARC_SIZE, ARC_SIZE), np.uint8)
+    out[:a.shape[0], :a.shape[1]] = a
+    return out, a.shape[0], a.shape[1]
+
+
+def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    folder = _arc_files(cfg)
+    rng = np.random.default_rng(_seed(cfg.seed, "train"))
+    V = cfg.arc_variants
+    names, dihedral, colours = ["<blank>"], [0], [np.arange(10)]
+    rows: dict[str, list] = {"train": [], "eval": []}
+    subsets = [s.strip() for s in cfg.arc_subsets.split(",") if s.strip()]
+    seen_tasks: set[str] = set()
+    for subset in subsets:
+        challenges = json.loads((folder / f"arc-agi_{subset}_challenges.json").read_text())
+        sol_path = folder / f"arc-agi_{subset}_solutions.json"
+        solutions = json.loads(sol_path.read_text()) if sol_path.exists() else {}
+        for task_id in sorted(challenges):
+            if task_id in seen_tasks:   # ARC-AGI-2 training repeats some ARC-AGI-1 tasks
+                continue
+            seen_tasks.add(task_id)
+            ident = len(names)
+            task = challenges[task_id]
+            names.append(task_id)
+            dihedral.append(0)
+            colours.append(np.arange(10))
+            variants = {(0, tuple(range(10)))}
+            while len(variants) < V:
+                k = int(rng.integers(8))
+                cmap = np.concatenate([[0], 1 + rng.permutation(9)])   # background colour 0 stays
+                if (k, tuple(cmap)) in variants:
+                    continue
+                variants.add((k, tuple(cmap)))
+                names.append(f"{task_id}{ARC_SEPARATOR}t{k}{ARC_SEPARATOR}{''.join(map(str, cmap))}")
+                dihedral.append(k)
+                colours.append(cmap)
+            for pair in task["train"]:
+                rows["train"].append((pair["input"], pair["output"], ident))
+            for i, pair in enumerate(task.get("test", [])):
+                if task_id in solutions and i < len(solutions[task_id]):
+                    rows["eval"].append((pair["input"], solutions[task_id][i], ident))
+    out: dict[str, np.ndarray] = {}
+    for split, items in rows.items():
+        grids_in, grids_out, shapes, ids = [], [], [], []
+        for inp, lab, ident in items:
+            a, h, w = _pad(inp)
+            b, h2, w2 = _pad(lab)
+            grids_in.append(a), grids_out.append(b), shapes.append((h, w, h2, w2)), ids.append(ident)
+        out[f"{split}_inputs"] = np.stack(grids_in) if grids_in else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
+        out[f"{split}_labels"] = np.stack(grids_out) if grids_out else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
+        out[f"{split}_shapes"] = np.asarray(shapes, np.uint8).reshape(-1, 4)
+        out[f"{split}_ids"] = np.asarray(ids, np.int64)
+    out["variant_dihedral"] = np.asarray(dihedral, np.uint8)
+    out["variant_colours"] = np.stack(colours).astype(np.uint8)
+    out["puzzle_names"] = np.asarray(names)
+    info = {"source": f"ARC-AGI JSON ({', '.join(subsets)}): all demonstration pairs trained, test pairs of "
+                      "tasks with known outputs held out", "tasks": len(seen_tasks), "variants_per_task": V}
+    return out, info
+
+
+_BUILDERS = {"sudoku": _build_sudoku, "maze": _build_maze, "arc": _build_arc}
+
+
+def cache_path(cfg: TrainConfig) -> Path:
+    keys = {"v": DATA_FORMAT_VERSION, "task": cfg.task, "seed": cfg.seed}
+    if cfg.task == "arc":
+        keys.update(variants=cfg.arc_variants, subsets=cfg.arc_subsets)
+    else:
+        keys.update(train=cfg.train_size, eval=cfg.eval_size)
+        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses}, "maze": {"min_path": cfg.maze_min_path}}
+                    [cfg.task])
+    digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
+    return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
+
+
+def build_or_load_arrays(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The task's arrays, from the cache when present (building and caching them otherwise)."""
+    path = cache_path(cfg)
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files if k != "info"}
+            info = json.loads(str(z["info"]))
+        return arrays, info
+    arrays, info = _BUILDERS[cfg.task](cfg)
+    info["train_examples"] = int(arrays["train_inputs"].shape[0])
+    info["eval_examples"] = int(arrays["eval_inputs"].shape[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+    np.savez_compressed(tmp, info=np.asarray(json.dumps(info)), **arrays)
+    os.replace(tmp, path)    # atomic: a concurrent reader never sees half a file
+    return arrays, info
+
+
+def to_device(arrays: dict[str, np.ndarray], info: dict[str, Any], task: str, cfg: TrainConfig,
+              device: torch.device) -> TaskData:
+    def t(a: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+
+    splits = {}
+    for split in ("train", "eval"):
+        n = arrays[f"{split}_inputs"].shape[0]
+        if n == 0:
+            raise ValueError(f"the {split} set of {task} is empty; check the data settings")
+        if task == "arc":
+            splits[split] = DeviceData(t(arrays[f"{split}_inputs"]), t(arrays[f"{split}_labels"]),
+                                       t(arrays[f"{split}_ids"]), shapes=t(arrays[f"{split}_shapes"]),
+                                       variant_dihedral=t(arrays["variant_dihedral"]),
+                                       variant_colours=t(arrays["variant_colours"]), arc_variants=cfg.arc_variants)
+        else:
+            splits[split] = DeviceData(t(arrays[f"{split}_inputs"]), t(arrays[f"{split}_labels"]),
+                                       torch.zeros(n, dtype=torch.long, device=device))
+    names = [str(x) for x in arrays["puzzle_names"]] if task == "arc" else []
+    return TaskData(splits["train"], splits["eval"], num_puzzle_identifiers=max(len(names), 1),
+                    puzzle_names=names, info=info)
+
+
+def load_task_data(cfg: TrainConfig, device: torch.device) -> TaskData:
+    arrays, info = build_or_load_arrays(cfg)
+    return to_device(arrays, info, cfg.task, cfg, device)

@@ -1,0 +1,101 @@
+"""Held-out evaluation of a TRM: exact accuracy after every supervision step, at the halting step, and how well
+q_halt predicts correctness. Shared by the trainer and ``python -m trm_viz eval``.
+
+Like the official evaluation, every puzzle runs all ``steps`` supervision steps (batched, no early exit); the answer
+"at halt" is the one of the first step whose halting probability sigmoid(q_halt_logit) exceeds 0.5 (q_halt_logit > 0),
+or of the last step when it never halts.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..model.trm import TRM
+from .losses import label_targets
+
+
+def autocast_for(device: torch.device, dtype: torch.dtype | None):
+    """bfloat16 autocast on CUDA (the tensor cores' format), nothing on CPU (bf16 matmuls are slow on CPUs without
+    AMX, so float32 is the CPU default)."""
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _as_tensor(a: Any, device: torch.device) -> torch.Tensor:
+    t = a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a))
+    return t.to(device=device, dtype=torch.long)
+
+
+@torch.no_grad()
+def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = None, *, batch_size: int = 256,
+             steps: int | None = None, H_cycles: int | None = None, L_cycles: int | None = None,
+             dtype: torch.dtype | None = None) -> dict[str, Any]:
+    """inputs/labels: (N, seq_len) official tokens (numpy or torch); puzzle_identifiers: (N,) or None (all 0).
+
+    Returns n, steps, exact_by_step (list of `steps` floats), cell_acc_by_step, exact_at_halt, halt_accuracy
+    (fraction of puzzles whose final-step q_halt > 0 agrees with final-step exactness, the official metric),
+    mean_steps (mean halting step), seconds.
+    """
+    device = next(model.parameters()).device
+    inputs, labels = _as_tensor(inputs, device), _as_tensor(labels, device)
+    n = int(inputs.shape[0])
+    if labels.shape != inputs.shape:
+        raise ValueError(f"inputs {tuple(inputs.shape)} and labels {tuple(labels.shape)} differ in shape")
+    if n == 0:
+        raise ValueError("nothing to evaluate: the evaluation set is empty")
+    ids = (torch.zeros(n, dtype=torch.long, device=device) if puzzle_identifiers is None
+           else _as_tensor(puzzle_identifiers, device))
+    N = int(steps or model.config.halt_max_steps)
+    was_training = model.training
+    model.eval()
+    t0 = time.perf_counter()
+    exact = torch.zeros(N, device=device)
+    cell_acc = torch.zeros(N, device=device)
+    exact_at_halt = torch.zeros((), device=device)
+    halt_agree = torch.zeros((), device=device)
+    halt_steps = torch.zeros((), device=device)
+    try:
+        for lo in range(0, n, batch_size):
+            inp, lab, pid = inputs[lo:lo + batch_size], labels[lo:lo + batch_size], ids[lo:lo + batch_size]
+            lab, valid = label_targets(lab)
+            counts = valid.sum(-1).clamp_min(1)
+            B = inp.shape[0]
+            halted = torch.zeros(B, dtype=torch.bool, device=device)
+            halt_step = torch.full((B,), N, device=device)
+            correct_at_halt = torch.zeros(B, dtype=torch.bool, device=device)
+            with autocast_for(device, dtype):
+                x = model.input_embeddings(inp, pid)
+                z_H, z_L = model.initial_latents(B)
+                for s in range(N):
+                    z_H, z_L, logits, q_halt = model.supervision_step(z_H, z_L, x, H_cycles, L_cycles)
+                    hit = (logits.argmax(-1) == lab) & valid
+                    seq_ok = hit.sum(-1) == valid.sum(-1)
+                    exact[s] += seq_ok.sum()
+                    cell_acc[s] += (hit.sum(-1) / counts).sum()
+                    # The answer at halt: frozen at the first step that halts, else the last step's.
+                    first = ~halted & ((q_halt > 0) | (s == N - 1))
+                    correct_at_halt = torch.where(first, seq_ok, correct_at_halt)
+                    halt_step = torch.where(first & (q_halt > 0), float(s + 1), halt_step)
+                    halted |= first
+            exact_at_halt += correct_at_halt.sum()
+            halt_agree += ((q_halt > 0) == seq_ok).sum()
+            halt_steps += halt_step.sum()
+    finally:
+        model.train(was_training)
+    return {
+        "n": n,
+        "steps": N,
+        "exact_by_step": [round(v, 6) for v in (exact / n).tolist()],
+        "cell_acc_by_step": [round(v, 6) for v in (cell_acc / n).tolist()],
+        "exact_at_halt": round(float(exact_at_halt) / n, 6),
+        "halt_accuracy": round(float(halt_agree) / n, 6),
+        "mean_steps": round(float(halt_steps) / n, 4),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }

@@ -1,0 +1,55 @@
+"""The deep-supervision loss: stablemax cross-entropy on the answer + 0.5 * BCE of the halting logit.
+
+Stablemax (Prieto et al. 2025, used by HRM/TRM) replaces exp with s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0,
+which avoids the "softmax collapse" of very confident logits. As in the official losses.py it is computed in
+float64: s(x) grows only linearly, so the log-ratio of nearly equal sums needs the precision.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_LABEL = -100
+
+
+def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    s = torch.where(x < 0, 1.0 / (1.0 - x + 1e-30), x + 1.0)
+    return torch.log(s / s.sum(dim=dim, keepdim=True))
+
+
+def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per-cell loss (same shape as labels), 0 where ``valid`` is False."""
+    logprobs = log_stablemax(logits.to(torch.float64), dim=-1)
+    safe = torch.where(valid, labels, 0).long()
+    picked = logprobs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    return -torch.where(valid, picked, 0.0)
+
+
+def label_targets(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token labels -> (labels, valid mask). Token 0 is padding in every official encoding (ignore_label_id=0):
+    maze/ARC cells outside the grid do not count towards the loss or exactness."""
+    labels = labels.long()
+    return labels, labels != 0
+
+
+def act_loss(logits: torch.Tensor, q_halt_logit: torch.Tensor, labels: torch.Tensor):
+    """(loss, stats) for one supervision step of a batch.
+
+    lm_loss: per sequence, the mean over its valid cells; then the mean over the batch (the official code sums over
+    the batch and divides by the global batch size: the same value). q_halt_loss: BCE of q_halt_logit against
+    "this sequence's answer is exactly right now", mean over the batch. loss = lm_loss + 0.5 * q_halt_loss.
+    stats (detached): seq_correct (B,) bool and cell accuracy (B,) float, for metrics.
+    """
+    labels, valid = label_targets(labels)
+    counts = valid.sum(-1)
+    divisor = counts.clamp_min(1)
+    with torch.no_grad():
+        cell_correct = (logits.argmax(-1) == labels) & valid
+        seq_correct = cell_correct.sum(-1) == counts
+        cell_acc = cell_correct.sum(-1).float() / divisor
+    lm_per_seq = stablemax_cross_entropy(logits, labels, valid).sum(-1) / divisor
+    lm_loss = lm_per_seq.mean()
+    q_halt_loss = F.binary_cross_entropy_with_logits(q_halt_logit.float(), seq_correct.float())
+    loss = lm_loss.float() + 0.5 * q_halt_loss
+    return loss, {"lm_loss": lm_loss.detach().float(), "q_halt_loss": q_halt_loss.detach(),
+                  "seq_correct": seq_correct, "cell_acc": cell_acc}
