@@ -233,7 +233,7 @@ def _generate_many(n, seed, min_guesses, max_guesses, max_tries, puzzles, soluti
 class SearchResult:
     solutions: list[np.ndarray]  # (9, 9) int64 grids, at most ``limit`` of them
     count: int                   # len(solutions); with complete=True and count < limit this is the exact number
-    guesses: int                 # placements in cells with 2+ candidates: the difficulty rating
+    guesses: int                 # digits tried in branch cells (after all singles): the difficulty rating
     nodes: int                   # all placements, forced ones included
     complete: bool               # False when the node budget ran out before the search ended
 
