@@ -1,0 +1,181 @@
+"""The grid editor and the step viewer in a real browser (Debian chromium driven by Playwright): keys and drags must
+reach Python as list[list[int]], server updates must redraw, the viewer must scrub, play and jump with no server
+round trip per frame. Plus the editor's Python-side checks, which need no browser.
+
+The viewer is fed a hand-built trace of a real Sudoku and its solution (see test_viz.hand_built_trace), not model
+output. Skipped when chromium is not installed, except in CI (TRM_VIZ_REQUIRE_BROWSER=1), where that fails.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from trm_viz.tasks import get_task
+from trm_viz.ui.grid_editor import GridEditor, blank_grid, editor_for, editor_update, to_rows
+from trm_viz.ui.step_viewer import StepViewer, select_update
+from trm_viz.viz.viewer_data import viewer_data
+
+# gradio's queue calls a pandas option that pandas 3 deprecates, on every event.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+SUDOKU, MAZE = get_task("sudoku"), get_task("maze")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+# --- Python side, no browser ------------------------------------------------------------------------------------
+def test_editor_values_are_checked():
+    assert to_rows(np.array([[1, 2], [3, 4]])) == [[1, 2], [3, 4]]
+    ed = GridEditor([[0, 1]], mode="arc", legend=[(0, "black", "#000"), (1, "blue", "#00f")])
+    assert ed.preprocess([[0, 1], [1, 0]]) == [[0, 1], [1, 0]]
+    with pytest.raises(gr.Error, match="Row 2 of the grid has 1 cells"):
+        ed.preprocess([[0, 1], [1]])
+    with pytest.raises(gr.Error, match="expected a whole number from 0 to 9"):
+        ed.postprocess([[0, 12]])
+    with pytest.raises(ValueError, match="mode must be one of"):
+        GridEditor([[0]], mode="chess")
+    maze = blank_grid("maze", 5, 6)
+    assert np.array(maze).shape == (5, 6) and sum(r.count(2) for r in maze) == sum(r.count(3) for r in maze) == 1
+    assert editor_for(SUDOKU).value == [[0] * 9 for _ in range(9)]
+    upd = editor_update(MAZE, maze)
+    assert upd["mode"] == "maze" and upd["value"] == maze and upd["legend"][0][0] == 0
+
+
+# --- browser ----------------------------------------------------------------------------------------------------
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        if os.environ.get("TRM_VIZ_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium); browser tests skipped")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def trace_data():
+    from test_viz import hand_built_trace   # pytest puts tests/ on sys.path
+
+    puzzle = SUDOKU.examples()["Easy 1 (Wikipedia example)"]
+    sol = SUDOKU.solve(puzzle)
+    half = puzzle.grid.copy()
+    blanks = np.argwhere(puzzle.grid == 0)
+    half[tuple(blanks[::2].T)] = sol[tuple(blanks[::2].T)]
+    answers = [half, sol.copy(), sol.copy(), sol.copy(), sol.copy()]
+    return viewer_data(hand_built_trace(SUDOKU, puzzle, answers, [0.05, 0.3, 0.6, 0.8, 0.9], sol), SUDOKU, puzzle)
+
+
+@pytest.fixture(scope="module")
+def page(trace_data):
+    chromium = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with gr.Blocks() as demo:
+        sudoku = editor_for(SUDOKU, SUDOKU.examples()["Easy 1 (Wikipedia example)"].grid, elem_id="sudoku")
+        maze = editor_for(MAZE, blank_grid("maze", 10, 10), elem_id="maze")
+        echo = gr.Textbox(elem_id="echo")
+        for ed in (sudoku, maze):
+            ed.change(lambda v: json.dumps(v), ed, echo)
+        reset = gr.Button("reset", elem_id="reset")
+        reset.click(lambda: editor_update(SUDOKU, blank_grid("sudoku")), None, sudoku)
+        viewer = StepViewer(trace_data, fps=10, elem_id="viewer")
+        settled = gr.Textbox(elem_id="settled")
+
+        def on_step(evt: gr.EventData) -> str:
+            return str(evt.step)
+
+        viewer.step_change(on_step, None, settled)
+        jump = gr.Button("jump", elem_id="jump")
+        jump.click(lambda: select_update(2, 4, 4), None, viewer)
+    demo.launch(server_port=_free_port(), prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    try:
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            pg = browser.new_page(viewport={"width": 1280, "height": 1400})
+            pg.goto(demo.local_url)
+            pg.wait_for_selector("#maze .ge-cell")
+            yield pg
+            browser.close()
+    finally:
+        demo.close()
+
+
+def wait_for(read, pred, what: str, timeout: float = 15.0):
+    """Poll ``read()`` until ``pred`` holds (values reach Python and come back through a queued event)."""
+    end, last = time.time() + timeout, None
+    while time.time() < end:
+        try:
+            last = read()
+            if pred(last):
+                return last
+        except (ValueError, IndexError, TypeError):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: still {last!r} after {timeout} s")
+
+
+def echo(page) -> list[list[int]]:
+    return json.loads(page.locator("#echo textarea").input_value())
+
+
+def test_sudoku_keyboard(page):
+    page.click('#sudoku .ge-cell[data-r="0"][data-c="2"]')
+    page.keyboard.press("4")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("9")
+    v = wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[1][3] == 9, "typed 9 at (2, 4)")
+    assert v[0][2] == 4 and v[0][:2] == [5, 3]
+    assert page.locator('#sudoku .ge-cell[data-r="1"][data-c="3"]').inner_text() == "9"
+    page.keyboard.press("Backspace")
+    wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[1][3] == 0, "Backspace cleared (2, 4)")
+    # A server update (gr.update with the task's mode and legend) redraws the editor.
+    page.click("#reset")
+    wait_for(lambda: page.locator('#sudoku .ge-cell[data-r="0"][data-c="0"]').inner_text(), lambda t: t == "",
+             "editor cleared by the server")
+
+
+def test_maze_drag_paints_walls_and_moves_start(page):
+    page.click('#maze .ge-tool[data-tool="0"]')
+    a = page.locator('#maze .ge-cell[data-r="3"][data-c="2"]').bounding_box()
+    b = page.locator('#maze .ge-cell[data-r="3"][data-c="8"]').bounding_box()
+    page.mouse.move(a["x"] + 4, a["y"] + 4)
+    page.mouse.down()
+    page.mouse.move(b["x"] + 4, b["y"] + 4, steps=2)     # 2 samples for 6 cells: the skipped ones are filled
+    page.mouse.up()
+    v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[3][8] == 0, "wall drag reached Python")
+    assert v[3][2:9] == [0] * 7 and v[4][2:9] == [1] * 7
+    page.click('#maze .ge-tool[data-tool="2"]')
+    page.click('#maze .ge-cell[data-r="6"][data-c="6"]')
+    v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[6][6] == 2, "start moved")
+    assert sum(row.count(2) for row in v) == 1 and v[1][1] == 1
+
+
+def test_step_viewer_scrubs_plays_and_jumps(page):
+    step = page.locator("#viewer .sv-step")
+    page.locator("#viewer").scroll_into_view_if_needed()
+    assert step.inner_text() == "step 3 / 5"                   # opens at the halting step
+    assert page.locator("#viewer .sv-cell").count() == 81
+    page.locator("#viewer .sv-slider").fill("1")
+    assert step.inner_text() == "step 1 / 5"
+    assert page.locator("#viewer .sv-cell.chg").count() == len(range(0, 51, 2))   # every other blank filled
+    page.click("#viewer .sv-play")                              # 10 fps, all in the browser
+    wait_for(lambda: step.inner_text(), lambda t: t == "step 5 / 5", "playback reached the last step", 5)
+    wait_for(lambda: page.locator("#settled textarea").input_value(), lambda t: t == "5", "step_change event")
+    page.click("#jump")                                         # corrections-table hook: step 2, cell (4, 4)
+    wait_for(lambda: step.inner_text(), lambda t: t == "step 2 / 5", "jump to step 2")
+    ring = page.locator("#viewer .sv-cell.sel")
+    assert ring.count() == 1 and ring.get_attribute("data-r") == "4" and ring.get_attribute("data-c") == "4"
+    x = page.locator("#viewer .hc-cursor").get_attribute("x1")
+    svg = page.locator("#viewer .sv-svg svg")
+    assert float(x) == pytest.approx(float(svg.get_attribute("data-x0")) + float(svg.get_attribute("data-dx")), abs=0.1)

@@ -1,0 +1,284 @@
+"""A grid people can click, type into and paint: a gr.HTML subclass whose value is list[list[int]] (task cell codes).
+
+Modes: "sudoku" (click a cell, type 1-9, Backspace/Delete/0 clears, arrow keys move), "maze" (drag-paint walls or
+open cells; the start and goal tools move the single start / goal), "arc" (drag-paint with a 10-colour palette; the
+caller chooses the grid size). Colours and labels come from ``task.legend()``, passed in as the ``legend`` prop.
+
+How it is built (each point fixed a bug met in a prototype, see gradio6-notes.md):
+- The template is a constant empty root and the script draws the grid itself, on load and when the server sends
+  new props (``watch``). A Gradio re-render therefore never happens mid-gesture and never wipes the selection.
+- A drag edits a private copy and the DOM cells; ``props.value`` gets a NEW array once, on pointerup (Gradio only
+  notices a new array, and each assignment is a server round trip). Cells skipped between two pointer moves are
+  filled along a Bresenham line.
+- Focus uses preventScroll (focusing a tall grid used to scroll it under the pointer); cells are sized by grid size.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from ..tasks.base import PuzzleError, Task
+from ..tasks.common import grid_from_rows
+
+MODES = ("sudoku", "maze", "arc")
+# Maze cell codes (trm_viz.tasks.base): 0 wall, 1 open, 2 start, 3 goal, 4 path. The editor paints the first four.
+MAZE_TOOLS = [(0, "wall"), (1, "open"), (2, "start"), (3, "goal")]
+MAX_SIDE = 30
+
+CSS = """
+outline: none;
+.ge-tools { display: flex; flex-wrap: wrap; gap: 4px; margin: 0 0 6px 0; align-items: center; }
+.ge-tool { display: inline-flex; align-items: center; gap: 4px; padding: 2px 8px 2px 3px; border-radius: 6px;
+  border: 2px solid #d1d5db; background: #fff; cursor: pointer; font-size: 13px; color: #111827; }
+.ge-tool.on { border-color: #2563eb; box-shadow: 0 0 0 2px #bfdbfe; }
+.ge-swatch { width: 16px; height: 16px; border-radius: 3px; border: 1px solid #9ca3af; display: inline-block; }
+.ge-grid { display: grid; gap: 0; border: 2px solid #111827; width: max-content; user-select: none;
+  touch-action: none; background: #111827; }
+.ge-cell { box-sizing: border-box; border: 1px solid #9ca3af; display: flex; align-items: center;
+  justify-content: center; font-family: ui-sans-serif, system-ui, sans-serif; color: #111827; cursor: pointer; }
+.ge-grid.sudoku .ge-cell { font-weight: 600; }
+.ge-cell.bt { border-top: 2px solid #111827; }
+.ge-cell.bl { border-left: 2px solid #111827; }
+.ge-cell.sel { box-shadow: inset 0 0 0 3px #2563eb; }
+.ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
+.ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
+"""
+
+JS = r"""
+const el = element;
+el.tabIndex = 0;
+let sel = null;             // [r, c] selected cell (sudoku), kept here so no re-render loses it
+let tool = null;            // code painted by maze / arc tools
+let drag = null;            // {work, last, dirty} while a paint gesture is under way
+
+const legendMap = () => {
+  const m = new Map();
+  for (const [code, label, color] of (props.legend || [])) m.set(Number(code), {label: String(label), color: String(color)});
+  return m;
+};
+const grid = () => Array.isArray(props.value) ? props.value : [];
+const dims = () => [grid().length, grid().length ? grid()[0].length : 0];
+const cellPx = () => { const [h, w] = dims(); return props.cell_px > 0 ? props.cell_px : Math.max(12, Math.min(32, Math.floor(480 / Math.max(h, w, 1)))); };
+const tools = () => {
+  const lm = legendMap();
+  if (props.mode === 'maze') return MAZE_TOOLS.map(([code, name]) => ({code, name, color: (lm.get(code) || {}).color || '#ccc'}));
+  if (props.mode === 'arc') return [...lm.entries()].map(([code, v]) => ({code, name: v.label, color: v.color}));
+  return [];
+};
+const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
+
+function cellStyle(code) {
+  const v = legendMap().get(code) || {label: String(code), color: '#ffffff'};
+  // Sudoku shows its digits; a maze marks start and goal with their letter (legend label "start S" -> "S").
+  const letter = v.label.split(' ').pop();
+  const text = props.mode === 'sudoku' ? (code === 0 ? '' : v.label) : (props.mode === 'maze' && (code === 2 || code === 3) && letter.length === 1 ? letter : '');
+  return [v.color, text];
+}
+function paintDom(r, c, code) {
+  const cell = el.querySelector(`.ge-cell[data-r="${r}"][data-c="${c}"]`);
+  if (!cell) return;
+  const [color, text] = cellStyle(code);
+  cell.style.background = color;
+  cell.textContent = text;
+  cell.dataset.v = code;
+}
+function render() {
+  const [h, w] = dims();
+  const ts = tools();
+  if (ts.length && !ts.some((t) => t.code === tool)) tool = ts[props.mode === 'arc' && ts.length > 1 ? 1 : 0].code;
+  if (sel && (sel[0] >= h || sel[1] >= w)) sel = null;
+  const px = cellPx();
+  let html = '';
+  if (ts.length) {
+    html += '<div class="ge-tools">' + ts.map((t) => `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}" title="${esc(t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>${esc(t.name)}</button>`).join('') + '</div>';
+  }
+  if (!h || !w) {
+    el.innerHTML = html + '<div class="ge-empty">No grid yet.</div>';
+    return;
+  }
+  const box = props.mode === 'sudoku' && h === 9 && w === 9;
+  html += `<div class="ge-grid ${esc(props.mode)}" style="grid-template-columns: repeat(${w}, ${px}px); grid-auto-rows: ${px}px; font-size: ${Math.round(px * 0.6)}px">`;
+  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+    const code = Number(grid()[r][c]);
+    const [color, text] = cellStyle(code);
+    let cls = 'ge-cell';
+    if (box && r % 3 === 0 && r) cls += ' bt';
+    if (box && c % 3 === 0 && c) cls += ' bl';
+    if (sel && sel[0] === r && sel[1] === c) cls += ' sel';
+    html += `<div class="${cls}" data-r="${r}" data-c="${c}" data-v="${code}" style="background:${esc(color)}">${esc(text)}</div>`;
+  }
+  html += '</div>';
+  const help = {sudoku: 'Click a cell, type 1-9; Backspace, Delete or 0 clears; arrow keys move.',
+                maze: 'Pick a tool, then click or drag on the grid. Start and goal move to where you put them.',
+                arc: 'Pick a colour, then click or drag on the grid.'}[props.mode] || '';
+  el.innerHTML = html + `<div class="ge-help">${help}</div>`;
+}
+function select(r, c) {
+  el.querySelectorAll('.ge-cell.sel').forEach((x) => x.classList.remove('sel'));
+  sel = [r, c];
+  const cell = el.querySelector(`.ge-cell[data-r="${r}"][data-c="${c}"]`);
+  if (cell) cell.classList.add('sel');
+}
+function commit(work) { props.value = work; }   // one new array per edit: one .change event
+function paint(work, r, c) {
+  const old = work[r][c];
+  let code = tool;
+  if (props.mode === 'maze') {
+    if (code === 2 || code === 3) {                   // exactly one start / goal: clear the old one first
+      for (let i = 0; i < work.length; i++) for (let j = 0; j < work[i].length; j++)
+        if (work[i][j] === code && (i !== r || j !== c)) { work[i][j] = 1; paintDom(i, j, 1); }
+    } else if (old === 2 || old === 3) return false;  // painting walls never erases the start or the goal
+  }
+  if (old === code) return false;
+  work[r][c] = code;
+  paintDom(r, c, code);
+  return true;
+}
+function cellAt(x, y) {
+  const hit = document.elementFromPoint(x, y);
+  const cell = hit && hit.closest ? hit.closest('.ge-cell') : null;
+  return cell && el.contains(cell) ? [Number(cell.dataset.r), Number(cell.dataset.c)] : null;
+}
+function line(r0, c0, r1, c1) {                       // Bresenham: every cell between two pointer samples
+  const pts = [];
+  const dr = Math.abs(r1 - r0), dc = Math.abs(c1 - c0), sr = r0 < r1 ? 1 : -1, sc = c0 < c1 ? 1 : -1;
+  let err = dc - dr;
+  for (;;) {
+    pts.push([r0, c0]);
+    if (r0 === r1 && c0 === c1) break;
+    const e2 = 2 * err;
+    if (e2 > -dr) { err -= dr; c0 += sc; }
+    if (e2 < dc) { err += dc; r0 += sr; }
+  }
+  return pts;
+}
+function endDrag() {
+  if (!drag) return;
+  const d = drag;
+  drag = null;
+  if (d.dirty) commit(d.work);
+}
+el.addEventListener('pointerdown', (e) => {
+  const t = e.target.closest ? e.target.closest('.ge-tool') : null;
+  if (t) { tool = Number(t.dataset.tool); el.querySelectorAll('.ge-tool').forEach((b) => b.classList.toggle('on', b === t)); return; }
+  const at = cellAt(e.clientX, e.clientY);
+  if (!at) return;
+  e.preventDefault();
+  el.focus({preventScroll: true});
+  if (props.mode === 'sudoku') { select(at[0], at[1]); return; }
+  const work = grid().map((row) => row.slice());
+  drag = {work, last: at, dirty: paint(work, at[0], at[1])};
+  try { el.setPointerCapture(e.pointerId); } catch (err) { /* synthetic events have no capturable pointer */ }
+});
+el.addEventListener('pointermove', (e) => {
+  if (!drag) return;
+  const at = cellAt(e.clientX, e.clientY);
+  if (!at || (at[0] === drag.last[0] && at[1] === drag.last[1])) return;
+  const pts = (tool === 2 || tool === 3) && props.mode === 'maze' ? [at] : line(drag.last[0], drag.last[1], at[0], at[1]);
+  for (const [r, c] of pts) drag.dirty = paint(drag.work, r, c) || drag.dirty;
+  drag.last = at;
+});
+el.addEventListener('pointerup', endDrag);
+el.addEventListener('pointercancel', endDrag);
+el.addEventListener('lostpointercapture', endDrag);
+el.addEventListener('keydown', (e) => {
+  if (props.mode !== 'sudoku' || !sel) return;
+  const [h, w] = dims();
+  const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
+  if (moves[e.key]) {
+    e.preventDefault();
+    select(Math.min(h - 1, Math.max(0, sel[0] + moves[e.key][0])), Math.min(w - 1, Math.max(0, sel[1] + moves[e.key][1])));
+    return;
+  }
+  let code = null;
+  if (/^[1-9]$/.test(e.key)) code = Number(e.key);
+  else if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete' || e.key === ' ') code = 0;
+  if (code === null) return;
+  e.preventDefault();
+  const work = grid().map((row) => row.slice());
+  if (work[sel[0]][sel[1]] === code) return;
+  work[sel[0]][sel[1]] = code;
+  paintDom(sel[0], sel[1], code);
+  commit(work);
+});
+watch(['value', 'mode', 'legend', 'cell_px'], render);
+render();
+""".replace("MAZE_TOOLS", str([[c, n] for c, n in MAZE_TOOLS]))
+
+
+def to_rows(grid: Any, hi: int = 9) -> list[list[int]] | None:
+    """list of lists / np.ndarray -> list[list[int]] checked to be a rectangle of at most 30x30 codes in 0..hi."""
+    if grid is None:
+        return None
+    if isinstance(grid, np.ndarray):
+        grid = grid.tolist()
+    return grid_from_rows(grid, "grid", MAX_SIDE, 0, hi).tolist()
+
+
+class GridEditor(gr.HTML):
+    """Editable grid. ``mode`` in MODES; ``legend`` = task.legend() rows (code, label, CSS colour)."""
+
+    def __init__(self, value: Any = None, *, mode: str = "sudoku", legend: list | tuple = (), cell_px: int = 0,
+                 label: str | None = None, **kwargs: Any):
+        if mode not in MODES:
+            raise ValueError(f"GridEditor mode must be one of {', '.join(MODES)}, not {mode!r}.")
+        # Props are also set as attributes: gr.HTML.__getattr__ would otherwise answer an event listener for any
+        # name quoted in the script ('mode'), and Gradio reads attributes when it serialises config and updates.
+        self.mode, self.legend, self.cell_px = mode, [list(x) for x in legend], int(cell_px)
+        super().__init__(value=to_rows(value), label=label, html_template='<div class="ge-root"></div>',
+                         css_template=CSS, js_on_load=JS, mode=self.mode, legend=self.legend, cell_px=self.cell_px,
+                         **kwargs)
+
+    def preprocess(self, payload: Any) -> list[list[int]] | None:
+        try:
+            return to_rows(payload)
+        except PuzzleError as e:
+            raise gr.Error(str(e)) from None
+
+    def postprocess(self, value: Any) -> list[list[int]] | None:
+        try:
+            return to_rows(value)
+        except PuzzleError as e:
+            raise gr.Error(str(e)) from None
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}},
+                "description": "grid rows of task cell codes (at most 30x30)"}
+
+    def example_payload(self) -> Any:
+        return [[0, 1], [2, 3]]
+
+    def example_value(self) -> Any:
+        return [[0, 1], [2, 3]]
+
+
+def blank_grid(mode: str, height: int = 9, width: int = 9) -> list[list[int]]:
+    """A fresh grid to start editing: an empty Sudoku, an open maze room (walls around, start top-left, goal
+    bottom-right), or an all-black ARC grid of the chosen size."""
+    if mode == "sudoku":
+        return [[0] * 9 for _ in range(9)]
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE):
+        raise PuzzleError(f"A grid is 1 to {MAX_SIDE} cells on each side; {height}x{width} was asked for.")
+    if mode == "arc":
+        return [[0] * width for _ in range(height)]
+    if mode == "maze":
+        if height < 3 or width < 3:
+            raise PuzzleError(f"A maze needs at least 3x3 cells (walls around a room); {height}x{width} was asked for.")
+        g = [[0 if r in (0, height - 1) or c in (0, width - 1) else 1 for c in range(width)] for r in range(height)]
+        g[1][1], g[height - 2][width - 2] = 2, 3
+        return g
+    raise ValueError(f"Unknown editor mode {mode!r}: choose one of {', '.join(MODES)}.")
+
+
+def editor_for(task: Task, grid: Any = None, **kwargs: Any) -> GridEditor:
+    """A GridEditor set up for ``task`` (mode = task name, colours from its legend), blank when no grid is given."""
+    value = blank_grid(task.name, *task.canvas_shape) if grid is None else grid
+    return GridEditor(value, mode=task.name, legend=task.legend(), **kwargs)
+
+
+def editor_update(task: Task, grid: Any) -> dict[str, Any]:
+    """gr.update for an existing editor: new grid, and the task's mode and legend (returning a new GridEditor from
+    a handler would send only its explicit constructor arguments)."""
+    return gr.update(value=to_rows(grid), mode=task.name, legend=[list(x) for x in task.legend()])

@@ -1,0 +1,206 @@
+"""The step viewer: every step of a trace sent once (trm_viz.viz.viewer_data), then scrubbed and played in the browser
+with no server round trip per frame (a gr.Timer loop cost a queued request per step; this runs at the set rate).
+
+Shows the answer grid at the current step (givens bold, changed cells outlined, red / green corners for wrong /
+right, unsure cells washed out; or the z_H / z_L change heat map), q_halt, cells right, corrections and regressions,
+and the inline SVG halting curve with the current step marked. Click the curve to jump to a step; Left/Right keys
+step when the viewer has focus.
+
+Hooks for the app:
+- ``selected`` prop {step, r, c} (step from 1, r/c from 0): jump there and ring the cell; use ``select_update``.
+- the custom event ``step_change`` (evt.step) fires when the user settles on a step (slider released, pause,
+  curve click, end of playback), not on every frame: ``viewer.step_change(fn, ...)`` to refresh per-step images.
+- in page scripts, ``element.trmGoto(step, r, c)`` on the component's root element.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import gradio as gr
+
+from ..viz.style import CHANGED, RIGHT, SHADE_MAX, WRONG, heat_css
+
+HEAT = [heat_css(i / 9) for i in range(10)]
+_nonce = itertools.count(1)
+
+CSS = f"""
+outline: none;
+.sv-bar {{ display: flex; align-items: center; gap: 8px; margin-bottom: 6px; flex-wrap: wrap; }}
+.sv-play {{ width: 34px; height: 28px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
+  cursor: pointer; font-size: 14px; }}
+.sv-slider {{ flex: 1 1 160px; min-width: 120px; }}
+.sv-step {{ font-variant-numeric: tabular-nums; font-size: 13px; min-width: 92px; }}
+.sv-main {{ display: flex; gap: 14px; flex-wrap: wrap; align-items: flex-start; }}
+.sv-grid {{ display: grid; border: 2px solid #111827; width: max-content; background: #111827; }}
+.sv-cell {{ box-sizing: border-box; border: 1px solid #9ca3af; position: relative; display: flex;
+  align-items: center; justify-content: center; font-family: ui-sans-serif, system-ui, sans-serif;
+  color: #2563eb; overflow: hidden; }}
+.sv-cell.giv {{ color: #111827; font-weight: 700; }}
+.sv-cell.bt {{ border-top: 2px solid #111827; }}
+.sv-cell.bl {{ border-left: 2px solid #111827; }}
+.sv-cell.chg {{ box-shadow: inset 0 0 0 2px {CHANGED}; }}
+.sv-cell.bad::after {{ content: ""; position: absolute; top: 0; right: 0; border-style: solid;
+  border-width: 0 var(--tri) var(--tri) 0; border-color: transparent {WRONG} transparent transparent; }}
+.sv-cell.good::before {{ content: ""; position: absolute; bottom: 0; left: 0; border-style: solid;
+  border-width: var(--tri) 0 0 var(--tri); border-color: transparent transparent transparent {RIGHT}; }}
+.sv-cell.sel {{ outline: 3px solid #111827; outline-offset: -3px; z-index: 1; }}
+.sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
+.sv-stats b {{ font-variant-numeric: tabular-nums; }}
+.sv-key {{ font-size: 11px; color: #6b7280; }}
+.sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
+.sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
+"""
+
+JS = r"""
+const el = element;
+el.tabIndex = 0;
+const HEAT = HEAT_COLOURS;
+let step = 1, timer = null, ring = null;
+
+const data = () => (props.value && Array.isArray(props.value.steps) && props.value.steps.length) ? props.value : null;
+const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
+const flag = (s, i) => s != null && s.charCodeAt(i) === 49;
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const level = (s, i) => s == null ? 0 : s.charCodeAt(i) - 48;
+
+function settle() { trigger('step_change', {step}); }
+function stop() { if (timer) { clearInterval(timer); timer = null; } const b = el.querySelector('.sv-play'); if (b) b.textContent = '\u25B6'; }
+function play() {
+  const d = data(); if (!d) return;
+  if (step >= d.n) step = 1, draw();
+  const fps = Math.max(0.2, Math.min(30, Number(props.fps) || 2));
+  el.querySelector('.sv-play').textContent = '\u23F8';
+  timer = setInterval(() => {
+    if (step >= d.n) { stop(); settle(); return; }
+    step += 1; draw();
+  }, 1000 / fps);
+}
+function shell() {
+  const d = data();
+  stop();
+  if (!d) { el.innerHTML = '<div class="sv-empty">Run a puzzle to see its refinement step by step.</div>'; return; }
+  step = Math.min(d.n, Math.max(1, d.start || d.n));
+  el.innerHTML = `<div class="sv-bar"><button type="button" class="sv-play" title="play / pause">\u25B6</button>
+    <input class="sv-slider" type="range" min="1" max="${d.n}" step="1" value="${step}" aria-label="supervision step">
+    <span class="sv-step"></span>
+    <select class="sv-layer" aria-label="cell colouring"><option value="answer">answer</option>
+      <option value="zH">z_H change</option><option value="zL">z_L change</option></select></div>
+    <div class="sv-main"><div class="sv-grid"></div><div class="sv-side"><div class="sv-stats"></div>
+    <div class="sv-svg">${d.svg || ''}</div>
+    <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
+      changed &middot; faint: unsure &middot; bold: given</div></div></div>`;
+  draw();
+}
+function draw() {
+  const d = data(); if (!d) return;
+  if (!el.querySelector('.sv-grid')) { shell(); return; }
+  step = Math.min(d.n, Math.max(1, step));
+  const s = d.steps[step - 1];
+  const legend = new Map((d.legend || []).map(([code, label, color]) => [Number(code), [String(label), String(color)]]));
+  const layer = (el.querySelector('.sv-layer') || {}).value || 'answer';
+  const px = Math.max(8, Math.min(32, Math.floor(420 / Math.max(s.h, s.w, 1))));
+  const box = d.style === 'text' && s.h === 9 && s.w === 9;
+  let html = '';
+  for (let r = 0; r < s.h; r++) for (let c = 0; c < s.w; c++) {
+    const i = r * s.w + c, code = s.cells.charCodeAt(i) - 48;
+    const [label, color] = legend.get(code) || [String(code), '#ffffff'];
+    let cls = 'sv-cell';
+    if (d.style === 'text' && flag(s.givens, i)) cls += ' giv';
+    if (box && r % 3 === 0 && r) cls += ' bt';
+    if (box && c % 3 === 0 && c) cls += ' bl';
+    if (flag(s.changed, i)) cls += ' chg';
+    if (s.right != null) { if (!flag(s.right, i)) cls += ' bad'; else if (flag(s.changed, i)) cls += ' good'; }
+    if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
+    const base = layer === 'answer' ? color : HEAT[level(s[layer], i)];
+    const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
+    // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
+    const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>` : '';
+    const tip = `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
+    html += `<div class="${cls}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: linear-gradient(rgba(255,255,255,${a.toFixed(2)}), rgba(255,255,255,${a.toFixed(2)})), ${esc(base)}">${text}</div>`;
+  }
+  const g = el.querySelector('.sv-grid');
+  g.style.gridTemplateColumns = `repeat(${s.w}, ${px}px)`;
+  g.style.gridAutoRows = `${px}px`;
+  g.style.fontSize = `${Math.round(px * 0.6)}px`;
+  g.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
+  g.innerHTML = s.h && s.w ? html : '';
+  el.querySelector('.sv-slider').value = step;
+  el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;
+  let corr = 0, regr = 0;
+  for (let k = 0; k < step; k++) { corr += d.steps[k].corrections; regr += d.steps[k].regressions; }
+  const halt = d.halt_step == null ? 'never crosses 0.5' : (d.halt_step === step ? '<b>halts here</b>' : `halts at step ${d.halt_step}`);
+  let stats = `q_halt <b>${s.q.toFixed(3)}</b> (${halt})<br>changed cells <b>${s.nchanged}</b>`;
+  if (d.known) stats += ` &middot; corrections <b>${s.corrections}</b> &middot; regressions <b>${s.regressions}</b>`
+    + `<br>so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}<br>cells right <b>${(100 * s.acc).toFixed(1)}%</b>`
+    + (s.exact ? ' &middot; <b>whole answer right</b>' : '');
+  el.querySelector('.sv-stats').innerHTML = stats;
+  const svg = el.querySelector('.sv-svg svg'), cur = svg && svg.querySelector('.hc-cursor');
+  if (cur) {
+    const x = Number(svg.dataset.x0) + (step - 1) * Number(svg.dataset.dx);
+    cur.setAttribute('x1', x); cur.setAttribute('x2', x); cur.setAttribute('visibility', 'visible');
+  }
+}
+function goto(k, r, c) {
+  const d = data(); if (!d) return;
+  stop();
+  step = Math.min(d.n, Math.max(1, Math.round(Number(k)) || 1));
+  ring = (r == null || c == null) ? null : [step, Number(r), Number(c)];
+  draw();
+  settle();
+}
+el.trmGoto = goto;
+el.addEventListener('click', (e) => {
+  if (e.target.closest('.sv-play')) { timer ? (stop(), settle()) : play(); return; }
+  const svg = e.target.closest('.sv-svg svg');
+  if (svg) {
+    const box = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+    const x = (e.clientX - box.left) * (vb.width / box.width);
+    const dx = Number(svg.dataset.dx);
+    if (dx > 0) goto(1 + Math.round((x - Number(svg.dataset.x0)) / dx));
+  }
+});
+el.addEventListener('input', (e) => {
+  if (e.target.classList.contains('sv-slider')) { stop(); step = Number(e.target.value); draw(); }
+  if (e.target.classList.contains('sv-layer')) draw();
+});
+el.addEventListener('change', (e) => { if (e.target.classList.contains('sv-slider')) settle(); });
+el.addEventListener('keydown', (e) => {
+  if (!data() || e.target.tagName === 'SELECT' || (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight')) return;
+  if (e.target.classList.contains('sv-slider')) return;   // the slider moves itself and fires input
+  e.preventDefault();
+  goto(step + (e.key === 'ArrowRight' ? 1 : -1));
+});
+watch('value', () => { ring = null; shell(); });
+watch('selected', () => { const s = props.selected; if (s && s.step != null) goto(s.step, s.r, s.c); });
+shell();
+""".replace("HEAT_COLOURS", str(HEAT)).replace("SHADE_MAX", str(SHADE_MAX))
+
+
+class StepViewer(gr.HTML):
+    """value: the dict from ``trm_viz.viz.viewer_data.viewer_data`` (None shows a placeholder)."""
+
+    def __init__(self, value: dict | None = None, *, fps: float = 2.5, selected: dict | None = None,
+                 label: str | None = None, **kwargs: Any):
+        # Props are also set as attributes: gr.HTML.__getattr__ would otherwise answer an event listener for any
+        # name quoted in the script ('selected'), and Gradio reads attributes when it serialises an update.
+        self.fps, self.selected = float(fps), selected
+        super().__init__(value=value, label=label, html_template='<div class="sv-root"></div>', css_template=CSS,
+                         js_on_load=JS, fps=self.fps, selected=selected, **kwargs)
+
+    def api_info(self) -> dict[str, Any]:
+        return {"type": "object", "description": "step viewer data (trm_viz.viz.viewer_data)"}
+
+    def example_payload(self) -> Any:
+        return None
+
+    def example_value(self) -> Any:
+        return None
+
+
+def select_update(step: int, r: int | None = None, c: int | None = None) -> dict[str, Any]:
+    """gr.update that makes a StepViewer jump to ``step`` (from 1) and ring cell (r, c) (from 0). A fresh nonce makes
+    the same row clicked twice jump again after the user has scrubbed away."""
+    sel = {"step": int(step), "r": None if r is None else int(r), "c": None if c is None else int(c),
+           "nonce": next(_nonce)}
+    return gr.update(selected=sel)
