@@ -1,0 +1,275 @@
+"""ARC-AGI: infer the output grid of a test input; the model knows the task by its puzzle embedding (task id).
+
+Official encoding (dataset/build_arc_dataset.py): a 30x30 canvas, pad 0, end-of-grid marker 1, colour c -> c + 2
+(vocab 12). A grid placed at (r0, c0) gets a row of end markers under it and a column of them to its right, each
+only as long as the grid's side (no corner marker) and only where the canvas has room. Predictions are read back
+as the official evaluator's _crop: the largest top-left rectangle of colour tokens.
+Grids are 1..30 x 1..30 arrays of colours 0..9.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .arc_aug import ArcAug, augment_batch, parse_name, pass_at_k, vote  # noqa: F401  (the ARC API in one place)
+from .arc_data import CURATED, curated_tasks, load_collection, merge_solutions
+from .base import Puzzle, PuzzleError, Task
+from .common import grid_from_rows, load_json, read_text
+
+SIZE = 30
+PAD, EOS, COLOUR0 = 0, 1, 2
+PALETTE = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
+           "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25")
+COLOUR_NAMES = ("black", "blue", "red", "green", "yellow", "grey", "magenta", "orange", "light blue", "maroon")
+GRID_LINE = (85, 85, 85)
+TASK_ID = re.compile(r"^[0-9a-f]{8}$")
+
+
+# --- tokens ------------------------------------------------------------------------------------------------------
+def _check_grid(grid: Any, what: str = "grid") -> np.ndarray:
+    grid = np.asarray(grid)
+    if grid.ndim != 2 or not (1 <= grid.shape[0] <= SIZE and 1 <= grid.shape[1] <= SIZE):
+        raise PuzzleError(f"The {what} must be 1..{SIZE} x 1..{SIZE} cells, got shape {grid.shape}.")
+    if grid.dtype.kind not in "iu" or grid.min() < 0 or grid.max() > 9:
+        raise PuzzleError(f"The {what} must hold whole numbers 0..9 (ARC colours).")
+    return grid.astype(np.int64)
+
+
+def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Grid -> (900,) tokens with the grid's top-left cell at ``offset`` (official layout)."""
+    grid = _check_grid(grid)
+    (r0, c0), (h, w) = offset, grid.shape
+    if r0 < 0 or c0 < 0 or r0 + h > SIZE or c0 + w > SIZE:
+        raise ValueError(f"A {h}x{w} grid does not fit the {SIZE}x{SIZE} canvas at offset {offset}.")
+    canvas = np.full((SIZE, SIZE), PAD, dtype=np.int64)
+    canvas[r0:r0 + h, c0:c0 + w] = grid + COLOUR0
+    if r0 + h < SIZE:
+        canvas[r0 + h, c0:c0 + w] = EOS
+    if c0 + w < SIZE:
+        canvas[r0:r0 + h, c0 + w] = EOS
+    return canvas.reshape(-1)
+
+
+def encode_pair(inp: np.ndarray, out: np.ndarray, offset: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
+    """An (input, output) training pair, both at the same offset as the official translation augmentation."""
+    return encode_grid(inp, offset), encode_grid(out, offset)
+
+
+def random_offset(in_shape: tuple[int, int], out_shape: tuple[int, int], rng: np.random.Generator
+                  ) -> tuple[int, int]:
+    """A random top-left position where both grids fit (official translational augmentation)."""
+    return (int(rng.integers(0, SIZE - max(in_shape[0], out_shape[0]) + 1)),
+            int(rng.integers(0, SIZE - max(in_shape[1], out_shape[1]) + 1)))
+
+
+def crop(tokens: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Tokens -> grid, as the official _crop: rows from the top while they start with colour tokens, each row's
+    width the run of colours (never wider than the row above), keeping the largest area. (0, 0) when the first
+    token is not a colour: such a prediction can never be right."""
+    g = np.asarray(tokens, dtype=np.int64).reshape(SIZE, SIZE)[offset[0]:, offset[1]:]
+    is_colour = (g >= COLOUR0) & (g <= COLOUR0 + 9)
+    best, size, width = 0, (0, 0), g.shape[1]
+    for r in range(g.shape[0]):
+        run = is_colour[r, :width]
+        if not run.all():
+            width = int(np.argmin(run))            # first non-colour token
+        if (r + 1) * width > best:
+            best, size = (r + 1) * width, (r + 1, width)
+    return g[:size[0], :size[1]] - COLOUR0
+
+
+# --- task JSON ---------------------------------------------------------------------------------------------------
+def _pair(item: Any, what: str, need_output: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    if not isinstance(item, dict):
+        raise PuzzleError(f"The {what} must be an object with 'input' and 'output' grids.")
+    if "input" not in item:
+        raise PuzzleError(f"The {what} has no 'input' grid.")
+    if need_output and "output" not in item:
+        raise PuzzleError(f"The {what} has no 'output' grid.")
+    inp = grid_from_rows(item["input"], f"input of the {what}", max_size=SIZE)
+    out = grid_from_rows(item["output"], f"output of the {what}", max_size=SIZE) if "output" in item else None
+    return inp, out
+
+
+def task_puzzles(task: Any, task_id: str | None = None, name: str = "") -> list[Puzzle]:
+    """One Puzzle per test input of an ARC task {"train": [...], "test": [...]}; PuzzleError says what is wrong."""
+    if not isinstance(task, dict):
+        raise PuzzleError("An ARC task must be a JSON object with 'train' and 'test' lists.")
+    for key in ("train", "test"):
+        if key not in task:
+            raise PuzzleError(f"The task has no '{key}' list" + (" of demonstration pairs." if key == "train"
+                                                                   else " of test inputs."))
+        if not isinstance(task[key], list):
+            raise PuzzleError(f"The task's '{key}' must be a list of {{'input', 'output'}} pairs.")
+    if not task["test"]:
+        raise PuzzleError("The task has no test inputs ('test' is empty).")
+    demos = [_pair(p, f"training pair {i + 1}", True) for i, p in enumerate(task["train"])]
+    tests = [_pair(p, f"test pair {i + 1}", False) for i, p in enumerate(task["test"])]
+    label = name or task_id or "ARC task"
+    return [Puzzle(task="arc", grid=inp, solution=out, name=label + (f" (test {i + 1})" if len(tests) > 1 else ""),
+                   arc_task_id=task_id, demos=demos) for i, (inp, out) in enumerate(tests)]
+
+
+def _pick_task(collection: dict, task_id: str | None) -> tuple[str, Any]:
+    if task_id is None:
+        if len(collection) == 1:
+            return next(iter(collection.items()))
+        some = ", ".join(list(collection)[:5])
+        raise PuzzleError(f"The file holds {len(collection)} ARC tasks; choose one by its id (e.g. {some}).")
+    if task_id not in collection:
+        close = [t for t in collection if t.startswith(task_id[:3])][:5]
+        raise PuzzleError(f"No task {task_id!r} in the file" + (f" (similar: {', '.join(close)})." if close else "."))
+    return task_id, collection[task_id]
+
+
+def _id_from_filename(filename: str | None) -> str | None:
+    stem = Path(filename).stem if filename else ""
+    return stem if TASK_ID.match(stem) else None
+
+
+# --- the task ----------------------------------------------------------------------------------------------------
+class ArcTask(Task):
+    name = "arc"
+    vocab_size = 12
+    seq_len = SIZE * SIZE
+    canvas_shape = (SIZE, SIZE)
+
+    def parse(self, data: Any, filename: str | None = None, task_id: str | None = None,
+              test_index: int = 0) -> Puzzle:
+        """A task JSON, a Kaggle collection {task_id: task} (pick with ``task_id``), or a single grid (list of
+        lists, array, JSON or rows of digits). ``test_index`` picks among several test inputs."""
+        if isinstance(data, (bytes, bytearray, memoryview, str)):
+            text = read_text(data, "ARC input")
+            rows = [line.strip() for line in text.strip().splitlines()]
+            if rows and all(row.isdigit() and row.isascii() for row in rows):      # "0120\n3345"
+                data = [[int(ch) for ch in row] for row in rows]
+            else:
+                data = load_json(text, "ARC JSON")
+        if isinstance(data, np.ndarray):
+            data = data.tolist()
+        if isinstance(data, (list, tuple)):
+            grid = grid_from_rows(data, "grid", max_size=SIZE)
+            return Puzzle(task=self.name, grid=grid, arc_task_id=task_id, name=task_id or "ARC grid")
+        if not isinstance(data, dict) or not data:
+            raise PuzzleError("Expected an ARC task {'train': [...], 'test': [...]}, a collection {task_id: task} "
+                              "or a grid (list of rows of colours 0-9).")
+        if "train" in data or "test" in data:
+            task_id = task_id or _id_from_filename(filename)
+            puzzles = task_puzzles(data, task_id)
+        else:
+            task_id, task = _pick_task(data, task_id)
+            puzzles = task_puzzles(task, task_id)
+        if not 0 <= test_index < len(puzzles):
+            raise PuzzleError(f"The task has {len(puzzles)} test input(s); test_index {test_index} does not exist.")
+        return puzzles[test_index]
+
+    def validate(self, puzzle: Puzzle) -> list[str]:
+        _check_grid(puzzle.grid, "test input")
+        if puzzle.solution is not None:
+            _check_grid(puzzle.solution, "test output")
+        for i, (inp, out) in enumerate(puzzle.demos):
+            _check_grid(inp, f"input of training pair {i + 1}")
+            _check_grid(out, f"output of training pair {i + 1}")
+        notes = []
+        if not puzzle.arc_task_id:
+            notes.append("No ARC task id: the model knows a task only by its id (puzzle embedding), so it has no "
+                         "way to tell what this grid asks for.")
+        if puzzle.solution is None:
+            notes.append("The test output is not known, so the answer cannot be checked.")
+        return notes
+
+    def encode(self, grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+        return encode_grid(grid, offset)
+
+    def decode(self, tokens: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
+        tokens = np.asarray(tokens)
+        if tokens.size != SIZE * SIZE:
+            raise ValueError(f"ARC tokens must be {SIZE * SIZE} long, got {tokens.size}.")
+        return crop(tokens, offset)
+
+    def solve(self, puzzle: Puzzle) -> np.ndarray | None:
+        """ARC has no solver: the known test output, or None."""
+        return puzzle.solution
+
+    def render(self, grid: np.ndarray, puzzle: Puzzle | None = None, cell_px: int | None = None):
+        from PIL import Image
+
+        grid = np.asarray(grid)
+        if grid.ndim != 2 or grid.size == 0:     # an empty prediction: a dark placeholder, not an error
+            return Image.new("RGB", (cell_px or 16, cell_px or 16), GRID_LINE)
+        h, w = grid.shape
+        cell_px = cell_px or max(8, min(32, 360 // max(h, w)))
+        palette = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in PALETTE], dtype=np.uint8)
+        pixels = np.repeat(np.repeat(palette[np.clip(grid, 0, 9)], cell_px, axis=0), cell_px, axis=1)
+        canvas = np.empty((h * cell_px + 1, w * cell_px + 1, 3), dtype=np.uint8)
+        canvas[:] = GRID_LINE
+        # Each cell keeps a 1-pixel line on its top and left; the extra last row/column close the frame.
+        mask = np.ones((h * cell_px, w * cell_px), dtype=bool)
+        mask[::cell_px, :] = mask[:, ::cell_px] = False
+        canvas[:-1, :-1][mask] = pixels[mask]
+        return Image.fromarray(canvas, "RGB")
+
+    def examples(self) -> dict[str, Puzzle]:
+        out = {}
+        for task_id, task in curated_tasks().items():
+            puzzle = task_puzzles(task, task_id)[0]
+            puzzle.name = f"{task_id}: {CURATED[task_id]}"
+            out[puzzle.name] = puzzle
+        return out
+
+    def generate(self, rng: np.random.Generator, collection: str = "training", **kwargs) -> Puzzle:
+        """ARC tasks cannot be made up: a random test input of a random task of a collection."""
+        tasks = load_collection(collection)
+        task_id = sorted(tasks)[int(rng.integers(len(tasks)))]
+        puzzles = task_puzzles(tasks[task_id], task_id)
+        return puzzles[int(rng.integers(len(puzzles)))]
+
+    def legend(self) -> list[tuple[int, str, str]]:
+        return [(c, f"{c} {COLOUR_NAMES[c]}", PALETTE[c]) for c in range(10)]
+
+    def to_text(self, grid: np.ndarray) -> str:
+        return "[" + ",\n ".join(json.dumps([int(v) for v in row]) for row in np.asarray(grid)) + "]"
+
+
+def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
+    """A task JSON or a Kaggle collection -> one Puzzle per test input. For a "<x>_challenges.json" file, test
+    outputs are taken from "<x>_solutions.json" beside it when present."""
+    stem = None
+    if isinstance(path_or_text, os.PathLike) or _is_file(path_or_text):
+        path = Path(path_or_text)
+        with open(path, "rb") as f:
+            data = load_json(read_text(f.read(), f"file {path.name}"), f"file {path.name}")
+        stem = path.stem
+        solutions = path.with_name(path.name.replace("_challenges.json", "_solutions.json"))
+        if path.name.endswith("_challenges.json") and solutions.is_file() and isinstance(data, dict):
+            with open(solutions, "rb") as f:
+                merge_solutions(data, load_json(read_text(f.read(), f"file {solutions.name}")))
+    else:
+        data = load_json(read_text(path_or_text, "ARC file"), "ARC file")
+    if isinstance(data, dict) and ("train" in data or "test" in data):
+        return task_puzzles(data, _id_from_filename(stem))
+    if not isinstance(data, dict) or not data:
+        raise PuzzleError("An ARC data file must hold a task {'train', 'test'} or a collection {task_id: task}.")
+    puzzles = []
+    for task_id, task in data.items():
+        try:
+            puzzles += task_puzzles(task, task_id)
+        except PuzzleError as e:
+            raise PuzzleError(f"Task {task_id}: {e}") from None
+    return puzzles
+
+
+def _is_file(name: str) -> bool:
+    """Whether a string names an existing file (text with newlines or NULs never does)."""
+    try:
+        return len(name) < 4096 and "\n" not in name and os.path.isfile(name)
+    except (ValueError, OSError):
+        return False
+
+
+TASK = ArcTask()

@@ -1,0 +1,122 @@
+"""ARC augmentations and the official vote over them.
+
+An augmented variant of a task = one of the 8 dihedral transforms applied after a permutation of colours 1-9
+(0, the background, stays). The official dataset names each variant "<task>|||t<k>|||<perm>" (perm = the 10 new
+colours of 0..9 as digits) and gives every name its own puzzle embedding; the unaugmented task keeps its plain id.
+Translation (where the grid sits on the 30x30 canvas) is not part of the name: it is drawn per example at encoding.
+
+Evaluation (official evaluators/arc.py): run every variant, crop each prediction, map it back with the variant's
+inverse, pool identical grids, rank by number of votes then mean halting probability, submit the top 2 (pass@2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .common import dihedral, inverse_dihedral
+
+SEPARATOR = "|||"
+IDENTITY_PERM = tuple(range(10))
+
+
+@dataclass(frozen=True)
+class ArcAug:
+    trans_id: int = 0                       # dihedral transform 0..7 (trm_viz.tasks.common.dihedral)
+    perm: tuple[int, ...] = IDENTITY_PERM   # perm[c] = colour that colour c becomes
+
+    def __post_init__(self):
+        if not 0 <= self.trans_id <= 7:
+            raise ValueError(f"Dihedral transform must be 0..7, got {self.trans_id}.")
+        if sorted(self.perm) != list(range(10)):
+            raise ValueError(f"Colour permutation must reorder 0..9, got {self.perm}.")
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> "ArcAug":
+        """As the official `aug`: any of the 8 transforms, colours 1-9 shuffled, 0 kept."""
+        return cls(int(rng.integers(0, 8)), (0,) + tuple(int(c) for c in rng.permutation(np.arange(1, 10))))
+
+    @property
+    def is_identity(self) -> bool:
+        return self.trans_id == 0 and self.perm == IDENTITY_PERM
+
+    def apply(self, grid: np.ndarray) -> np.ndarray:
+        return dihedral(np.asarray(self.perm)[np.asarray(grid)], self.trans_id)
+
+    def invert(self, grid: np.ndarray) -> np.ndarray:
+        return np.argsort(self.perm)[inverse_dihedral(np.asarray(grid), self.trans_id)]
+
+    def name(self, task_id: str) -> str:
+        """The official puzzle-identifier name of this variant (the plain id for the identity)."""
+        if self.is_identity:
+            return task_id
+        return f"{task_id}{SEPARATOR}t{self.trans_id}{SEPARATOR}{''.join(map(str, self.perm))}"
+
+
+def parse_name(name: str) -> tuple[str, ArcAug]:
+    """'<task>|||t<k>|||<perm>' (or a plain task id) -> (task id, ArcAug); ValueError when malformed."""
+    if SEPARATOR not in name:
+        return name, ArcAug()
+    parts = name.split(SEPARATOR)
+    if len(parts) != 3 or not parts[1].startswith("t") or not parts[1][1:].isdigit() or not parts[2].isdigit():
+        raise ValueError(f"{name!r} is not an ARC variant name like '007bbfb7|||t3|||0918273645'.")
+    return parts[0], ArcAug(int(parts[1][1:]), tuple(int(ch) for ch in parts[2]))
+
+
+def augment_batch(inputs: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                  augs: list[ArcAug] | None = None, translate: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, list[ArcAug]]:
+    """Augment token canvases (n, 900) whose grids sit at the top-left (as encode/encode_pair make them).
+
+    Each pair gets its variant (``augs[i]``, random when None) on both grids, then, with ``translate``, one random
+    offset shared by input and output, as the official training split. Returns (inputs, labels, augs); the caller
+    maps each aug to its puzzle identifier via ``aug.name(task_id)``."""
+    from .arc import crop, encode_pair, random_offset
+
+    n = inputs.shape[0]
+    augs = list(augs) if augs is not None else [ArcAug.random(rng) for _ in range(n)]
+    if len(augs) != n:
+        raise ValueError(f"Got {len(augs)} augmentations for {n} examples.")
+    out_x, out_y = np.empty((n, 900), dtype=np.int64), np.empty((n, 900), dtype=np.int64)
+    for i, aug in enumerate(augs):
+        x, y = aug.apply(crop(inputs[i])), aug.apply(crop(labels[i]))
+        offset = random_offset(x.shape, y.shape, rng) if translate else (0, 0)
+        out_x[i], out_y[i] = encode_pair(x, y, offset)
+    return out_x, out_y, augs
+
+
+@dataclass
+class Vote:
+    grid: np.ndarray     # the answer in the original task's frame
+    votes: int           # how many variants predicted it
+    mean_q: float        # mean halting probability sigmoid(q_halt_logit) of those predictions
+
+
+def vote(candidates: Iterable[tuple[np.ndarray, ArcAug | str | None, float]], k: int = 2) -> list[Vote]:
+    """Official ARC voting. candidates: (prediction, its variant, q_halt probability); the prediction is a grid in
+    the variant's frame, or its (900,) tokens (then cropped as the official _crop). Returns the top k by votes,
+    then mean q_halt probability; equal ones keep the order in which they were first seen (as the official sort)."""
+    from .arc import crop
+
+    pool: dict[tuple, Vote] = {}
+    for prediction, aug, q in candidates:
+        prediction = np.asarray(prediction)
+        grid = crop(prediction) if prediction.ndim == 1 else prediction
+        if isinstance(aug, str):
+            aug = parse_name(aug)[1]
+        grid = (aug or ArcAug()).invert(grid) if grid.size else grid
+        key = (grid.shape, grid.astype(np.uint8).tobytes())
+        if key not in pool:
+            pool[key] = Vote(grid, 0, 0.0)
+        pool[key].votes += 1
+        pool[key].mean_q += float(q)      # a sum until the end
+    for v in pool.values():
+        v.mean_q /= v.votes
+    return sorted(pool.values(), key=lambda v: (v.votes, v.mean_q), reverse=True)[:k]
+
+
+def pass_at_k(votes: list[Vote], solution: np.ndarray, k: int = 2) -> bool:
+    """True when one of the first k voted grids equals the solution exactly (shape and colours)."""
+    solution = np.asarray(solution)
+    return any(v.grid.shape == solution.shape and (v.grid == solution).all() for v in votes[:k])
