@@ -329,7 +329,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     """Mazes for evaluation: blocks separated by blank lines, each the maze rows, optionally '---' and the
     solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block)."""
-    if isinstance(path_or_text, os.PathLike) or ("\n" not in path_or_text and os.path.isfile(path_or_text)):
+    if isinstance(path_or_text, os.PathLike) or _is_file(path_or_text):
         path = Path(path_or_text)
         with open(path, "rb") as f:
             text = read_text(f.read(), f"file {path.name}")
@@ -358,6 +358,14 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
         puzzle.name = f"{stem} #{i}"
         puzzles.append(puzzle)
     return puzzles
+
+
+def _is_file(name: str) -> bool:
+    """Whether a string names an existing file (text with newlines or NULs never does)."""
+    try:
+        return len(name) < 4096 and "\n" not in name and os.path.isfile(name)
+    except (ValueError, OSError):
+        return False
 
 
 TASK = MazeTask()
