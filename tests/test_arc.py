@@ -260,6 +260,15 @@ def test_any_bytes_or_text_give_a_puzzle_or_a_puzzle_error(data):
     _parse_and_validate(data)
 
 
+@_fast
+@given(json_values)
+def test_any_data_file_gives_puzzles_or_a_puzzle_error(value):
+    try:
+        assert all(isinstance(p, Puzzle) for p in A.load_data_file(json.dumps(value)))
+    except PuzzleError:
+        pass
+
+
 def _parse_and_validate(data) -> None:
     try:
         puzzle = T.parse(data)

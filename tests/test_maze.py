@@ -34,6 +34,8 @@ def test_text_maze_is_padded_to_30x30_with_walls_and_a_note():
     assert (p.grid == M.WALL).sum() == 900 - (_codes(TINY.split("\n")) != M.WALL).sum()
     assert any("7x7" in n and "30x30" in n for n in p.notes)
     assert (p.givens == (p.grid != M.OPEN)).all()
+    notes = T.validate(p)                     # parse's notes are kept, validation's added, each once
+    assert notes == T.validate(p) == p.notes and any("7x7" in n for n in notes) and any("8 steps" in n for n in notes)
 
 
 def test_dots_are_open_and_short_rows_are_padded_open_with_a_note():
@@ -324,6 +326,15 @@ def test_any_bytes_give_a_puzzle_or_a_puzzle_error(data):
 @given(st.lists(st.lists(st.integers(-2, 6), min_size=1, max_size=8), min_size=1, max_size=8))
 def test_any_list_of_lists_gives_a_puzzle_or_a_puzzle_error(rows):
     _parse_and_validate(rows)
+
+
+@_fast
+@given(st.text(alphabet="# SGo.\n-x\0", max_size=300))
+def test_any_data_file_text_gives_puzzles_or_a_puzzle_error(text):
+    try:
+        assert all(isinstance(p, Puzzle) for p in M.load_data_file(text))
+    except PuzzleError:
+        pass
 
 
 def _parse_and_validate(data) -> None:

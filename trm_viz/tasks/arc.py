@@ -181,7 +181,8 @@ class ArcTask(Task):
                          "way to tell what this grid asks for.")
         if puzzle.solution is None:
             notes.append("The test output is not known, so the answer cannot be checked.")
-        return notes
+        puzzle.notes = list(dict.fromkeys(puzzle.notes + notes))     # also stored, once, like the other tasks
+        return puzzle.notes
 
     def encode(self, grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
         return encode_grid(grid, offset)

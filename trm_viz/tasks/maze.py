@@ -167,11 +167,11 @@ class MazeTask(Task):
                 isinstance(data, (bytes, bytearray, memoryview)) and maze_image.looks_like_image(bytes(data[:8]))):
             grid = maze_image.grid_from_image(data)
         elif isinstance(data, (list, tuple, np.ndarray)):
-            grid = self._grid_from_values(data)
+            grid, notes = self._grid_from_values(data)
         else:
             text = read_text(data, "maze")
             if text.lstrip().startswith("["):
-                grid = self._grid_from_values(load_json(text, "maze JSON"))
+                grid, notes = self._grid_from_values(load_json(text, "maze JSON"))
             else:
                 lines = text.replace("\r\n", "\n").split("\n")
                 cut = [i for i, l in enumerate(lines) if l.strip() == "---"]
@@ -198,16 +198,18 @@ class MazeTask(Task):
         return Puzzle(task=self.name, grid=grid, solution=solution, givens=grid != OPEN, name=name, notes=notes)
 
     @staticmethod
-    def _grid_from_values(values: Any) -> np.ndarray:
+    def _grid_from_values(values: Any) -> tuple[np.ndarray, list[str]]:
         if isinstance(values, np.ndarray):
             if values.ndim != 2:
                 raise PuzzleError(f"A maze array must be 2-D, got shape {values.shape}.")
             values = values.tolist()
         if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
-            return grid_from_text("\n".join(values))[0]       # JSON list of row strings
-        return grid_from_rows(values, "maze", max_size=SIZE + 2, lo=WALL, hi=PATH)
+            return grid_from_text("\n".join(values))       # JSON list of row strings
+        return grid_from_rows(values, "maze", max_size=SIZE + 2, lo=WALL, hi=PATH), []
 
     def validate(self, puzzle: Puzzle) -> list[str]:
+        """Refuse mazes without exactly one S and one G or without a route; return all notes (parse's too), which
+        are also stored in ``puzzle.notes``."""
         grid = puzzle.grid
         if grid.shape != (SIZE, SIZE):
             raise PuzzleError(f"The maze is {grid.shape[0]}x{grid.shape[1]}; the model needs {SIZE}x{SIZE} "
@@ -232,7 +234,9 @@ class MazeTask(Task):
                          f"{TRAINED_MIN_PATH}+ steps.")
         if puzzle.solution is not None:
             notes += self._check_solution(grid, puzzle.solution, length)
-        return notes
+        # Keep parse's notes (padding, short rows) first; calling validate again adds nothing twice.
+        puzzle.notes = list(dict.fromkeys(puzzle.notes + notes))
+        return puzzle.notes
 
     @staticmethod
     def _check_solution(grid: np.ndarray, solution: np.ndarray, length: int) -> list[str]:
