@@ -60,11 +60,18 @@ const legendMap = () => {
 };
 const grid = () => Array.isArray(props.value) ? props.value : [];
 const dims = () => [grid().length, grid().length ? grid()[0].length : 0];
-const cellPx = () => { const [h, w] = dims(); return props.cell_px > 0 ? props.cell_px : Math.max(12, Math.min(32, Math.floor(480 / Math.max(h, w, 1)))); };
+// Cells fit the column (an overflowing grid covers its neighbours and steals their clicks): at most 32 px, at
+// most 480 px in all, never wider than this component.
+const cellPx = () => {
+  const [h, w] = dims();
+  if (props.cell_px > 0) return props.cell_px;
+  const room = Math.min(480, (el.clientWidth || 480) - 6);
+  return Math.max(6, Math.min(32, Math.floor(room / Math.max(w, 1)), Math.floor(480 / Math.max(h, 1))));
+};
 const tools = () => {
   const lm = legendMap();
   if (props.mode === 'maze') return MAZE_TOOLS.map(([code, name]) => ({code, name, color: (lm.get(code) || {}).color || '#ccc'}));
-  if (props.mode === 'arc') return [...lm.entries()].map(([code, v]) => ({code, name: v.label, color: v.color}));
+  if (props.mode === 'arc') return [...lm.entries()].map(([code, v]) => ({code, name: v.label.split(' ')[0], title: v.label, color: v.color}));
   return [];
 };
 const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
@@ -92,7 +99,7 @@ function render() {
   const px = cellPx();
   let html = '';
   if (ts.length) {
-    html += '<div class="ge-tools">' + ts.map((t) => `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}" title="${esc(t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>${esc(t.name)}</button>`).join('') + '</div>';
+    html += '<div class="ge-tools">' + ts.map((t) => `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}" title="${esc(t.title || t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>${esc(t.name)}</button>`).join('') + '</div>';
   }
   if (!h || !w) {
     el.innerHTML = html + '<div class="ge-empty">No grid yet.</div>';
@@ -204,6 +211,10 @@ el.addEventListener('keydown', (e) => {
   commit(work);
 });
 watch(['value', 'mode', 'legend', 'cell_px'], render);
+let width = el.clientWidth;
+new ResizeObserver(() => {                       // redraw when the column width changes, never mid-drag
+  if (el.clientWidth !== width && !drag) { width = el.clientWidth; render(); }
+}).observe(el);
 render();
 """.replace("MAZE_TOOLS", str([[c, n] for c, n in MAZE_TOOLS]))
 

@@ -99,7 +99,8 @@ function draw() {
   const s = d.steps[step - 1];
   const legend = new Map((d.legend || []).map(([code, label, color]) => [Number(code), [String(label), String(color)]]));
   const layer = (el.querySelector('.sv-layer') || {}).value || 'answer';
-  const px = Math.max(8, Math.min(32, Math.floor(420 / Math.max(s.h, s.w, 1))));
+  const room = Math.min(420, (el.clientWidth || 420) - 6);    // fit the column: never overflow onto neighbours
+  const px = Math.max(5, Math.min(32, Math.floor(room / Math.max(s.w, 1)), Math.floor(420 / Math.max(s.h, 1))));
   const box = d.style === 'text' && s.h === 9 && s.w === 9;
   let html = '';
   for (let r = 0; r < s.h; r++) for (let c = 0; c < s.w; c++) {
@@ -172,6 +173,8 @@ el.addEventListener('keydown', (e) => {
   goto(step + (e.key === 'ArrowRight' ? 1 : -1));
 });
 watch('value', () => { ring = null; shell(); });
+let width = el.clientWidth;
+new ResizeObserver(() => { if (el.clientWidth !== width) { width = el.clientWidth; draw(); } }).observe(el);
 watch('selected', () => { const s = props.selected; if (s && s.step != null) goto(s.step, s.r, s.c); });
 shell();
 """.replace("HEAT_COLOURS", str(HEAT)).replace("SHADE_MAX", str(SHADE_MAX))
