@@ -248,5 +248,11 @@ def test_maze_path_drawn_in_two_steps():
     assert img.size == (sol.shape[1] * 8, sol.shape[0] * 8)
     r, c = path[-1]                                   # not drawn yet at step 1: a wrong cell
     assert near(np.asarray(img)[r * 8 + 1, c * 8 + 6], WRONG)
+    # An unsure fill cell is striped, not washed: its true colour still shows between white stripes.
+    r, c = path[0]                                    # drawn at step 1 with confidence 0.3
+    plain = np.asarray(maze.render(half, puzzle, 8))[r * 8 + 2:r * 8 + 6, c * 8 + 2:c * 8 + 6].reshape(-1, 3)
+    shaded = np.asarray(img)[r * 8 + 2:r * 8 + 6, c * 8 + 2:c * 8 + 6].reshape(-1, 3)
+    same = (shaded == plain).all(axis=1)
+    assert same.any() and not same.all()
     d = viewer_data.viewer_data(tr, maze, puzzle)
     assert d["style"] == "fill" and d["steps"][1]["exact"] is True

@@ -61,6 +61,14 @@ let step = 1, timer = null, ring = null;
 const data = () => (props.value && Array.isArray(props.value.steps) && props.value.steps.length) ? props.value : null;
 const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
 const flag = (s, i) => s != null && s.charCodeAt(i) === 49;
+// Unsure cells: text cells wash towards white (the digit fades too), fill cells get white stripes so that their
+// colour, which is the answer, still reads true (a washed black would look like ARC grey).
+const wash = (a) => {
+  if (a <= 0.01) return '';
+  if (data().style === 'text') return `linear-gradient(rgba(255,255,255,${a.toFixed(2)}), rgba(255,255,255,${a.toFixed(2)})), `;
+  const b = Math.min(1, 1.5 * a).toFixed(2);
+  return `repeating-linear-gradient(45deg, rgba(255,255,255,${b}) 0 2px, transparent 2px 6px), `;
+};
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const level = (s, i) => s == null ? 0 : s.charCodeAt(i) - 48;
 
@@ -89,7 +97,7 @@ function shell() {
     <div class="sv-main"><div class="sv-grid"></div><div class="sv-side"><div class="sv-stats"></div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
-      changed &middot; faint: unsure &middot; bold: given</div></div></div>`;
+      changed &middot; faint or striped: unsure &middot; bold: given</div></div></div>`;
   draw();
 }
 function draw() {
@@ -118,7 +126,7 @@ function draw() {
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>` : '';
     const tip = `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
-    html += `<div class="${cls}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: linear-gradient(rgba(255,255,255,${a.toFixed(2)}), rgba(255,255,255,${a.toFixed(2)})), ${esc(base)}">${text}</div>`;
+    html += `<div class="${cls}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
   }
   const g = el.querySelector('.sv-grid');
   g.style.gridTemplateColumns = `repeat(${s.w}, ${px}px)`;

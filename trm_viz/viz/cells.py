@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tasks.base import Puzzle
+from ..tasks.base import Puzzle, Task
 from ..trace import Trace
 
 
@@ -117,6 +117,12 @@ def givens_for(puzzle: Puzzle | None, shape: tuple[int, int]) -> np.ndarray | No
     if puzzle is None or puzzle.givens is None or tuple(puzzle.givens.shape) != tuple(shape):
         return None
     return np.asarray(puzzle.givens, dtype=bool)
+
+
+def cell_style(task: Task) -> str:
+    """"text" when cells are drawn as characters on a background (Sudoku digits), "fill" when a cell is its colour.
+    A task may say so with a ``cell_style`` attribute; otherwise Sudoku is the one text task."""
+    return str(getattr(task, "cell_style", None) or ("text" if task.name == "sudoku" else "fill"))
 
 
 def legend_labels(legend: list[tuple[int, str, str]]) -> dict[int, str]:

@@ -7,7 +7,7 @@ from PIL import Image, ImageDraw
 
 from ..tasks.base import Puzzle, Task
 from ..trace import Trace
-from .cells import StepCells, step_cells
+from .cells import StepCells, cell_style, step_cells
 from .style import CHANGED, RIGHT, SHADE_MAX, WRONG, default_cell_px, font, rgb
 
 MARKS = ("changed", "all", "none")
@@ -42,15 +42,22 @@ def cell_boxes(img: Image.Image, shape: tuple[int, int], cell_px: int | None = N
             np.round(np.linspace(0, img.width, w + 1)).astype(int))
 
 
-def shade_unsure(img: Image.Image, confidence: np.ndarray, cell_px: int | None = None) -> Image.Image:
-    """Wash each cell towards white by SHADE_MAX * (1 - confidence), so doubtful cells look faint."""
+def shade_unsure(img: Image.Image, confidence: np.ndarray, cell_px: int | None = None,
+                 style: str = "text") -> Image.Image:
+    """Make doubtful cells look faint: wash the cell towards white by SHADE_MAX * (1 - confidence) ("text" cells,
+    whose digit fades), or only along white diagonal stripes ("fill" cells, whose colour is the answer: a washed
+    black would read as ARC grey)."""
     h, w = confidence.shape
     ys, xs = cell_boxes(img, (h, w), cell_px)
     row_of = np.searchsorted(ys, np.arange(img.height), side="right") - 1
     col_of = np.searchsorted(xs, np.arange(img.width), side="right") - 1
     alpha = SHADE_MAX * (1.0 - np.clip(confidence, 0.0, 1.0))
     inside = ((row_of >= 0) & (row_of < h))[:, None] & ((col_of >= 0) & (col_of < w))[None, :]
-    a = (alpha[np.clip(row_of, 0, h - 1)][:, np.clip(col_of, 0, w - 1)] * inside)[..., None]
+    a = alpha[np.clip(row_of, 0, h - 1)][:, np.clip(col_of, 0, w - 1)] * inside
+    if style == "fill":
+        stripes = (np.arange(img.height)[:, None] + np.arange(img.width)[None, :]) % 6 < 2
+        a = np.minimum(1.0, 1.5 * a) * stripes
+    a = a[..., None]
     px = np.asarray(img, dtype=np.float32)
     return Image.fromarray(np.round(px * (1 - a) + 255.0 * a).astype(np.uint8), "RGB")
 
@@ -96,7 +103,7 @@ def step_image(trace: Trace, task: Task, step: int, puzzle: Puzzle | None = None
     cell_px = cell_px or default_cell_px(*cells.shape)
     img = render_grid(task, cells.answer, puzzle, cell_px)
     if shade:
-        img = shade_unsure(img, cells.confidence, cell_px)
+        img = shade_unsure(img, cells.confidence, cell_px, cell_style(task))
     return draw_marks(img, cells, marks, cell_px)
 
 

@@ -13,17 +13,11 @@ import numpy as np
 
 from ..tasks.base import Puzzle, Task
 from ..trace import Trace
-from .cells import all_step_cells, exact_at, givens_for
+from .cells import all_step_cells, cell_style, exact_at, givens_for
 from .corrections import change_counts
 from .plots import halting_svg_for
 
 VIEWER_FORMAT_VERSION = 1
-
-
-def cell_style(task: Task) -> str:
-    """"text" when cells are drawn as characters on a background (Sudoku digits), "fill" when a cell is its colour.
-    A task may say so with a ``cell_style`` attribute; otherwise Sudoku is the one text task."""
-    return str(getattr(task, "cell_style", None) or ("text" if task.name == "sudoku" else "fill"))
 
 
 def code_string(grid: np.ndarray) -> str:
