@@ -99,14 +99,18 @@ function render() {
   const px = cellPx();
   let html = '';
   if (ts.length) {
-    html += '<div class="ge-tools">' + ts.map((t) => `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}" title="${esc(t.title || t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>${esc(t.name)}</button>`).join('') + '</div>';
+    html += '<div class="ge-tools">' + ts.map((t) =>
+      `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}"`
+      + ` title="${esc(t.title || t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>`
+      + `${esc(t.name)}</button>`).join('') + '</div>';
   }
   if (!h || !w) {
     el.innerHTML = html + '<div class="ge-empty">No grid yet.</div>';
     return;
   }
   const box = props.mode === 'sudoku' && h === 9 && w === 9;
-  html += `<div class="ge-grid ${esc(props.mode)}" style="grid-template-columns: repeat(${w}, ${px}px); grid-auto-rows: ${px}px; font-size: ${Math.round(px * 0.6)}px">`;
+  html += `<div class="ge-grid ${esc(props.mode)}" style="grid-template-columns: repeat(${w}, ${px}px);`
+    + ` grid-auto-rows: ${px}px; font-size: ${Math.round(px * 0.6)}px">`;
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
     const code = Number(grid()[r][c]);
     const [color, text] = cellStyle(code);
@@ -114,7 +118,8 @@ function render() {
     if (box && r % 3 === 0 && r) cls += ' bt';
     if (box && c % 3 === 0 && c) cls += ' bl';
     if (sel && sel[0] === r && sel[1] === c) cls += ' sel';
-    html += `<div class="${cls}" data-r="${r}" data-c="${c}" data-v="${code}" style="background:${esc(color)}">${esc(text)}</div>`;
+    html += `<div class="${cls}" data-r="${r}" data-c="${c}" data-v="${code}" style="background:${esc(color)}">`
+      + `${esc(text)}</div>`;
   }
   html += '</div>';
   const help = {sudoku: 'Click a cell, type 1-9; Backspace, Delete or 0 clears; arrow keys move.',
