@@ -14,14 +14,18 @@ import torch.multiprocessing as mp
 
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
+from trm_viz.tasks.arc import encode_grid
+from trm_viz.tasks.arc_aug import ArcAug
 from trm_viz.tasks.common import dihedral
 from trm_viz.train.__main__ import main as train_main
-from trm_viz.train.augment import arc_canvas, dihedral_index, maze_augment, sudoku_augment
+from trm_viz.train.augment import arc_canvas, dihedral_index, maze_augment, split_tokens, sudoku_augment
+from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
 from trm_viz.train.evaluate import evaluate
 from trm_viz.train.loop import Trainer
 from trm_viz.train.losses import act_loss, stablemax_cross_entropy
+from trm_viz.train.state import load_run, save_run
 
 TINY = {"hidden_size": "32", "L_layers": "1", "H_cycles": "2", "L_cycles": "2", "global_batch_size": "32",
         "expansion": "2", "lr": "3e-3", "lr_warmup_steps": "5", "log_every": "10", "train_size": "256",
@@ -107,31 +111,20 @@ def test_maze_augment_is_one_of_the_eight_symmetries():
         assert any(np.array_equal(dihedral(g, k).reshape(-1), o) for k in range(8))
 
 
-def _official_arc_tokens(grid: np.ndarray, k: int, cmap: np.ndarray, dr: int, dc: int) -> np.ndarray:
-    """build_arc_dataset.py's drawing: colours mapped, dihedral, placed at (dr, dc), end markers right and below."""
-    g = dihedral(cmap[grid], k)
-    canvas = np.zeros((30, 30), np.int64)
-    h, w = g.shape
-    canvas[dr:dr + h, dc:dc + w] = g + 2
-    if dr + h < 30:
-        canvas[dr + h, dc:dc + w] = 1
-    if dc + w < 30:
-        canvas[dr:dr + h, dc + w] = 1
-    return canvas.reshape(-1)
-
-
-def test_arc_canvas_matches_the_official_drawing():
+def test_arc_canvas_matches_the_task_encoder():
+    """The on-device drawing equals trm_viz.tasks.arc's (official layout), for every symmetry and placement."""
     rng = np.random.default_rng(3)
     for k in range(8):
         for h, w in ((3, 7), (30, 30), (1, 29), (12, 5)):
             grid = rng.integers(0, 10, size=(h, w))
-            cmap = np.concatenate([[0], 1 + rng.permutation(9)])
+            aug = ArcAug.random(rng)
+            aug = ArcAug(k, aug.perm)
             dr, dc = int(rng.integers(0, 31 - max(h, w))), int(rng.integers(0, 31 - max(h, w)))
             padded = np.zeros((30, 30), np.int64)
             padded[:h, :w] = grid
             got = arc_canvas(torch.from_numpy(padded)[None], torch.tensor([h]), torch.tensor([w]), torch.tensor([k]),
-                             torch.tensor([dr]), torch.tensor([dc]), torch.from_numpy(cmap)[None])
-            np.testing.assert_array_equal(got[0].numpy(), _official_arc_tokens(grid, k, cmap, dr, dc))
+                             torch.tensor([dr]), torch.tensor([dc]), torch.tensor([aug.perm]))
+            np.testing.assert_array_equal(got[0].numpy(), encode_grid(aug.apply(grid), (dr, dc)))
 
 
 # --- training ---------------------------------------------------------------------------------------------------------
@@ -167,6 +160,53 @@ def test_evaluate_reports_every_step_and_matches_forward(cache):
             logits, _ = model(inputs.long(), torch.zeros(20, dtype=torch.long), steps=steps)
             acc = (logits.argmax(-1) == labels.long()).float().mean(-1).mean().item()
             assert math.isclose(res["cell_acc_by_step"][steps - 1], acc, abs_tol=1e-5)
+
+
+@pytest.mark.parametrize("task", ["maze", "arc"])
+def test_maze_and_arc_train_and_evaluate(cache, task):
+    tcfg, mcfg = build_configs(task, {"hidden_size": "32", "num_heads": "2", "L_layers": "1", "H_cycles": "1",
+                                      "L_cycles": "1", "global_batch_size": "4", "train_size": "16",
+                                      "eval_size": "4", "arc_variants": "4", "data_dir": cache})
+    data = load_task_data(tcfg, torch.device("cpu"))
+    if task == "arc":
+        mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
+        assert data.num_puzzle_identifiers == 1 + 4 * 400 and data.puzzle_names[1] == "007bbfb7"
+        assert data.puzzle_names[2].startswith("007bbfb7|||t")
+    trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"))
+    logs: list[dict] = []
+    emb_before = trainer.model.puzzle_emb.weights.detach().clone()
+    trainer.run(max_steps=3, deadline=lambda s: False, log=logs.append)
+    assert all(math.isfinite(m["loss"]) for m in logs)
+    changed = (trainer.model.puzzle_emb.weights != emb_before).any(-1)
+    if task == "arc":   # sign-SGD touches only the rows of puzzles in the batches, nothing else
+        assert 0 < int(changed.sum()) <= 3 * 4
+    else:
+        assert changed.tolist() == [True]
+    ids = data.eval.puzzle_identifiers
+    res = evaluate(trainer.ema_model(), *split_tokens(task, data.eval)[:2], ids, batch_size=4, steps=2)
+    assert res["n"] == 4 and len(res["exact_by_step"]) == 2
+
+
+def test_large_arc_table_ships_identity_rows_and_resumes_whole(tmp_path):
+    """A 512-wide ARC model with 16 variants x 400 tasks: model.safetensors keeps one row per task (< 16 MB) while
+    the full table goes to its own file, and resuming restores every row."""
+    _, mcfg = build_configs("arc", {})
+    names = ["<blank>"] + [f"{t:08x}" if v == 0 else f"{t:08x}|||t1|||0123456789" for t in range(400)
+                           for v in range(16)]
+    mcfg = mcfg.replace(num_puzzle_identifiers=len(names), puzzle_names=names)
+    torch.manual_seed(0)
+    model = TRM(mcfg)
+    with torch.no_grad():
+        model.puzzle_emb.weights.normal_()
+    card = new_card("arc")
+    save_run(tmp_path, model, model, {"task": "arc"}, 7, card, render_readme(card))
+    sizes = {f.name: f.stat().st_size for f in tmp_path.iterdir()}
+    assert "puzzle_emb.safetensors" in sizes and len(sizes) <= 8 and max(sizes.values()) < 16 * 2**20
+    shipped, _ = load_checkpoint(tmp_path)
+    assert shipped.config.num_puzzle_identifiers == 401 and shipped.config.puzzle_names[1] == "00000000"
+    torch.testing.assert_close(shipped.puzzle_emb.weights[1], model.puzzle_emb.weights[1].detach().bfloat16().float())
+    resumed = load_run(tmp_path)
+    assert resumed.step == 7 and resumed.raw_state["puzzle_emb.weights"].shape == (len(names), 512)
 
 
 def _run_cli(cache: str, out: Path, *extra: str) -> None:

@@ -45,8 +45,9 @@ class TrainConfig:
     sudoku_min_guesses: int = 0        # Sudoku: keep generated puzzles needing >= this many solver guesses
     maze_min_path: int = 110           # Maze: shortest path length filter (Maze-Hard uses >= 110)
     arc_variants: int = 16             # ARC: augmentation variants per task, each with its own puzzle embedding
-    arc_subsets: str = "training,evaluation"  # ARC collections trained on (evaluation: demonstrations only)
-    arc_data_dir: str = ""             # ARC: folder of Kaggle-layout JSON ("" = search the usual places)
+    # ARC collections (trm_viz.tasks.arc_data names). "training" ships with the repository; the published protocol
+    # also trains on the demonstrations of "evaluation" (its test outputs are never used).
+    arc_subsets: str = "training"
     data_dir: str = "data/train_cache"
     # --- run ---
     seed: int = 0

@@ -8,6 +8,7 @@
   outputs are known (the training collections) are held out, so evaluation asks for new pairs of tasks the model
   has seen (evaluation-set test outputs are never used). Each task gets ``arc_variants`` puzzle identifiers: the
   identity and arc_variants - 1 random (dihedral transform, colour permutation) variants, as the official build.
+  ``train_size`` does not apply (all demonstrations are used); ``eval_size`` caps the held-out pairs.
 """
 from __future__ import annotations
 
@@ -26,7 +27,6 @@ from .augment import ARC_SIZE, DeviceData
 from .config import TrainConfig
 
 DATA_FORMAT_VERSION = 1
-ARC_SEPARATOR = "|||"       # official puzzle-name separator: "<task>|||t<k>|||<colour map>"
 
 
 @dataclass
@@ -88,17 +88,6 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
     return out, info
 
 
-def _arc_files(cfg: TrainConfig) -> Path:
-    candidates = [cfg.arc_data_dir] if cfg.arc_data_dir else []
-    candidates += ["data/arc", "assets/arc", str(Path(__file__).resolve().parents[2] / "shared" / "data" / "arc"),
-                   "/work/shared/data/arc"]
-    for c in candidates:
-        if (Path(c) / "arc-agi_training_challenges.json").exists():
-            return Path(c)
-    raise FileNotFoundError("ARC JSON not found: set --set arc_data_dir=DIR (a folder with the Kaggle-layout "
-                            f"arc-agi_<subset>_challenges.json files); looked in {', '.join(candidates)}")
-
-
 def _pad(grid: list[list[int]]) -> tuple[np.ndarray, int, int]:
     a = np.asarray(grid, dtype=np.uint8)
     if a.ndim != 2 or not (1 <= a.shape[0] <= ARC_SIZE and 1 <= a.shape[1] <= ARC_SIZE) or a.max() > 9:
@@ -109,41 +98,36 @@ def _pad(grid: list[list[int]]) -> tuple[np.ndarray, int, int]:
 
 
 def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    folder = _arc_files(cfg)
+    from ..tasks.arc_aug import ArcAug
+    from ..tasks.arc_data import load_collection
     rng = np.random.default_rng(_seed(cfg.seed, "train"))
-    V = cfg.arc_variants
     names, dihedral, colours = ["<blank>"], [0], [np.arange(10)]
     rows: dict[str, list] = {"train": [], "eval": []}
     subsets = [s.strip() for s in cfg.arc_subsets.split(",") if s.strip()]
     seen_tasks: set[str] = set()
     for subset in subsets:
-        challenges = json.loads((folder / f"arc-agi_{subset}_challenges.json").read_text())
-        sol_path = folder / f"arc-agi_{subset}_solutions.json"
-        solutions = json.loads(sol_path.read_text()) if sol_path.exists() else {}
-        for task_id in sorted(challenges):
+        tasks = load_collection(subset)
+        for task_id in sorted(tasks):
             if task_id in seen_tasks:   # ARC-AGI-2 training repeats some ARC-AGI-1 tasks
                 continue
             seen_tasks.add(task_id)
             ident = len(names)
-            task = challenges[task_id]
-            names.append(task_id)
-            dihedral.append(0)
-            colours.append(np.arange(10))
-            variants = {(0, tuple(range(10)))}
-            while len(variants) < V:
-                k = int(rng.integers(8))
-                cmap = np.concatenate([[0], 1 + rng.permutation(9)])   # background colour 0 stays
-                if (k, tuple(cmap)) in variants:
-                    continue
-                variants.add((k, tuple(cmap)))
-                names.append(f"{task_id}{ARC_SEPARATOR}t{k}{ARC_SEPARATOR}{''.join(map(str, cmap))}")
-                dihedral.append(k)
-                colours.append(cmap)
+            # Identifiers of one task are consecutive, identity first (the sampler relies on it).
+            variants = [ArcAug()]
+            while len(variants) < cfg.arc_variants:
+                aug = ArcAug.random(rng)
+                if aug not in variants:
+                    variants.append(aug)
+            for aug in variants:
+                names.append(aug.name(task_id))
+                dihedral.append(aug.trans_id)
+                colours.append(np.asarray(aug.perm))
+            task = tasks[task_id]
             for pair in task["train"]:
                 rows["train"].append((pair["input"], pair["output"], ident))
-            for i, pair in enumerate(task.get("test", [])):
-                if task_id in solutions and i < len(solutions[task_id]):
-                    rows["eval"].append((pair["input"], solutions[task_id][i], ident))
+            for pair in task.get("test", []):
+                if "output" in pair:    # held out; tasks without known test outputs only contribute demonstrations
+                    rows["eval"].append((pair["input"], pair["output"], ident))
     out: dict[str, np.ndarray] = {}
     for split, items in rows.items():
         grids_in, grids_out, shapes, ids = [], [], [], []
@@ -158,8 +142,9 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     out["variant_dihedral"] = np.asarray(dihedral, np.uint8)
     out["variant_colours"] = np.stack(colours).astype(np.uint8)
     out["puzzle_names"] = np.asarray(names)
-    info = {"source": f"ARC-AGI JSON ({', '.join(subsets)}): all demonstration pairs trained, test pairs of "
-                      "tasks with known outputs held out", "tasks": len(seen_tasks), "variants_per_task": V}
+    info = {"source": f"ARC-AGI collections {', '.join(subsets)}: every demonstration pair trained on, test pairs "
+                      "(where their outputs are known) held out", "tasks": len(seen_tasks),
+            "variants_per_task": cfg.arc_variants}
     return out, info
 
 
@@ -202,6 +187,8 @@ def to_device(arrays: dict[str, np.ndarray], info: dict[str, Any], task: str, cf
         return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
     splits = {}
+    if task == "arc":   # all test pairs are held out; evaluate on the first eval_size of them (a fixed subset)
+        arrays = {k: v[:cfg.eval_size] if k.startswith("eval_") else v for k, v in arrays.items()}
     for split in ("train", "eval"):
         n = arrays[f"{split}_inputs"].shape[0]
         if n == 0:
