@@ -1,0 +1,176 @@
+"""The app's public API through gradio_client against the app served in-process (the real Sudoku checkpoint), and
+the app's Python side that needs no browser: puzzles built from the editor's grid, the undo stack, and checkpoints
+users upload (wrong or hostile files must give a clear error and run no code)."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from trm_viz.model.checkpoints import CheckpointError, save_checkpoint
+from trm_viz.model.config import TRMConfig
+from trm_viz.model.trm import TRM
+from trm_viz.tasks import PuzzleError, get_task
+from trm_viz.ui import session as ss
+from trm_viz.ui.models import ModelRegistry, active_model, load_uploaded, user_model
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+SUDOKU = get_task("sudoku")
+EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+
+
+@pytest.fixture(scope="module")
+def client(app_server):
+    from gradio_client import Client
+
+    return Client(app_server.local_url, verbose=False)
+
+
+# --- the API ----------------------------------------------------------------------------------------------------
+def test_only_the_trace_endpoint_is_public(client):
+    """UI listeners are private: a script sees exactly one endpoint, with the documented parameters."""
+    api = client.view_api(return_format="dict", print_info=False)
+    assert list(api["named_endpoints"]) == ["/trace"]
+    assert not api["unnamed_endpoints"]
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/trace"]["parameters"]]
+    assert params == ["task", "puzzle", "steps", "H_cycles", "L_cycles", "arc_task_id"]
+
+
+def test_trace_api_returns_every_step(client):
+    trace = client.predict("sudoku", EASY, 16, 0, 0, "", api_name="/trace")
+    assert trace["format"] == "trm_viz.trace" and trace["task"] == "sudoku" and trace["num_steps"] == 16
+    assert len(trace["steps"]) == 16 and [s["step"] for s in trace["steps"]] == list(range(1, 17))
+    puzzle = SUDOKU.parse(EASY)
+    assert trace["input"] == puzzle.grid.tolist()
+    assert trace["solution"] == SUDOKU.solve(puzzle).tolist()
+    previous = np.array(trace["input"])
+    for s in trace["steps"]:
+        answer = np.array(s["answer"])
+        assert answer.shape == (9, 9) and answer.min() >= 0 and answer.max() <= 9
+        assert 0.0 <= s["q_halt_prob"] <= 1.0
+        # changed_cells lists every cell whose value differs from the step before (step 1: the input); it is
+        # token-level, so a blank that became the pad token (both shown as blank) counts too
+        changed = {tuple(rc) for rc in s["changed_cells"]}
+        assert {tuple(rc) for rc in np.argwhere(answer != previous).tolist()} <= changed
+        assert s["cell_accuracy"] == pytest.approx(float((answer == np.array(trace["solution"])).mean()), abs=1e-6)
+        previous = answer
+    halts = [s["step"] for s in trace["steps"] if s["q_halt_prob"] > 0.5]
+    assert trace["halt_step"] == (halts[0] if halts else None)
+    assert trace["meta"]["H_cycles"] >= 1 and "checkpoint" in trace["meta"]
+
+
+def test_trace_api_settings_change_the_run(client):
+    trace = client.predict("sudoku", EASY, 2, 1, 1, "", api_name="/trace")
+    assert trace["num_steps"] == 2 and trace["meta"]["H_cycles"] == 1 and trace["meta"]["L_cycles"] == 1
+    assert trace["inner_kinds"] == ["L1.1", "H1"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("sudoku", "55..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79", 2),
+     "Row 1 has two 5s"),
+    (("sudoku", "12345", 2), "81"),
+    (("sudoku", "   ", 2), "puzzle is empty"),
+    (("chess", EASY, 2), "Unknown task 'chess'"),
+    (("sudoku", EASY, 99), "steps must be 1 to 16"),
+])
+def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, 0, 0, "", api_name="/trace")
+
+
+def test_trace_api_task_without_a_model(client, registry):
+    from gradio_client.exceptions import AppError
+
+    maze = "#######\n#S    #\n# ### #\n#    G#\n#######"
+    if "maze" in registry.available():
+        assert client.predict("maze", maze, 1, 1, 1, "", api_name="/trace")["num_steps"] == 1
+    else:
+        with pytest.raises(AppError, match="No trained maze model is shipped yet"):
+            client.predict("maze", maze, 1, 0, 0, "", api_name="/trace")
+
+
+# --- puzzles from the editor, undo ------------------------------------------------------------------------------
+def test_known_solution_applies_only_to_the_unchanged_grid():
+    session = ss.new_session()
+    example = SUDOKU.parse(EASY)
+    example.name, example.solution = "easy", SUDOKU.solve(example)
+    grid = ss.load(session, "sudoku", example)
+    assert ss.build_puzzle("sudoku", grid, session).name == "easy"
+    edited = [row[:] for row in grid]
+    edited[0][2] = 4
+    p = ss.build_puzzle("sudoku", edited, session)
+    assert p.name == "" and p.solution is None and p.givens[0, 2]
+    with pytest.raises(PuzzleError, match="two 5s"):
+        edited[0][2] = 5
+        ss.build_puzzle("sudoku", edited, session)
+    assert "Not runnable" in ss.check_line("sudoku", edited, session)
+
+
+def test_undo_steps_back_through_edits_and_loads():
+    session = ss.new_session()
+    a = ss.load(session, "sudoku", None, np.zeros((9, 9), int))
+    b = [row[:] for row in a]
+    b[4][4] = 7
+    assert ss.remember(session, "sudoku", b) and not ss.remember(session, "sudoku", b)   # echoes add nothing
+    c = ss.load(session, "sudoku", SUDOKU.parse(EASY))
+    assert ss.undo(session, "sudoku") == b and ss.undo(session, "sudoku") == a
+    assert ss.undo(session, "sudoku") is None and ss.undo(session, "maze") is None
+    assert c != a and session["grids"]["sudoku"] == a
+
+
+def test_arc_puzzle_keeps_its_task_when_the_test_input_is_edited():
+    arc = get_task("arc")
+    session = ss.new_session()
+    task_puzzle = next(iter(arc.examples().values()))
+    grid = ss.load(session, "arc", task_puzzle)
+    p = ss.build_puzzle("arc", grid, session)
+    assert p.arc_task_id == task_puzzle.arc_task_id and p.solution is not None and len(p.demos) > 0
+    edited = [[(v + 1) % 10 for v in row] for row in grid]
+    p = ss.build_puzzle("arc", edited, session)
+    assert p.arc_task_id == task_puzzle.arc_task_id and p.solution is None and len(p.demos) > 0
+
+
+# --- checkpoints users bring ------------------------------------------------------------------------------------
+def _small(task: str = "sudoku") -> TRM:
+    return TRM(TRMConfig(hidden_size=64, num_heads=4, L_layers=1, H_cycles=1, L_cycles=1, puzzle_emb_ndim=64,
+                         vocab_size=11, seq_len=81, mlp_t=True, pos_encodings="none", task=task))
+
+
+def test_uploaded_checkpoint_becomes_the_sessions_model(tmp_path):
+    folder = save_checkpoint(tmp_path / "mine", _small())
+    uploads = []
+    for name in ("config.json", "model.safetensors"):     # Gradio puts each upload in its own folder
+        (tmp_path / name).mkdir()
+        target = tmp_path / name / name
+        target.write_bytes((folder / name).read_bytes())
+        uploads.append(str(target))
+    key, loaded = load_uploaded(uploads)
+    assert loaded.config.hidden_size == 64 and user_model(key) is loaded
+    assert active_model(ModelRegistry(tmp_path / "none"), "sudoku", key) is loaded
+
+
+def test_bad_checkpoint_uploads_are_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("open('/tmp/trm_viz_pwned', 'w').write('x')",))
+
+    step = tmp_path / "up" / "step_100"
+    step.parent.mkdir()
+    with open(step, "wb") as f:
+        pickle.dump({"lm_head.weight": Evil()}, f)
+    with pytest.raises(CheckpointError, match="refused"):
+        load_uploaded([str(step)])
+    import os
+
+    assert not os.path.exists("/tmp/trm_viz_pwned")
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(CheckpointError, match="Unexpected file 'notes.txt'"):
+        load_uploaded([str(tmp_path / "notes.txt")])
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(CheckpointError, match="both config.json and model.safetensors"):
+        load_uploaded([str(tmp_path / "config.json")])
+    with pytest.raises(CheckpointError, match="No trained arc model"):
+        ModelRegistry(tmp_path).get("arc")

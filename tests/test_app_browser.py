@@ -1,0 +1,132 @@
+"""The whole app in a real browser (Debian chromium via Playwright) against the app served in-process with the real
+Sudoku checkpoint: type a Sudoku, run it, scrub the steps; paint a maze and undo; a bad upload shows an error and
+keeps the grid. Skipped when chromium is missing, except under TRM_VIZ_REQUIRE_BROWSER=1 (CI).
+
+TRM_VIZ_SCREENSHOT=path.png saves a screenshot of the page after the Sudoku run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from trm_viz.tasks import get_task
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+SUDOKU, MAZE = get_task("sudoku"), get_task("maze")
+EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+
+
+@pytest.fixture
+def page(app_server, browser):
+    """A fresh page (a new session) on the app, once its first load event filled in the editor."""
+    pg = browser.new_page(viewport={"width": 1400, "height": 1500})
+    pg.goto(app_server.local_url)
+    pg.wait_for_selector("#editor .ge-cell")
+    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready" in t, "the page's load event")
+    yield pg
+    pg.close()
+
+
+def wait_for(read, pred, what: str, timeout: float = 20.0):
+    end, last = time.time() + timeout, None
+    while time.time() < end:
+        last = read()
+        if pred(last):
+            return last
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: still {last!r} after {timeout} s")
+
+
+def cell(page, where: str, r: int, c: int):
+    return page.locator(f'{where} [data-r="{r}"][data-c="{c}"]')
+
+
+def editor_digits(page) -> list[str]:
+    return page.locator("#editor .ge-cell").all_inner_texts()
+
+
+def toasts(page) -> str:
+    return " | ".join(page.locator(".toast-body").all_inner_texts())
+
+
+def test_type_a_sudoku_run_it_and_scrub(page):
+    page.click("#clear")
+    wait_for(lambda: editor_digits(page), lambda d: d == [""] * 81, "cleared editor")
+    grid = SUDOKU.parse(EASY).grid
+    for r, c in np.argwhere(grid > 0):
+        cell(page, "#editor", r, c).click()
+        page.keyboard.press(str(grid[r, c]))
+    # The typed grid reached Python: it was checked there (30 clues, the solver found its solution).
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: "30 clues, solution known" in t, "typed grid")
+
+    t0 = time.time()
+    page.click("#run-button")
+    page.wait_for_selector("#viewer .sv-cell", timeout=60_000)      # the first step streams in on its own
+    first = time.time() - t0
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the run", 120)
+    print(f"first step shown after {first:.2f} s, all 16 after {time.time() - t0:.2f} s")
+    assert page.locator("#viewer .sv-step").inner_text().endswith("/ 16")
+
+    # What the page shows at step 3 is the trace's step 3 (read back from the exported JSON).
+    page.click("button[role=tab]:has-text('Export')")
+    href = page.locator("#trace-json a").first.get_attribute("href")
+    trace = json.loads(page.request.get(href).text())
+    assert trace["num_steps"] == 16 and trace["input"] == grid.tolist()
+    slider = page.locator("#viewer .sv-slider")
+    slider.fill("3")
+    slider.dispatch_event("change")
+    assert page.locator("#viewer .sv-step").inner_text() == "step 3 / 16"
+    answer = np.array(trace["steps"][2]["answer"])
+    shown = page.locator("#viewer .sv-cell").all_inner_texts()
+    assert shown == [str(v) if v else "" for v in answer.reshape(-1)]
+    givens = page.locator("#viewer .sv-cell.giv")
+    assert givens.count() == 30 and cell(page, "#viewer", 0, 0).get_attribute("class").count("giv") == 1
+    changed = {(int(x.get_attribute("data-r")), int(x.get_attribute("data-c")))
+               for x in page.locator("#viewer .sv-cell.chg").all()}
+    assert changed == {tuple(rc) for rc in np.argwhere(answer != np.array(trace["steps"][1]["answer"])).tolist()}
+    # Settling on a step refreshes the latent views for it (the viewer's step_change event).
+    page.click("button[role=tab]:has-text('Latents')")
+    wait_for(lambda: page.locator("#latent-step").inner_text(), lambda t: t == "Showing step 3.", "latents refresh")
+    if os.environ.get("TRM_VIZ_SCREENSHOT"):
+        page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
+
+
+def test_paint_a_maze_wall_and_undo(page):
+    page.click("#task label:has-text('Maze')")
+    page.wait_for_selector('#editor .ge-tool[data-tool="0"]')
+    tiny = MAZE.examples()["tiny"]
+    path = MAZE.solve(tiny)
+    length = int((path == 4).sum()) + 1
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: f"shortest path {length} steps" in t, "maze")
+    r, c = (int(v) for v in np.argwhere(path == 4)[0])
+    page.click('#editor .ge-tool[data-tool="0"]')                  # the wall tool
+    cell(page, "#editor", r, c).click()
+    assert cell(page, "#editor", r, c).get_attribute("data-v") == "0"
+    # The painted wall reached Python: the shortest path is now longer or gone.
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: f"shortest path {length} steps" not in t,
+             "painted wall checked")
+    page.click("#undo")
+    wait_for(lambda: cell(page, "#editor", r, c).get_attribute("data-v"), lambda v: v == "1", "undo")
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: f"shortest path {length} steps" in t, "undone")
+
+
+def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
+    before = editor_digits(page)
+    assert sum(1 for d in before if d) == 30
+    with page.expect_file_chooser() as chooser:
+        page.click("#upload")
+    chooser.value.set_files([{"name": "bad.txt", "mimeType": "text/plain", "buffer": b"1234\nnot a sudoku\n"}])
+    wait_for(lambda: toasts(page), lambda t: "Could not read bad.txt" in t, "upload error")
+    assert editor_digits(page) == before
+    wait_for(lambda: page.locator("#run-button").is_enabled(), bool, "Run enabled again after the upload")
+    # A grid that breaks the rules cannot run: the error says where, and the grid stays.
+    cell(page, "#editor", 0, 2).click()
+    page.keyboard.press("5")
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: "Not runnable" in t, "clash noticed")
+    page.click("#run-button")
+    wait_for(lambda: toasts(page), lambda t: "Row 1 has two 5s" in t, "run refused")
+    assert editor_digits(page)[:3] == ["5", "3", "5"]

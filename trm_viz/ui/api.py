@@ -1,0 +1,66 @@
+"""The named API endpoint ``/trace`` for gradio_client and scripts: a puzzle in -> the trace JSON out
+(trm_viz.trace.to_json), run with the shipped checkpoint of its task.
+
+    from gradio_client import Client
+    trace = Client("http://localhost:7860/").predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..model.checkpoints import CheckpointError
+from ..tasks import TASK_NAMES, PuzzleError, get_task
+from ..trace import run, to_json
+from .models import ModelRegistry
+
+# Bounds for callers of a shared CPU server (the UI sliders use the same ones).
+MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = 16, 6, 12
+
+
+def check_counts(steps: int, H_cycles: int, L_cycles: int) -> None:
+    for name, value, hi in (("steps", steps, MAX_STEPS), ("H_cycles", H_cycles, MAX_H_CYCLES),
+                            ("L_cycles", L_cycles, MAX_L_CYCLES)):
+        if not 0 <= value <= hi:
+            raise PuzzleError(f"{name} must be 1 to {hi} (or 0 for the model's default); got {value}.")
+
+
+def make_trace_api(registry: ModelRegistry):
+    def trace(task: str, puzzle: str, steps: int = 0, H_cycles: int = 0, L_cycles: int = 0,
+              arc_task_id: str = "") -> dict[str, Any]:
+        """Run the shipped TRM on one puzzle and return every supervision step.
+
+        Args:
+            task: "sudoku", "maze" or "arc".
+            puzzle: the puzzle in any text format the task reads: Sudoku as 81 characters, 9 lines or JSON rows;
+                a maze as text rows of '#', ' ', 'S', 'G' or JSON; ARC as a task JSON {"train", "test"} or a grid.
+            steps: supervision steps to run, 1-16 (0: the model's default, 16).
+            H_cycles: z_H updates per step, T (0: the model's default).
+            L_cycles: z_L updates per z_H update, n (0: the model's default).
+            arc_task_id: ARC only: the task whose learned embedding to use (a task JSON upload has none).
+        Returns:
+            The trace: task, input, solution, halt_step, num_steps and steps[] with answer, q_halt_prob,
+            changed_cells, confidence, z_H_delta, z_L_delta, inner_answers (and exact / cell_accuracy when the
+            answer is known).
+        """
+        try:
+            if task not in TASK_NAMES:
+                raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
+            steps, H_cycles, L_cycles = int(steps or 0), int(H_cycles or 0), int(L_cycles or 0)
+            check_counts(steps, H_cycles, L_cycles)
+            t = get_task(task)
+            if not isinstance(puzzle, str) or not puzzle.strip():
+                raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
+            p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
+            if task == "arc" and arc_task_id:
+                p.arc_task_id = arc_task_id
+            t.validate(p)
+            loaded = registry.get(task)
+            result = run(loaded.model, p, steps or None, H_cycles or None, L_cycles or None)
+        except (PuzzleError, CheckpointError, ValueError) as e:
+            raise gr.Error(str(e)) from None
+        result.meta["checkpoint"] = loaded.label
+        return to_json(result)
+
+    return trace

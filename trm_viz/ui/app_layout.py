@@ -1,0 +1,209 @@
+"""The page: which components exist, where they sit, and which handler each event calls. No logic of its own
+(handlers live in input_handlers.py, handlers.py and api.py).
+
+Left column: task switch, grid editor, examples / new / clear / undo / upload, the ARC task picker with its
+demonstration pairs, run settings and Run, your own checkpoint. Right column: run status, the step viewer, the
+halting plot, and tabs for latents, inner recursion, corrections and export.
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import gradio as gr
+import numpy as np
+
+from ..tasks import get_task
+from ..viz.corrections import TABLE_HEADERS
+from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS, make_trace_api
+from .grid_editor import editor_for
+from .handlers import RunHandlers, empty_halting_figure
+from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
+from .models import ModelRegistry, local_paths_allowed, model_line
+from .session import new_session
+from .step_viewer import StepViewer
+from .teaching import API_HELP, CAPTIONS, HOW_TRM_WORKS, INTRO, TITLE
+
+PRIVATE = {"api_visibility": "private"}     # UI-only listeners are not part of the public API
+# Input handlers are quick; without this a failed one leaves an error overlay on the editor that blocks clicks.
+QUIET = {"show_progress": "hidden", **PRIVATE}
+# Everything that runs the model shares one slot: two traces at once would only halve each other's speed on the
+# 2 vCPUs of a free Space, and the queue shows people their position instead.
+MODEL_SLOT = {"concurrency_limit": 1, "concurrency_id": "model"}
+
+CSS = """
+.trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color-subdued); }
+#run-button { font-size: 1.15em; }
+.trm-big { font-size: 125%; }
+.trm-big .prose, .trm-big .prose p, .trm-big .prose li, .trm-big label, .trm-big button, .trm-big .sv-stats,
+.trm-big .sv-step, .trm-big .ge-help { font-size: 1.25rem !important; }
+"""
+BIG_TEXT_JS = "(on) => { document.querySelector('.gradio-container').classList.toggle('trm-big', on); return []; }"
+
+
+def warm_up(registry: ModelRegistry) -> None:
+    """Compile the numba solver and generators and load the shipped models in the background, so that the first
+    visitor's "New puzzle", check and Run do not wait for them."""
+    rng = np.random.default_rng(0)
+    try:
+        examples("sudoku")
+        get_task("sudoku").generate(rng, **SUDOKU_LEVELS["easy"])
+        get_task("maze").generate(rng)
+        for name in ("maze", "arc"):
+            examples(name)
+    except Exception:  # noqa: BLE001 - a warm-up failure must not stop the server; the real call reports it
+        pass
+    registry.preload()
+
+
+def caption(text: str) -> gr.Markdown:
+    return gr.Markdown(text, elem_classes=["trm-caption"])
+
+
+def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Blocks:
+    registry = registry or ModelRegistry()
+    inputs, runs = InputHandlers(registry), RunHandlers(registry)
+    if warm:
+        threading.Thread(target=warm_up, args=(registry,), name="trm-warm-up", daemon=True).start()
+    sudoku_first = next(iter(examples("sudoku").values()))
+
+    # delete_cache: every streamed picture and export is a file in Gradio's cache; drop those older than an hour.
+    with gr.Blocks(title="TRM: watch a tiny recursive model think", delete_cache=(3600, 3600)) as demo:
+        session = gr.State(new_session())
+        request = gr.State(None)        # the checked puzzle and settings of the latest Run click
+        result = gr.State(None)         # its trace, for the per-step views and exports
+        gr.Markdown(TITLE)
+        gr.Markdown(INTRO)
+        with gr.Accordion("How TRM works", open=False, elem_id="how-trm-works"):
+            gr.Markdown(HOW_TRM_WORKS)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5, min_width=360):
+                task = gr.Radio([("Sudoku", "sudoku"), ("Maze", "maze"), ("ARC", "arc")], value="sudoku",
+                                label="Puzzle type", elem_id="task")
+                model_md = gr.Markdown(model_line(registry, "sudoku", None), elem_id="model-line")
+                editor = editor_for(get_task("sudoku"), sudoku_first.grid, label="Puzzle", elem_id="editor")
+                check = gr.Markdown(elem_id="check")
+                with gr.Row():
+                    example = gr.Dropdown(list(examples("sudoku")), value=sudoku_first.name, label="Examples",
+                                          elem_id="examples", scale=3)
+                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="hard", label="New puzzle difficulty", scale=2)
+                with gr.Row():
+                    new_btn = gr.Button("New puzzle", size="sm", elem_id="new")
+                    clear_btn = gr.Button("Clear", size="sm", elem_id="clear")
+                    undo_btn = gr.Button("Undo", size="sm", elem_id="undo")
+                    upload_btn = gr.UploadButton("Upload", size="sm", file_types=UPLOAD_TYPES, elem_id="upload")
+                caption("Uploads: Sudoku as text, CSV or JSON; a maze as text, JSON or a picture; ARC as a task JSON "
+                        "or a grid.")
+                with gr.Group(visible=False) as arc_group:
+                    picker = gr.Dropdown([], label="ARC task (the model knows a task by its learned embedding)",
+                                         elem_id="arc-task", allow_custom_value=False)
+                    demos = gr.Gallery(label="Demonstration pairs: input \u2192 output", columns=2, height=260,
+                                       elem_id="arc-demos", object_fit="contain")
+                    with gr.Row():
+                        arc_h = gr.Number(10, label="rows", precision=0, minimum=1, maximum=30, min_width=80)
+                        arc_w = gr.Number(10, label="columns", precision=0, minimum=1, maximum=30, min_width=80)
+                        resize_btn = gr.Button("Resize test input", size="sm")
+                with gr.Accordion("Run settings", open=False):
+                    steps = gr.Slider(1, MAX_STEPS, 16, step=1, label="Supervision steps")
+                    h_cycles = gr.Slider(1, MAX_H_CYCLES, 3, step=1, label="H_cycles (T): z_H updates per step")
+                    l_cycles = gr.Slider(1, MAX_L_CYCLES, 6, step=1, label="L_cycles (n): z_L updates per z_H update")
+                with gr.Row():
+                    run_btn = gr.Button("Run", variant="primary", elem_id="run-button", scale=3)
+                    stop_btn = gr.Button("Stop", variant="stop", scale=1)
+                with gr.Accordion("Use your own checkpoint", open=False):
+                    caption(CAPTIONS["checkpoint"])
+                    ckpt_files = gr.File(file_count="multiple", label="Checkpoint files", elem_id="ckpt-files")
+                    ckpt_path = gr.Textbox(label="...or a path on this server", visible=local_paths_allowed())
+                    with gr.Row():
+                        load_btn = gr.Button("Load checkpoint", size="sm")
+                        forget_btn = gr.Button("Back to the shipped models", size="sm")
+                    ckpt_status = gr.Markdown()
+                big = gr.Checkbox(False, label="Large text (for a projector)")
+            with gr.Column(scale=7, min_width=420):
+                status = gr.Markdown("Press **Run** to watch the model refine its answer.", elem_id="status")
+                viewer = StepViewer(None, label="Refinement", elem_id="viewer")
+                caption(CAPTIONS["viewer"])
+                plot = gr.Plot(empty_halting_figure(), label="Halting", elem_id="halting-plot")
+                caption(CAPTIONS["halting"])
+                with gr.Tabs():
+                    with gr.Tab("Latents"):
+                        step_md = gr.Markdown(elem_id="latent-step")
+                        with gr.Row():
+                            z_h_heat = gr.Image(type="pil", label="z_H change", height=240, interactive=False)
+                            z_l_heat = gr.Image(type="pil", label="z_L change", height=240, interactive=False)
+                        with gr.Row():
+                            z_h_rgb = gr.Image(type="pil", label="z_H as colours", height=240, interactive=False)
+                            z_l_rgb = gr.Image(type="pil", label="z_L as colours", height=240, interactive=False)
+                        caption(CAPTIONS["latents"])
+                    with gr.Tab("Inner recursion"):
+                        inner = gr.Image(type="pil", label="Inner updates of the selected step", interactive=False)
+                        caption(CAPTIONS["inner"])
+                    with gr.Tab("Corrections"):
+                        summary = gr.Markdown(elem_id="corrections-summary")
+                        table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="corrections",
+                                             max_height=360, column_count=len(TABLE_HEADERS))
+                        caption(CAPTIONS["corrections"])
+                    with gr.Tab("Export"):
+                        json_file = gr.File(label="Trace JSON", interactive=False, elem_id="trace-json")
+                        gif_btn = gr.Button("Make the GIF", size="sm", elem_id="make-gif")
+                        gif_file = gr.File(label="Refinement GIF", interactive=False, elem_id="gif-file")
+                        gif_view = gr.Image(label="Preview", interactive=False, height=300)
+                        caption(CAPTIONS["export"])
+                        caption(API_HELP)
+
+        # --- wiring ----------------------------------------------------------------------------------------------
+        load_outputs = [editor, session, demos, picker, check]
+        task_outputs = load_outputs + [example, arc_group, level, steps, h_cycles, l_cycles, model_md]
+        demo.load(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        task.change(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
+        new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
+        clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
+        undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
+        editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w], **QUIET)
+        picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
+        resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
+        # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
+        # enabled again on success and on failure: in Gradio 6.31 a .then() does not run after a gr.Error.
+        parsed = upload_btn.upload(lambda: gr.update(interactive=False), None, run_btn, queue=False, **PRIVATE).then(
+            inputs.uploaded, [task, upload_btn, session, picker], load_outputs, **QUIET)
+        for after in (parsed.success, parsed.failure):
+            after(lambda: gr.update(interactive=True), None, run_btn, queue=False, **PRIVATE)
+
+        run_outputs = [viewer, status, plot, result, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md, summary,
+                       table, json_file]
+        # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
+        # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
+        run_event = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
+                                  [request, status], **QUIET).success(
+            runs.run, [request], run_outputs, show_progress="hidden", **MODEL_SLOT, **PRIVATE)
+        stop_btn.click(None, None, None, cancels=[run_event], **PRIVATE)
+        viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md],
+                           trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+        table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
+        gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
+        load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
+                       concurrency_limit=1, concurrency_id="checkpoint", show_progress_on=[ckpt_status],
+                       **PRIVATE).success(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        forget_btn.click(runs.forget_checkpoint, [session], [ckpt_status, session], **QUIET).then(
+            inputs.task_changed, [task, session], task_outputs, **QUIET)
+        big.change(None, [big], None, js=BIG_TEXT_JS, **PRIVATE)
+
+        gr.api(make_trace_api(registry), api_name="trace", **MODEL_SLOT)
+    # A small default limit: 2 vCPUs. Cheap UI events (edits, checks) each have their own slot.
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def launch_kwargs() -> dict:
+    """How app.py serves the page: all interfaces on port 7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say
+    otherwise, no server-side rendering (there is no Node here), theme and CSS (launch() arguments in Gradio 6)."""
+    return dict(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        ssr_mode=False,
+        theme=gr.themes.Soft(font=["ui-sans-serif", "system-ui", "sans-serif"]),
+        css=CSS,
+        # user checkpoints can be large (official ARC files are ~1.8 GB); puzzle parsers have their own 8 MB limit
+        max_file_size=os.environ.get("TRM_VIZ_MAX_UPLOAD", "2gb"),
+    )

@@ -1,0 +1,240 @@
+"""Handlers for the input side: task switch, examples, new puzzle, clear, undo, upload, the ARC task picker and the
+editor's own edits. Each returns values for the outputs listed in ``LOAD_OUTPUTS`` order (see app_layout):
+(editor, session, ARC demos gallery, ARC task picker, check line). Errors raise gr.Error, which leaves every output
+as it was: the user's grid is never cleared by a failure.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
+from ..tasks.arc_data import CURATED, load_collection
+from ..viz.grids import render_grid
+from . import session as ss
+from .grid_editor import MAX_SIDE, blank_grid, editor_update
+from .models import ModelRegistry, active_config, known_arc_tasks, model_line
+
+SUDOKU_LEVELS = {   # "New puzzle" difficulty: solver guesses beyond singles (generation stays well under 1 s)
+    "easy": {"max_guesses": 0},
+    "medium": {"min_guesses": 1, "max_guesses": 10},
+    "hard": {"min_guesses": 20},
+}
+UPLOAD_TYPES = [".txt", ".csv", ".json", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"]
+
+
+@lru_cache(maxsize=None)
+def examples(task_name: str) -> dict[str, Puzzle]:
+    """The task's curated examples, computed once per process (Sudoku solves and checks each, ~1 s). Callers copy
+    a puzzle before changing it (session.load does)."""
+    return get_task(task_name).examples()
+
+
+def demo_images(puzzle: Puzzle | None) -> list[tuple[Image.Image, str]]:
+    """ARC demonstration pairs as gallery items: input, an arrow, output, side by side."""
+    if puzzle is None:
+        return []
+    arc = get_task("arc")
+    items = []
+    for k, (inp, out) in enumerate(puzzle.demos, start=1):
+        a, b = render_grid(arc, inp, None, 16), render_grid(arc, out, None, 16)
+        gap = 36
+        pic = Image.new("RGB", (a.width + gap + b.width, max(a.height, b.height)), (255, 255, 255))
+        pic.paste(a, (0, 0))
+        pic.paste(b, (a.width + gap, 0))
+        x0, x1, y = a.width + 8, a.width + gap - 8, pic.height // 2     # an arrow drawn, not a glyph: the
+        draw = ImageDraw.Draw(pic)                                         # bundled font has no "->" sign
+        draw.line((x0, y, x1 - 6, y), fill=(17, 24, 39), width=3)
+        draw.polygon([(x1, y), (x1 - 9, y - 7), (x1 - 9, y + 7)], fill=(17, 24, 39))
+        items.append((pic, f"pair {k}: {inp.shape[0]}x{inp.shape[1]} \u2192 {out.shape[0]}x{out.shape[1]}"))
+    return items
+
+
+def _read_upload(path: str) -> bytes:
+    p = Path(path)
+    size = p.stat().st_size
+    if size > MAX_INPUT_BYTES:
+        raise PuzzleError(f"{p.name} is {size / 1e6:.1f} MB; puzzle files may be at most {MAX_INPUT_BYTES / 1e6:.0f} MB.")
+    return p.read_bytes()
+
+
+class InputHandlers:
+    def __init__(self, registry: ModelRegistry):
+        self.registry = registry
+
+    # --- helpers ----------------------------------------------------------------------------------------------
+    def arc_choices(self, session: dict) -> list[tuple[str, str]]:
+        """ARC tasks to pick from: those the active model has an embedding for; without an ARC model, the
+        curated tasks and the training collection (the editor and demonstrations still work)."""
+        cfg = active_config(self.registry, "arc", session.get("user_model"))
+        ids = known_arc_tasks(cfg) if cfg is not None else []
+        if not ids:
+            try:
+                ids = list(CURATED) + [t for t in sorted(load_collection("training")) if t not in CURATED]
+            except PuzzleError:
+                ids = list(CURATED)
+        return [(f"{t}: {CURATED[t]}" if t in CURATED else t, t) for t in ids]
+
+    def _loaded(self, task_name: str, session: dict, puzzle: Puzzle | None, grid: Any = None,
+                picker: Any = None) -> tuple:
+        """Outputs after a new grid went into the editor (an example, a generated puzzle, an upload...)."""
+        task = get_task(task_name)
+        src = ss.source(session, task_name)
+        new = ss.load(session, task_name, puzzle, grid)
+        if task_name == "arc" and puzzle is None and src is not None and src.arc_task_id:
+            # a cleared or resized test input still belongs to the same task (its id and demonstrations)
+            session["sources"]["arc"] = Puzzle("arc", np.asarray(new), name=src.arc_task_id,
+                                               arc_task_id=src.arc_task_id, demos=src.demos)
+        if puzzle is not None:
+            for note in task.validate(puzzle):
+                gr.Warning(note)
+        demos = demo_images(ss.source(session, task_name)) if task_name == "arc" else gr.skip()
+        if task_name == "arc" and puzzle is not None and puzzle.arc_task_id:
+            picker = puzzle.arc_task_id
+        arc_id = picker if isinstance(picker, str) else None
+        return (editor_update(task, new), session, demos, gr.skip() if picker is None else picker,
+                ss.check_line(task_name, new, session, arc_id))
+
+    def _arc_puzzle(self, task_id: str) -> Puzzle:
+        from ..tasks.arc import task_puzzles
+        from ..tasks.arc_data import curated_tasks, find_task
+
+        task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
+        return task_puzzles(task, task_id)[0]
+
+    # --- handlers ---------------------------------------------------------------------------------------------
+    def task_changed(self, task_name: str, session: dict) -> tuple:
+        """Show the task's last grid (or its first example), its examples, the ARC picker when needed, which model
+        will run and its default settings."""
+        task = get_task(task_name)
+        user_key = session.get("user_model")
+        names = list(examples(task_name))
+        grid = session["grids"].get(task_name)
+        picker = gr.skip()
+        if grid is None:
+            first = examples(task_name)[names[0]]
+            grid = ss.load(session, task_name, first)
+            if task_name == "arc":
+                picker = first.arc_task_id
+        src = ss.source(session, task_name)
+        cfg = active_config(self.registry, task_name, user_key)
+        steps, T, n = (min(cfg.halt_max_steps, 16), cfg.H_cycles, cfg.L_cycles) if cfg else (16, 3, 6)
+        is_arc = task_name == "arc"
+        arc_id = src.arc_task_id if src is not None else None
+        return (
+            editor_update(task, grid), session,
+            demo_images(src) if is_arc else [],
+            gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else picker,
+            ss.check_line(task_name, grid, session, arc_id),
+            gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
+            gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
+            gr.update(value=steps), gr.update(value=min(T, 6)), gr.update(value=min(n, 12)),
+            model_line(self.registry, task_name, user_key),
+        )
+
+    def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
+        if not name:
+            return (gr.skip(),) * 5
+        puzzle = examples(task_name).get(name)
+        if puzzle is None:
+            raise gr.Error(f"No {task_name} example named {name!r}.")
+        return self._loaded(task_name, session, puzzle)
+
+    def new_puzzle(self, task_name: str, level: str, session: dict) -> tuple:
+        task = get_task(task_name)
+        rng = np.random.default_rng()
+        try:
+            if task_name == "sudoku":
+                puzzle = task.generate(rng, **SUDOKU_LEVELS.get(level, {}))
+            elif task_name == "arc":
+                ids = [t for _, t in self.arc_choices(session)]
+                puzzle = self._arc_puzzle(ids[int(rng.integers(len(ids)))])
+            else:
+                puzzle = task.generate(rng)
+        except PuzzleError as e:
+            raise gr.Error(str(e)) from None
+        return self._loaded(task_name, session, puzzle)
+
+    def clear(self, task_name: str, grid: Any, session: dict) -> tuple:
+        """An empty grid of the same size (Sudoku: blank; maze: an open room with S and G; ARC: all black)."""
+        h, w = np.asarray(grid).shape if grid else get_task(task_name).canvas_shape
+        return self._loaded(task_name, session, None, blank_grid(task_name, h, w))
+
+    def undo(self, task_name: str, session: dict, picker: str | None) -> tuple:
+        grid = ss.undo(session, task_name)
+        if grid is None:
+            gr.Info("Nothing to undo.")
+            return (gr.skip(),) * 5
+        return (editor_update(get_task(task_name), grid), session, gr.skip(), gr.skip(),
+                ss.check_line(task_name, grid, session, picker))
+
+    def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
+        """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
+        Outputs: session, check line, ARC rows, ARC columns."""
+        shape = np.asarray(grid).shape if grid is not None else ()
+        if len(shape) != 2 or (task_name != "arc" and shape != get_task(task_name).canvas_shape):
+            return session, gr.skip(), gr.skip(), gr.skip()     # the echo of a grid from before a task switch
+        ss.remember(session, task_name, grid)
+        size = (shape[0], shape[1]) if task_name == "arc" else (gr.skip(), gr.skip())   # the ARC resize fields
+        return session, ss.check_line(task_name, grid, session, picker), *size
+
+    def uploaded(self, task_name: str, file: str | None, session: dict, picker: str | None) -> tuple:
+        if not file:
+            return (gr.skip(),) * 5
+        task = get_task(task_name)
+        name = Path(file).name
+        try:
+            data = _read_upload(file)
+            try:
+                puzzle = task.parse(data, name)
+            except PuzzleError:
+                if task_name != "arc" or not picker:
+                    raise
+                puzzle = task.parse(data, name, task_id=picker)   # a collection of tasks: take the picked one
+            if task_name == "arc" and not puzzle.arc_task_id and picker:
+                src = ss.source(session, "arc")        # a bare grid: the new test input of the picked task
+                puzzle.arc_task_id, puzzle.demos = picker, (src.demos if src is not None else [])
+            if task_name == "arc" and puzzle.arc_task_id:
+                known = [t for _, t in self.arc_choices(session)]
+                if puzzle.arc_task_id not in known:
+                    gr.Warning(f"The model was not trained on ARC task {puzzle.arc_task_id}: it knows a task only "
+                               "by its learned embedding, so Run will refuse it. Pick a task it knows to run.")
+            out = self._loaded(task_name, session, puzzle)
+        except (PuzzleError, OSError) as e:
+            raise gr.Error(f"Could not read {name}: {e}") from None
+        gr.Info(f"Loaded {name}.")
+        return out
+
+    def arc_picked(self, task_id: str | None, session: dict) -> tuple:
+        if not task_id:
+            return (gr.skip(),) * 5
+        try:
+            puzzle = self._arc_puzzle(task_id)
+        except (PuzzleError, KeyError) as e:
+            raise gr.Error(f"Could not load ARC task {task_id}: {e}") from None
+        return self._loaded("arc", session, puzzle, picker=task_id)
+
+    def arc_resize(self, height: float | None, width: float | None, grid: Any, session: dict,
+                   picker: str | None) -> tuple:
+        """A new ARC test-input size; the top-left of the old grid is kept, new cells are black."""
+        try:
+            h, w = int(height or 0), int(width or 0)
+        except (TypeError, ValueError):
+            raise gr.Error("Rows and columns must be whole numbers.") from None
+        if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+            raise gr.Error(f"An ARC grid is 1 to {MAX_SIDE} cells on each side; {h}x{w} was asked for.")
+        new = np.zeros((h, w), dtype=np.int64)
+        if grid:
+            old = np.asarray(grid)
+            new[:min(h, old.shape[0]), :min(w, old.shape[1])] = old[:h, :w]
+        return self._loaded("arc", session, None, new, picker=picker)
+
+    def checkpoint_loaded(self, key: str, task_name: str, session: dict) -> tuple:
+        """After a user checkpoint loaded: remember it and refresh the task-dependent parts."""
+        session["user_model"] = key
+        return self.task_changed(task_name, session)

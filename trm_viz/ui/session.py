@@ -1,0 +1,116 @@
+"""One visitor's state, kept server-side in gr.State (never shared between sessions): the grid last seen for each
+task, an undo stack per task, where each task's grid came from (an example, a generated puzzle, an upload, an ARC
+task: its known solution, name, ARC id and demonstrations), and the user's own checkpoint if they loaded one.
+
+Plus the one place that turns the editor's grid into the Puzzle the model runs (the "source" decides whether a
+known solution still applies: only while the grid is unchanged).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from ..tasks import TASK_NAMES, Puzzle, PuzzleError, get_task
+
+MAX_UNDO = 100          # edits remembered per task
+
+
+def new_session() -> dict[str, Any]:
+    return {
+        "grids": {t: None for t in TASK_NAMES},     # last grid seen in the editor, per task (None: not shown yet)
+        "undo": {t: [] for t in TASK_NAMES},        # earlier grids, most recent last
+        "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
+        "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
+    }
+
+
+def rows(grid: Any) -> list[list[int]] | None:
+    if grid is None:
+        return None
+    return np.asarray(grid, dtype=np.int64).tolist()
+
+
+def remember(session: dict, task: str, grid: Any) -> bool:
+    """Record the editor's current grid; the previous one goes on the undo stack. False when nothing changed
+    (a server-side update echoed back by the editor's change event)."""
+    grid = rows(grid)
+    last = session["grids"].get(task)
+    if grid is None or grid == last:
+        return False
+    if last is not None:
+        stack = session["undo"][task]
+        stack.append(last)
+        del stack[:-MAX_UNDO]
+    session["grids"][task] = grid
+    return True
+
+
+def load(session: dict, task: str, puzzle: Puzzle | None, grid: Any = None) -> list[list[int]]:
+    """Put a new grid in the editor (from ``puzzle`` or ``grid``), undoable, and remember where it came from."""
+    new = rows(puzzle.grid if puzzle is not None else grid)
+    remember(session, task, new)
+    session["sources"][task] = copy.deepcopy(puzzle) if puzzle is not None else None
+    return new
+
+
+def undo(session: dict, task: str) -> list[list[int]] | None:
+    """The grid before the last edit (None when there is nothing to undo). It becomes the current grid without
+    going back on the stack."""
+    stack = session["undo"][task]
+    if not stack:
+        return None
+    grid = stack.pop()
+    session["grids"][task] = grid
+    return grid
+
+
+def source(session: dict, task: str) -> Puzzle | None:
+    return session["sources"].get(task)
+
+
+def build_puzzle(task_name: str, grid: Any, session: dict | None, arc_task_id: str | None = None) -> Puzzle:
+    """The editor's grid -> a validated Puzzle (PuzzleError on input the model cannot run; notes in
+    ``puzzle.notes``). A known solution carries over only while the grid equals the one it belongs to; an ARC
+    puzzle keeps its task id and demonstrations even when its test input is edited (the id picks the embedding)."""
+    task = get_task(task_name)
+    if grid is None:
+        raise PuzzleError("There is no grid yet: type, paint, upload or pick an example first.")
+    puzzle = task.parse(rows(grid))
+    src = source(session, task_name) if session else None
+    if src is not None:
+        unchanged = src.grid.shape == puzzle.grid.shape and bool((src.grid == puzzle.grid).all())
+        if unchanged:
+            puzzle.solution = None if src.solution is None else src.solution.copy()
+            puzzle.name = src.name
+            if src.givens is not None:
+                puzzle.givens = src.givens.copy()
+        if task_name == "arc":
+            puzzle.arc_task_id, puzzle.demos = src.arc_task_id, src.demos
+    if task_name == "arc":
+        puzzle.arc_task_id = puzzle.arc_task_id or arc_task_id or None
+        puzzle.name = puzzle.name if puzzle.name and puzzle.name != "ARC grid" else (puzzle.arc_task_id or "ARC grid")
+    task.validate(puzzle)
+    return puzzle
+
+
+def check_line(task_name: str, grid: Any, session: dict | None, arc_task_id: str | None = None) -> str:
+    """A one-line verdict on the editor's grid, shown under it while the user edits."""
+    try:
+        puzzle = build_puzzle(task_name, grid, session, arc_task_id)
+    except PuzzleError as e:
+        return f"**Not runnable:** {e}"
+    task = get_task(task_name)
+    solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
+    if task_name == "sudoku":
+        what = f"{int((puzzle.grid != 0).sum())} clues"
+    elif task_name == "maze":
+        what = f"shortest path {int((solution == 4).sum()) + 1} steps" if solution is not None else "a maze"
+    else:
+        what = f"{puzzle.grid.shape[0]}x{puzzle.grid.shape[1]} test input"
+    answer = "solution known" if solution is not None else "no known solution to check against"
+    line = f"**Ready:** {puzzle.name + ', ' if puzzle.name else ''}{what}, {answer}."
+    if puzzle.notes:
+        line += " " + " ".join(f"*Note:* {n}" for n in puzzle.notes)
+    return line

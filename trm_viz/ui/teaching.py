@@ -1,0 +1,66 @@
+"""The words on the page: the header, the "How TRM works" panel and one plain-language caption per view.
+Kept apart from the wiring so they can be read (and corrected) as text. Facts follow the paper and the official
+code (see trm_viz/model/trm.py)."""
+
+TITLE = "# Watch a Tiny Recursive Model think"
+
+INTRO = (
+    "A **Tiny Recursive Model** (TRM, Jolicoeur-Martineau 2025) is a 2-layer network of a few million parameters "
+    "that solves hard puzzles by improving its own answer again and again. Pick a puzzle, press **Run**, and scrub "
+    "through the up to 16 rounds of refinement it goes through."
+)
+
+HOW_TRM_WORKS = """
+**Three things, one tiny network.**
+- **x**, the *input embedding*: the puzzle's cells as vectors (for ARC also a learned vector that names the task).
+- **y = z_H**, the *answer state*: one vector per cell; the output head reads the answer off it.
+- **z = z_L**, the *reasoning latent*: a scratchpad of the same shape that is never read out directly.
+
+**One supervision step** (the unit the viewer steps through) repeats *T* = H_cycles times:
+1. update the scratchpad *n* = L_cycles times: `z_L = net(z_L, z_H + x)` (it sees the puzzle and the current answer);
+2. update the answer once: `z_H = net(z_H, z_L)` (it sees only the scratchpad).
+
+The same 2-layer `net` does both updates, so one step is T x (n + 1) x 2 = 42 layers deep with the usual
+T = 3, n = 6, from only a few million weights. After the step the output head turns z_H into an answer, and a
+**halting head** turns z_H into **q_halt**, the model's estimate that this answer is already fully right.
+
+**Up to 16 supervision steps.** z_H and z_L are carried from one step into the next, so every step starts from
+the previous answer and refines it. In training each step is scored on its own (deep supervision) and q_halt
+learns to say when to stop; here all steps are run and the step where q_halt first passes 0.5 is marked.
+
+**What you can change at inference:** the number of steps, H_cycles (T) and L_cycles (n). The model was trained
+with the defaults; fewer cycles show what happens when it thinks less.
+"""
+
+CAPTIONS = {
+    "editor": "Click a cell and type (Sudoku), or pick a tool and click or drag (maze walls, ARC colours).",
+    "viewer": (
+        "The model's answer after each supervision step. **Bold**: given. **Amber outline**: changed at this step. "
+        "**Red corner**: wrong; **green corner**: right and just changed. **Faded or striped**: the model is unsure. "
+        "Drag the slider or press play; the menu colours cells by how much z_H or z_L moved instead."),
+    "halting": (
+        "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "
+        "line it would stop (the circled step). **Green**: share of cells right, when the answer is known. "
+        "**Blue dotted**: mean confidence of the chosen values."),
+    "latents": (
+        "Top: how far each cell's **z_H** (answer state) and **z_L** (scratchpad) moved during the selected step; "
+        "dark = still, yellow = moved most, on one scale for the whole run. Bottom: each cell's latent projected on "
+        "three fixed directions and shown as red, green, blue: cells with similar colours hold similar vectors."),
+    "inner": (
+        "Inside the selected step: the output head applied after every inner update, row by row for each H cycle "
+        "(L1.1 ... L1.n = z_L updates, H1 = the z_H update). Outlines mark cells that differ from the panel before. "
+        "Only z_H is read out by the model; decoding z_L this way is a probe of the scratchpad, not an answer."),
+    "corrections": (
+        "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
+        "now; **change**: still wrong. Rows and columns count from 1. Click a row to see that cell in the viewer."),
+    "export": (
+        "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
+    "checkpoint": (
+        "Upload `config.json` + `model.safetensors` (this app's format) or an official TinyRecursiveModels "
+        "`step_<N>` file with its `all_config.yaml` (add `identifiers.json` for ARC task names). Files are read as "
+        "tensors only: nothing in them can run code."),
+}
+
+API_HELP = (
+    "Programmatic use: `gradio_client.Client(url).predict(task, puzzle, steps, H_cycles, L_cycles, arc_task_id, "
+    "api_name=\"/trace\")` returns the trace JSON (0 = the model's default for steps and cycles).")
