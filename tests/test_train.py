@@ -143,6 +143,20 @@ def test_tiny_model_learns_real_sudoku(cache):
     assert any(m["halted"] > 0 for m in logs)
 
 
+def test_numeric_modes_agree(cache):
+    """float32, bfloat16 autocast and pure bfloat16 (activations and carry) compute the same first losses."""
+    losses = {}
+    for dtype in ("float32", "bfloat16", "bfloat16-pure"):
+        tcfg, mcfg = tiny(cache, dtype=dtype, global_batch_size="8")
+        trainer = Trainer(tcfg, mcfg, load_task_data(tcfg, torch.device("cpu")), torch.device("cpu"))
+        logs: list[dict] = []
+        trainer.run(max_steps=2, deadline=lambda s: False, log=logs.append)
+        losses[dtype] = [m["loss"] for m in logs]
+        assert trainer.slots.z_H.dtype == (torch.bfloat16 if dtype == "bfloat16-pure" else torch.float32)
+    for dtype in ("bfloat16", "bfloat16-pure"):
+        assert losses[dtype] == pytest.approx(losses["float32"], rel=2e-2)
+
+
 def test_evaluate_reports_every_step_and_matches_forward(cache):
     tcfg, mcfg = tiny(cache)
     data = load_task_data(tcfg, torch.device("cpu"))

@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     params = trainer.model.num_parameters()
     log.line(f"== {task}: {params:,} parameters, {len(data.train)} training / {len(data.eval)} held-out examples, "
              f"device {device} x{world}, batch {tcfg.global_batch_size}, compile {trainer.compile}, "
+             f"dtype {trainer.dtype_mode}, "
              f"start step {trainer.step}" + (f" (resumed from {args.resume})" if resume else ""))
     log.line("   config: " + json.dumps({k: v for k, v in mcfg.to_dict().items() if k != "puzzle_names"}))
 
@@ -183,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         eval_result = None
         if n_eval:
             inputs, labels, ids = split_tokens(task, data.eval)
-            eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.amp_dtype)
+            eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.eval_dtype)
             log.line("eval (EMA): exact by step " + " ".join(f"{100 * v:.1f}" for v in eval_result["exact_by_step"])
                      + f" | cells at step {eval_result['steps']} {100 * eval_result['cell_acc_by_step'][-1]:.1f}%"
                      + f" | at halt {100 * eval_result['exact_at_halt']:.1f}% | halt acc "

@@ -56,7 +56,7 @@ def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> dict:
     sync()
     sec = (time.perf_counter() - t0) / steps
     flops = train_step_flops(mcfg, trainer.batch)
-    out = {"compile": trainer.compile, "ms_per_step": round(1000 * sec, 2), "first_step_s": round(first, 2),
+    out = {"compile": trainer.compile, "dtype": trainer.dtype_mode, "ms_per_step": round(1000 * sec, 2), "first_step_s": round(first, 2),
            "tflops_per_step": round(flops / 1e12, 4), "achieved_tflops": round(flops / sec / 1e12, 3),
            "batch": trainer.batch}
     if device.type == "cuda":
@@ -70,15 +70,18 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="sudoku", choices=("sudoku", "maze", "arc"))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--modes", default=None, help="comma-separated compile modes: off,net,step (default: off,step on "
-                                                 "CUDA, off on CPU)")
+    p.add_argument("--modes", default=None,
+                   help="comma-separated COMPILE[/DTYPE] runs, COMPILE in off|net|step, DTYPE in bfloat16|"
+                        "bfloat16-pure|float32 (default on CUDA: off,step,step/bfloat16-pure,net/bfloat16-pure; "
+                        "on CPU: off)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--device")
     args = p.parse_args(argv)
     device = setup_device(args.device)
     overrides = {"train_size": "256", "eval_size": "16", **parse_overrides(args.overrides)}
-    modes = (args.modes or ("off,step" if device.type == "cuda" else "off")).split(",")
+    default = "off,step,step/bfloat16-pure,net/bfloat16-pure" if device.type == "cuda" else "off"
+    modes = (args.modes or default).split(",")
     tcfg, mcfg = build_configs(args.task, overrides)
     data = load_task_data(tcfg, device)
     if args.task == "arc":
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{args.task}: hidden {mcfg.hidden_size}, layers {mcfg.L_layers}, T {mcfg.H_cycles}, n {mcfg.L_cycles}, "
           f"mlp_t {mcfg.mlp_t}, batch {tcfg.global_batch_size}, device {name}", flush=True)
     for mode in modes:
-        tcfg_m, _ = build_configs(args.task, {**overrides, "compile": mode})
+        compile_mode, _, dtype = mode.partition("/")
+        tcfg_m, _ = build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto"})
         result = bench_mode(tcfg_m, mcfg, data, device, args.steps, args.warmup)
         print(json.dumps({"task": args.task, "device": name, **result}), flush=True)
 

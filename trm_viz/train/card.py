@@ -95,17 +95,18 @@ def render_readme(card: dict[str, Any]) -> str:
             lines.append(f"- {k}: {v}")
     lines += ["", "## Evaluation history (held-out set, EMA weights)", "",
               "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
-              "(first step with sigmoid(q_halt) > 0.5, else the last), and halting accuracy (final q_halt > 0 agrees "
-              "with final exactness).", "",
+              "(first step with sigmoid(q_halt) > 0.5, else the last), fraction of cells right after the last step, "
+              "and halting accuracy (final q_halt > 0 agrees with final exactness).", "",
               "| run | date | device | steps | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
-              + " | exact at halt | halt acc. | mean halt step | n |",
+              + " | exact at halt | cells@last | halt acc. | mean halt step | n |",
               "|---" * (9 + len(SHOWN_STEPS)) + "|"]
     for i, run in enumerate(runs, 1):
         ev = run.get("eval") or {}
         by_step = ev.get("exact_by_step") or []
         cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
         lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
-                     + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | {_pct(ev.get('halt_accuracy'))} | "
+                     + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
+                     f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
     lines += ["", "## Intended use", "",
               "Watching a real TRM refine its answer step by step in the trm_viz app (answer, latent changes, "

@@ -57,15 +57,20 @@ class TrainConfig:
     eval_batch_size: int = 0           # 0: global_batch_size
     compile: str = "auto"              # auto (step on CUDA, off on CPU) | step | net | off
     compile_mode: str = "default"      # torch.compile mode, e.g. max-autotune-no-cudagraphs
-    dtype: str = "auto"                # autocast dtype: auto (bfloat16 on CUDA, float32 on CPU) | bfloat16 | float32
+    # Numerics of the forward pass (weights and optimizer always float32):
+    #   bfloat16       autocast: matmuls in bfloat16, residual stream and carried z_H/z_L in float32
+    #   bfloat16-pure  activations and the carry in bfloat16, weights cast at use (the official forward_dtype)
+    #   float32        everything float32 (CPU default: bfloat16 matmuls are slow on CPUs without AMX)
+    #   auto           bfloat16 on CUDA, float32 otherwise
+    dtype: str = "auto"
 
     def __post_init__(self):
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
         if self.compile not in ("auto", "step", "net", "off"):
             raise ValueError(f"compile must be auto, step, net or off, not {self.compile!r}")
-        if self.dtype not in ("auto", "bfloat16", "float32"):
-            raise ValueError(f"dtype must be auto, bfloat16 or float32, not {self.dtype!r}")
+        if self.dtype not in ("auto", "bfloat16", "bfloat16-pure", "float32"):
+            raise ValueError(f"dtype must be auto, bfloat16, bfloat16-pure or float32, not {self.dtype!r}")
         for name in ("global_batch_size", "train_size", "eval_size", "log_every", "arc_variants"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")

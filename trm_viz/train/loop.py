@@ -39,12 +39,13 @@ METRICS = ("loss", "lm_loss", "q_halt_loss", "halted", "exact", "halt_steps", "q
 class TrainStep(nn.Module):
     """One supervision step of a batch and its loss, as a module so DDP and torch.compile can wrap it whole."""
 
-    def __init__(self, model: TRM):
+    def __init__(self, model: TRM, compute_dtype: torch.dtype = torch.float32):
         super().__init__()
         self.model = model
+        self.compute_dtype = compute_dtype   # bfloat16 for "bfloat16-pure": the blocks then run in x's dtype
 
     def forward(self, z_H, z_L, inputs, labels, puzzle_identifiers):
-        x = self.model.input_embeddings(inputs, puzzle_identifiers)
+        x = self.model.input_embeddings(inputs, puzzle_identifiers).to(self.compute_dtype)
         z_H, z_L, logits, q_halt_logit = self.model.supervision_step(z_H, z_L, x)
         loss, stats = act_loss(logits, q_halt_logit, labels)
         return loss, z_H, z_L, q_halt_logit.detach(), stats
@@ -94,7 +95,13 @@ class Trainer:
             for n, t in self.ema.items():
                 t.copy_(ema_state[n])
 
-        self.step_module: nn.Module = TrainStep(self.model)
+        dtype = tcfg.dtype if tcfg.dtype != "auto" else ("bfloat16" if device.type == "cuda" else "float32")
+        self.dtype_mode = dtype
+        # autocast only for "bfloat16"; "bfloat16-pure" feeds bfloat16 activations (Linear casts its weights).
+        self.amp_dtype = torch.bfloat16 if dtype == "bfloat16" else torch.float32
+        self.carry_dtype = torch.bfloat16 if dtype == "bfloat16-pure" else torch.float32
+        self.eval_dtype = torch.float32 if dtype == "float32" else torch.bfloat16
+        self.step_module: nn.Module = TrainStep(self.model, self.carry_dtype)
         mode = tcfg.compile if tcfg.compile != "auto" else ("step" if device.type == "cuda" else "off")
         self.compile = mode
         if mode == "step":
@@ -113,14 +120,14 @@ class Trainer:
         self.sampler = BatchSampler(mcfg.task, data.train, tcfg.augment,
                                     seed=hash((tcfg.seed, rank, start_step)) & 0x7FFFFFFF)
         self.gen = self.sampler.gen
-        self.amp_dtype = {"auto": None, "bfloat16": torch.bfloat16, "float32": torch.float32}[tcfg.dtype]
         self.slots = self._empty_slots()
         self.sums = torch.zeros(len(METRICS), device=device, dtype=torch.float64)
 
     def _empty_slots(self) -> Slots:
         B, S, D, L = self.batch, self.mcfg.total_len, self.mcfg.hidden_size, self.mcfg.seq_len
         zeros = lambda *s: torch.zeros(*s, dtype=torch.long, device=self.device)  # noqa: E731
-        return Slots(torch.zeros(B, S, D, device=self.device), torch.zeros(B, S, D, device=self.device),
+        z = lambda: torch.zeros(B, S, D, device=self.device, dtype=self.carry_dtype)  # noqa: E731
+        return Slots(z(), z(),
                      zeros(B, L), zeros(B, L), zeros(B), zeros(B),
                      torch.ones(B, dtype=torch.bool, device=self.device))   # all halted: filled at the first step
 
@@ -141,8 +148,8 @@ class Trainer:
         s.inputs = torch.where(h[:, None], new_inputs, s.inputs)
         s.labels = torch.where(h[:, None], new_labels, s.labels)
         s.ids = torch.where(h, new_ids, s.ids)
-        s.z_H = torch.where(h[:, None, None], self.model.H_init, s.z_H)
-        s.z_L = torch.where(h[:, None, None], self.model.L_init, s.z_L)
+        s.z_H = torch.where(h[:, None, None], self.model.H_init.to(self.carry_dtype), s.z_H)
+        s.z_L = torch.where(h[:, None, None], self.model.L_init.to(self.carry_dtype), s.z_L)
         s.steps = torch.where(h, 0, s.steps)
 
         with autocast_for(self.device, self.amp_dtype):
