@@ -12,7 +12,6 @@ overrides) for each task:
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,9 +161,3 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
         # The official config ties the puzzle embedding width to the hidden size (puzzle_emb_ndim: ${.hidden_size}).
         model_kw["puzzle_emb_ndim"] = model_kw["hidden_size"]
     return TrainConfig(**train_kw), TRMConfig(**model_kw)
-
-
-def configs_json(train: TrainConfig, model: TRMConfig) -> str:
-    model_d = model.to_dict()
-    model_d.pop("puzzle_names", None)  # can be long for ARC; saved with the checkpoint
-    return json.dumps({"train": train.to_dict(), "model": model_d}, indent=1)
