@@ -87,3 +87,32 @@ def generate_batch(n: int, seed: int = 0, min_guesses: int = 0, max_guesses: int
     if return_tries:
         return puzzles, solutions, ratings, sum(p[3] for p in parts)
     return puzzles, solutions, ratings
+
+
+def blank_out(solutions: np.ndarray, seed: int, min_blanks: int, max_blanks: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Puzzles made from full grids by blanking k random cells, k uniform in [min_blanks, max_blanks], keeping only
+    those whose solution stays unique (tried again with fewer blanks otherwise).
+
+    Unlike minimal puzzles these keep redundant clues, so they span "easy" (few blanks, singles suffice) to "hard":
+    a curriculum for small models that cannot yet learn minimal puzzles. Returns (puzzles, solutions, rating)."""
+    from .sudoku_solver import solve_batch
+
+    if not 1 <= min_blanks <= max_blanks <= 64:
+        raise ValueError(f"Need 1 <= min_blanks <= max_blanks <= 64; got {min_blanks}, {max_blanks}.")
+    rng = np.random.default_rng(seed)
+    sol = np.asarray(solutions, np.uint8).reshape(-1, 81)
+    blanks = rng.integers(min_blanks, max_blanks + 1, len(sol))
+    puzzles = sol.copy()
+    todo = np.arange(len(sol))
+    rating = np.zeros(len(sol), np.int64)
+    while todo.size:
+        order = rng.random((todo.size, 81)).argsort(1)
+        cand = sol[todo].copy()
+        cand[order < blanks[todo, None]] = 0   # order is a random permutation per row: k random cells
+        _, nsol, guesses = solve_batch(cand)
+        ok = nsol == 1
+        puzzles[todo[ok]], rating[todo[ok]] = cand[ok], guesses[ok]
+        blanks[todo[~ok]] = np.maximum(1, blanks[todo[~ok]] - 1)  # ambiguous: retry with one blank fewer
+        todo = todo[~ok]
+    return puzzles, sol.copy(), rating

@@ -42,6 +42,8 @@ class TrainConfig:
     eval_size: int = 1000              # held-out puzzles (never trained on)
     augment: bool = True               # fresh random symmetry of every example each time it is drawn
     sudoku_min_guesses: int = 0        # Sudoku: keep generated puzzles needing >= this many solver guesses
+    sudoku_blanks: str = ""            # Sudoku: "lo-hi" = full grids with lo..hi random blanks (unique), a curriculum
+                                       # for small models; "" = minimal puzzles (the hard, Sudoku-Extreme-like default)
     maze_min_path: int = 110           # Maze: shortest path length filter (Maze-Hard uses >= 110)
     arc_variants: int = 16             # ARC: augmentation variants per task, each with its own puzzle embedding
     # ARC collections (trm_viz.tasks.arc_data names). "training" ships with the repository; the published protocol

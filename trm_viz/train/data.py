@@ -54,13 +54,24 @@ def _encode(task: str, grids: np.ndarray) -> np.ndarray:
     return np.stack([encode(g) for g in grids]).astype(np.uint8) if len(grids) else np.zeros((0, 0), np.uint8)
 
 
+def _blank_range(spec: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in spec.split("-"))
+    except ValueError:
+        raise ValueError(f"sudoku_blanks must look like 20-50, not {spec!r}") from None
+    return lo, hi
+
+
 # --- generators ---------------------------------------------------------------------------------------------------
 def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    from ..tasks.sudoku_generate import generate_batch
+    from ..tasks.sudoku_generate import blank_out, generate_batch
     out: dict[str, np.ndarray] = {}
     ratings = {}
     for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
         puzzles, solutions, rating = generate_batch(n, seed=_seed(cfg.seed, split), min_guesses=cfg.sudoku_min_guesses)
+        if cfg.sudoku_blanks:
+            lo, hi = _blank_range(cfg.sudoku_blanks)
+            puzzles, solutions, rating = blank_out(solutions, _seed(cfg.seed, split) + 1, lo, hi)
         inputs, labels = _encode("sudoku", puzzles), _encode("sudoku", solutions)
         if split == "eval":
             keep = _without(inputs, out["train_inputs"])
@@ -68,7 +79,9 @@ def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, An
         out[f"{split}_inputs"], out[f"{split}_labels"] = inputs, labels
         ratings[split] = {"median_guesses": float(np.median(rating)) if len(rating) else 0.0,
                           "mean_clues": float((puzzles > 0).sum(1).mean()) if len(puzzles) else 0.0}
-    info = {"source": "generated minimal unique Sudoku (trm_viz.tasks.sudoku_generate)",
+    source = ("generated minimal unique Sudoku (trm_viz.tasks.sudoku_generate)" if not cfg.sudoku_blanks else
+              f"random full grids with {cfg.sudoku_blanks} random blanks, unique solution (sudoku_generate.blank_out)")
+    info = {"source": source, "blanks": cfg.sudoku_blanks,
             "min_guesses": cfg.sudoku_min_guesses, **{f"{k}_stats": v for k, v in ratings.items()}}
     return out, info
 
@@ -157,7 +170,7 @@ def cache_path(cfg: TrainConfig) -> Path:
         keys.update(variants=cfg.arc_variants, subsets=cfg.arc_subsets)
     else:
         keys.update(train=cfg.train_size, eval=cfg.eval_size)
-        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses}, "maze": {"min_path": cfg.maze_min_path}}
+        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks}, "maze": {"min_path": cfg.maze_min_path}}
                     [cfg.task])
     digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
