@@ -1,0 +1,118 @@
+"""CPU inference benchmark: a full recorded trace against the plain forward pass, in the same run.
+
+    python -m trm_viz.bench [--configs sudoku,maze] [--dtypes float32,bfloat16] [--repeats 3]
+
+Weights are random (timing only; the arithmetic does not depend on them). The "plain" baseline is the official-style
+forward: 16 supervision steps, no recording. Prints one table and, last, one JSON line with every number.
+bfloat16 is only fast on CPUs with AMX / AVX512-BF16 (torch.backends.cpu.get_cpu_capability() tells); on AVX2-only
+machines it is ~20x slower than float32, so it is skipped there unless asked for.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import torch
+
+from .model.config import TRMConfig
+from .model.trm import TRM
+from .tasks import Puzzle
+from .trace import iter_trace
+
+CONFIGS = {
+    # name: (config, task, flops of one supervision step at batch 1, computed below)
+    "sudoku": TRMConfig(vocab_size=11, seq_len=81, mlp_t=True, pos_encodings="none", H_cycles=3, L_cycles=6,
+                        hidden_size=512, task="sudoku"),
+    "maze": TRMConfig(vocab_size=6, seq_len=900, mlp_t=False, pos_encodings="rope", H_cycles=3, L_cycles=4,
+                      hidden_size=512, task="maze"),
+}
+
+
+def step_flops(cfg: TRMConfig) -> float:
+    """Multiply-adds x 2 of one supervision step for one puzzle (matmuls only; norms/activations are noise)."""
+    from .model.layers import swiglu_inter
+
+    S, D = cfg.total_len, cfg.hidden_size
+    mlp = 3 * D * swiglu_inter(D, cfg.expansion) * S
+    if cfg.mlp_t:
+        mix = 3 * S * swiglu_inter(S, cfg.expansion) * D
+    else:
+        mix = 4 * D * D * S + 2 * S * S * D
+    per_net = cfg.L_layers * (mlp + mix)
+    return 2.0 * per_net * cfg.H_cycles * (cfg.L_cycles + 1) + 2.0 * S * D * cfg.vocab_size
+
+
+def bf16_is_fast() -> bool:
+    cap = torch.backends.cpu.get_cpu_capability()
+    return "AMX" in cap or "AVX512" in cap
+
+
+def _puzzle(task: str, rng: np.random.Generator) -> Puzzle:
+    if task == "sudoku":
+        from .tasks import get_task
+
+        return next(iter(get_task("sudoku").examples().values()))
+    grid = np.ones((30, 30), dtype=np.int64)
+    grid[0, :] = grid[-1, :] = grid[:, 0] = grid[:, -1] = 0
+    grid[1, 1], grid[28, 28] = 2, 3
+    return Puzzle("maze", grid, solution=None)
+
+
+def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
+    cfg = CONFIGS[name]
+    torch.manual_seed(0)
+    model = TRM(cfg).eval().to(dtype)
+    puzzle = _puzzle(cfg.task, np.random.default_rng(0))
+    from .tasks import get_task
+
+    task = get_task(cfg.task)
+    inputs = torch.as_tensor(task.encode(puzzle.grid))[None]
+    ids = torch.zeros(1, dtype=torch.long)
+    plain, first, full = [], [], []
+    for _ in range(repeats):
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            model(inputs, ids, steps=16)
+            plain.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        gen = iter_trace(model, puzzle if puzzle.solution is not None else Puzzle(puzzle.task, puzzle.grid),
+                         steps=16)
+        next(gen)
+        first.append(time.perf_counter() - t0)
+        for _ in gen:
+            pass
+        full.append(time.perf_counter() - t0)
+    flops = step_flops(cfg) * 16
+    best = min(full)
+    return {"config": name, "dtype": str(dtype).removeprefix("torch."), "params_M": round(model.num_parameters() / 1e6, 2),
+            "plain_16_steps_s": round(min(plain), 3), "trace_first_step_s": round(min(first), 3),
+            "trace_16_steps_s": round(best, 3), "trace_over_plain": round(best / min(plain), 3),
+            "gflop_16_steps": round(flops / 1e9, 1), "trace_gflops_per_s": round(flops / best / 1e9, 1)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m trm_viz.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--configs", default="sudoku,maze")
+    ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 where the CPU has AMX/AVX512")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=None)
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dtypes = args.dtypes.split(",") if args.dtypes else ["float32"] + (["bfloat16"] if bf16_is_fast() else [])
+    rows = [bench_one(c, getattr(torch, d), args.repeats) for c in args.configs.split(",") for d in dtypes]
+    env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+           "capability": torch.backends.cpu.get_cpu_capability()}
+    keys = list(rows[0])
+    print(" | ".join(keys))
+    for r in rows:
+        print(" | ".join(str(r[k]) for k in keys))
+    print(json.dumps({"env": env, "results": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
