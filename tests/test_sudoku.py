@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from trm_viz.tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
 from trm_viz.tasks.sudoku import conflicts, is_solved
 from trm_viz.tasks.sudoku_augment import SudokuAug, augment_batch, random_augmentation
-from trm_viz.tasks.sudoku_generate import CHUNK, generate_batch, generate_one
+from trm_viz.tasks.sudoku_generate import CHUNK, blank_out, generate_batch, generate_one
 from trm_viz.tasks.sudoku_parse import load_data_file
 from trm_viz.tasks.sudoku_solver import count_solutions, search, solve_all, solve_batch
 
@@ -305,3 +305,15 @@ def test_data_file_lines_comments_solutions_and_errors(tmp_path):
         with pytest.raises(PuzzleError) as e:
             load_data_file(bad)
         assert all(w in str(e.value) for w in words), str(e.value)
+
+
+def test_blanked_full_grids_have_the_asked_blanks_and_a_unique_solution():
+    _, solutions, _ = generate_batch(64, seed=5, workers=1)
+    puzzles, sols, rating = blank_out(solutions, seed=1, min_blanks=20, max_blanks=50)
+    blanks = (puzzles == 0).sum(1)
+    assert blanks.min() >= 15 and blanks.max() <= 50 and blanks.std() > 3   # spread over the range
+    found, nsol, _ = solve_batch(puzzles)
+    assert (nsol == 1).all() and (found == sols).all() and (sols == solutions).all()
+    assert ((puzzles == 0) | (puzzles == sols)).all()                      # clues are the solution's digits
+    again, _, _ = blank_out(solutions, seed=1, min_blanks=20, max_blanks=50)
+    assert (again == puzzles).all()
