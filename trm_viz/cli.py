@@ -75,9 +75,7 @@ def cmd_eval(args) -> int:
 
     task = get_task(args.task)
     model, info = _load_model(args.checkpoint, args.task)
-    import importlib
-
-    puzzles = importlib.import_module(f"trm_viz.tasks.{args.task}").load_data_file(_read_input(args.data))
+    puzzles = task.load_data_file(Path(args.data))
     if args.limit:
         puzzles = puzzles[: args.limit]
     inputs, labels, ids = [], [], []

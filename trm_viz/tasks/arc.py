@@ -19,7 +19,7 @@ import numpy as np
 from .arc_aug import ArcAug, augment_batch, parse_name, pass_at_k, vote  # noqa: F401  (the ARC API in one place)
 from .arc_data import CURATED, curated_tasks, load_collection, merge_solutions
 from .base import Puzzle, PuzzleError, Task
-from .common import grid_from_rows, load_json, read_text
+from .common import grid_from_rows, load_json, read_text, read_source
 
 SIZE = 30
 PAD, EOS, COLOUR0 = 0, 1, 2
@@ -230,6 +230,9 @@ class ArcTask(Task):
         puzzles = task_puzzles(tasks[task_id], task_id)
         return puzzles[int(rng.integers(len(puzzles)))]
 
+    def load_data_file(self, source) -> list[Puzzle]:
+        return load_data_file(source)
+
     def legend(self) -> list[tuple[int, str, str]]:
         return [(c, f"{c} {COLOUR_NAMES[c]}", PALETTE[c]) for c in range(10)]
 
@@ -240,18 +243,13 @@ class ArcTask(Task):
 def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     """A task JSON or a Kaggle collection -> one Puzzle per test input. For a "<x>_challenges.json" file, test
     outputs are taken from "<x>_solutions.json" beside it when present."""
-    stem = None
-    if isinstance(path_or_text, os.PathLike) or _is_file(path_or_text):
-        path = Path(path_or_text)
-        with open(path, "rb") as f:
-            data = load_json(read_text(f.read(), f"file {path.name}"), f"file {path.name}")
-        stem = path.stem
+    text, path = read_source(path_or_text, "ARC file", limit=None)
+    data = load_json(text, f"file {path.name}" if path else "ARC file")
+    stem = path.stem if path else None
+    if path and path.name.endswith("_challenges.json") and isinstance(data, dict):
         solutions = path.with_name(path.name.replace("_challenges.json", "_solutions.json"))
-        if path.name.endswith("_challenges.json") and solutions.is_file() and isinstance(data, dict):
-            with open(solutions, "rb") as f:
-                merge_solutions(data, load_json(read_text(f.read(), f"file {solutions.name}")))
-    else:
-        data = load_json(read_text(path_or_text, "ARC file"), "ARC file")
+        if solutions.is_file():
+            merge_solutions(data, load_json(read_source(solutions, limit=None)[0], f"file {solutions.name}"))
     if isinstance(data, dict) and ("train" in data or "test" in data):
         return task_puzzles(data, _id_from_filename(stem))
     if not isinstance(data, dict) or not data:
@@ -263,14 +261,6 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
         except PuzzleError as e:
             raise PuzzleError(f"Task {task_id}: {e}") from None
     return puzzles
-
-
-def _is_file(name: str) -> bool:
-    """Whether a string names an existing file (text with newlines or NULs never does)."""
-    try:
-        return len(name) < 4096 and "\n" not in name and os.path.isfile(name)
-    except (ValueError, OSError):
-        return False
 
 
 TASK = ArcTask()

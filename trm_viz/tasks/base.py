@@ -89,6 +89,11 @@ class Task(ABC):
         """A fresh puzzle with its solution."""
 
     @abstractmethod
+    def load_data_file(self, source) -> list[Puzzle]:
+        """An evaluation data file (a path, or its content) -> puzzles with their solutions when the file has them.
+        Errors name the line / block / task that is wrong."""
+
+    @abstractmethod
     def legend(self) -> list[tuple[int, str, str]]:
         """(cell code, label, CSS colour) for every cell code: the one place the UI learns how cells look.
         Sudoku: digits are drawn as text, so colours are for background; maze/arc: the fill colour."""

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,33 @@ def read_text(data: Any, what: str = "input") -> str:
     if len(data) > MAX_INPUT_BYTES:
         raise PuzzleError(f"The {what} has {len(data):,} characters; the limit is {MAX_INPUT_BYTES:,}.")
     return data
+
+
+def read_source(source: Any, what: str = "data file", limit: int | None = MAX_INPUT_BYTES) -> tuple[str, Path | None]:
+    """A data file given as a path (PathLike, or a str naming an existing file) or as its content (str/bytes)
+    -> (text, path or None). ``limit=None`` lifts the size cap for files on disk (a whole test set may be large)."""
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and _names_file(source)):
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if limit is not None and size > limit:
+                raise PuzzleError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB.")
+            raw = path.read_bytes()
+        except OSError as e:
+            raise PuzzleError(f"Cannot read {source}: {e.strerror}.") from None
+        try:
+            return raw.decode("utf-8-sig"), path
+        except UnicodeDecodeError as e:
+            raise PuzzleError(f"{path.name} is not UTF-8 text (byte {e.start} is 0x{raw[e.start]:02x}).") from None
+    return read_text(source, what), None
+
+
+def _names_file(name: str) -> bool:
+    """Whether a string names an existing file (text with newlines or NULs never does)."""
+    try:
+        return len(name) < 4096 and "\n" not in name and os.path.isfile(name)
+    except (ValueError, OSError):
+        return False
 
 
 def load_json(text: str, what: str = "JSON") -> Any:

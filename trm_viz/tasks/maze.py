@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .base import Puzzle, PuzzleError, Task
-from .common import dihedral, grid_from_rows, load_json, read_text
+from .common import dihedral, grid_from_rows, load_json, read_text, read_source
 from . import maze_image
 
 SIZE = 30
@@ -310,6 +310,9 @@ class MazeTask(Task):
         return Puzzle(task=self.name, grid=grid, solution=label, givens=grid != OPEN,
                       name=f"generated maze ({length} steps, seed {seed})")
 
+    def load_data_file(self, source) -> list[Puzzle]:
+        return load_data_file(source)
+
     def legend(self) -> list[tuple[int, str, str]]:
         return [(WALL, "wall #", COLOURS[WALL]), (OPEN, "open", COLOURS[OPEN]), (START, "start S", COLOURS[START]),
                 (GOAL, "goal G", COLOURS[GOAL]), (PATH, "path o", COLOURS[PATH])]
@@ -333,13 +336,8 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     """Mazes for evaluation: blocks separated by blank lines, each the maze rows, optionally '---' and the
     solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block)."""
-    if isinstance(path_or_text, os.PathLike) or _is_file(path_or_text):
-        path = Path(path_or_text)
-        with open(path, "rb") as f:
-            text = read_text(f.read(), f"file {path.name}")
-        stem = path.stem
-    else:
-        text, stem = read_text(path_or_text, "maze file"), "maze"
+    text, path = read_source(path_or_text, "maze file", limit=None)
+    stem = path.stem if path else "maze"
     blocks: list[tuple[int, list[str]]] = []        # (first line number, rows)
     current: list[str] | None = None
     for number, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
@@ -362,14 +360,6 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
         puzzle.name = f"{stem} #{i}"
         puzzles.append(puzzle)
     return puzzles
-
-
-def _is_file(name: str) -> bool:
-    """Whether a string names an existing file (text with newlines or NULs never does)."""
-    try:
-        return len(name) < 4096 and "\n" not in name and os.path.isfile(name)
-    except (ValueError, OSError):
-        return False
 
 
 TASK = MazeTask()

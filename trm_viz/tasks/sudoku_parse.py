@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .base import Puzzle, PuzzleError
-from .common import load_json, read_text
+from .common import load_json, read_text, read_source
 
 BLANK_CHARS = ".0_"
 _CELL_VALUE = {**{c: 0 for c in BLANK_CHARS}, **{str(d): d for d in range(1, 10)}}
@@ -182,20 +181,8 @@ def load_data_file(source: str | os.PathLike, limit: int | None = None) -> list[
     """An evaluation file (a path, or its text): one puzzle per line, 81 cells ('.' or '0' blank), optionally
     ',<81-digit solution>'. Blank lines and '#' comments are skipped; a header line and the Sudoku-Extreme CSV
     layout (source,question,answer,rating) are understood. Errors name the line number."""
-    is_path = isinstance(source, os.PathLike) or ("\n" not in source and len(source) < 4096
-                                                  and os.path.isfile(source))
-    if is_path:
-        try:
-            raw = Path(source).read_bytes()
-        except OSError as e:
-            raise PuzzleError(f"Cannot read {source}: {e.strerror}.") from None
-        try:
-            text = raw.decode("utf-8-sig")  # a file on disk may be large (a whole test set): no size cap here
-        except UnicodeDecodeError as e:
-            raise PuzzleError(f"{source} is not UTF-8 text (byte {e.start} is 0x{raw[e.start]:02x}).") from None
-        name = Path(source).name
-    else:
-        text, name = read_text(source, "data file"), "data"
+    text, path = read_source(source, "data file", limit=None)  # a whole test set on disk may be large
+    name = path.name if path else "data"
     puzzles: list[Puzzle] = []
     for n, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
