@@ -166,6 +166,11 @@ def test_bad_checkpoint_uploads_are_refused(tmp_path):
     import os
 
     assert not os.path.exists("/tmp/trm_viz_pwned")
+    garbage = tmp_path / "g" / "step_7"                # not a pickle at all: torch raises odd errors on these
+    garbage.parent.mkdir()
+    garbage.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n" * 20)
+    with pytest.raises(CheckpointError, match="step_7"):
+        load_uploaded([str(garbage)])
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(CheckpointError, match="Unexpected file 'notes.txt'"):
         load_uploaded([str(tmp_path / "notes.txt")])

@@ -26,7 +26,8 @@ def page(app_server, browser):
     pg = browser.new_page(viewport={"width": 1400, "height": 1500})
     pg.goto(app_server.local_url)
     pg.wait_for_selector("#editor .ge-cell")
-    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready" in t, "the page's load event")
+    # the check line names the example only once the load event has registered it as the grid's source
+    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready: Easy 1" in t, "the page's load event")
     yield pg
     pg.close()
 
@@ -43,6 +44,20 @@ def wait_for(read, pred, what: str, timeout: float = 20.0):
 
 def cell(page, where: str, r: int, c: int):
     return page.locator(f'{where} [data-r="{r}"][data-c="{c}"]')
+
+
+def set_slider(page, label: str, value: int) -> None:
+    """Type into a gr.Slider's number box until both of its inputs show the value (a fill that lands while the
+    component is still mounting is dropped)."""
+    number = page.locator(f"input[aria-label='number input for {label}']")
+    rng = page.locator(f"input[aria-label='range slider for {label}']")
+
+    def attempt() -> tuple[str, str]:
+        number.fill(str(value))
+        number.press("Enter")
+        return number.input_value(), rng.input_value()
+
+    wait_for(attempt, lambda v: v == (str(value), str(value)), f"slider {label!r} set to {value}")
 
 
 def editor_digits(page) -> list[str]:
@@ -63,23 +78,26 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     # The typed grid reached Python: it was checked there (30 clues, the solver found its solution).
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: "30 clues, solution known" in t, "typed grid")
 
+    page.click("button:has-text('Run settings')")              # 8 steps: enough to scrub, half the wait
+    set_slider(page, "Supervision steps", 8)
     t0 = time.time()
     page.click("#run-button")
     page.wait_for_selector("#viewer .sv-cell", timeout=60_000)      # the first step streams in on its own
     first = time.time() - t0
     wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the run", 120)
-    print(f"first step shown after {first:.2f} s, all 16 after {time.time() - t0:.2f} s")
-    assert page.locator("#viewer .sv-step").inner_text().endswith("/ 16")
+    print(f"first step shown after {first:.2f} s, all 8 after {time.time() - t0:.2f} s")
+    opened = page.locator("#viewer .sv-step").inner_text()
 
     # What the page shows at step 3 is the trace's step 3 (read back from the exported JSON).
     page.click("button[role=tab]:has-text('Export')")
     href = page.locator("#trace-json a").first.get_attribute("href")
     trace = json.loads(page.request.get(href).text())
-    assert trace["num_steps"] == 16 and trace["input"] == grid.tolist()
+    assert trace["num_steps"] == 8 and trace["input"] == grid.tolist()
+    assert opened == f"step {trace['halt_step'] or 8} / 8"          # the viewer opens where the model would halt
     slider = page.locator("#viewer .sv-slider")
     slider.fill("3")
     slider.dispatch_event("change")
-    assert page.locator("#viewer .sv-step").inner_text() == "step 3 / 16"
+    assert page.locator("#viewer .sv-step").inner_text() == "step 3 / 8"
     answer = np.array(trace["steps"][2]["answer"])
     shown = page.locator("#viewer .sv-cell").all_inner_texts()
     assert shown == [str(v) if v else "" for v in answer.reshape(-1)]
@@ -91,6 +109,14 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     # Settling on a step refreshes the latent views for it (the viewer's step_change event).
     page.click("button[role=tab]:has-text('Latents')")
     wait_for(lambda: page.locator("#latent-step").inner_text(), lambda t: t == "Showing step 3.", "latents refresh")
+    # A corrections-table row takes the viewer to its step and rings its cell (rows and columns count from 1).
+    page.click("button[role=tab]:has-text('Corrections')")
+    row = [page.locator(f'#corrections [data-testid="cell-0-{k}"]').inner_text() for k in range(3)]
+    page.locator('#corrections [data-testid="cell-0-2"]').click()
+    wait_for(lambda: page.locator("#viewer .sv-step").inner_text(), lambda t: t == f"step {row[0]} / 8", "row jump")
+    ring = page.locator("#viewer .sv-cell.sel")
+    assert ring.count() == 1 and (ring.get_attribute("data-r"), ring.get_attribute("data-c")) == (
+        str(int(row[1]) - 1), str(int(row[2]) - 1))
     if os.environ.get("TRM_VIZ_SCREENSHOT"):
         page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
 

@@ -104,9 +104,14 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         arc_w = gr.Number(10, label="columns", precision=0, minimum=1, maximum=30, min_width=80)
                         resize_btn = gr.Button("Resize test input", size="sm")
                 with gr.Accordion("Run settings", open=False):
-                    steps = gr.Slider(1, MAX_STEPS, 16, step=1, label="Supervision steps")
-                    h_cycles = gr.Slider(1, MAX_H_CYCLES, 3, step=1, label="H_cycles (T): z_H updates per step")
-                    l_cycles = gr.Slider(1, MAX_L_CYCLES, 6, step=1, label="L_cycles (n): z_L updates per z_H update")
+                    cfg = registry.config("sudoku")       # the defaults of the model that answers first
+                    T, n = (cfg.H_cycles, cfg.L_cycles) if cfg else (3, 6)
+                    n_steps = min(cfg.halt_max_steps, MAX_STEPS) if cfg else MAX_STEPS
+                    steps = gr.Slider(1, MAX_STEPS, n_steps, step=1, label="Supervision steps")
+                    h_cycles = gr.Slider(1, MAX_H_CYCLES, min(T, MAX_H_CYCLES), step=1,
+                                         label="H_cycles (T): z_H updates per step")
+                    l_cycles = gr.Slider(1, MAX_L_CYCLES, min(n, MAX_L_CYCLES), step=1,
+                                         label="L_cycles (n): z_L updates per z_H update")
                 with gr.Row():
                     run_btn = gr.Button("Run", variant="primary", elem_id="run-button", scale=3)
                     stop_btn = gr.Button("Stop", variant="stop", scale=1)
@@ -154,13 +159,14 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # --- wiring ----------------------------------------------------------------------------------------------
         load_outputs = [editor, session, demos, picker, check]
         task_outputs = load_outputs + [example, arc_group, level, steps, h_cycles, l_cycles, model_md]
-        demo.load(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        demo.load(inputs.page_loaded, [task, session], [session, check, model_md], **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, **QUIET)
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
         undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
-        editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w], **QUIET)
+        editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
+                      **QUIET)
         picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
         # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
@@ -177,7 +183,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         run_event = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
                                   [request, status], **QUIET).success(
             runs.run, [request], run_outputs, show_progress="hidden", **MODEL_SLOT, **PRIVATE)
-        stop_btn.click(None, None, None, cancels=[run_event], **PRIVATE)
+        stop_btn.click(lambda: "**Stopped.** The viewer keeps the steps that had finished.", None, status,
+                       cancels=[run_event], queue=False, **PRIVATE)
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)

@@ -17,6 +17,7 @@ from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
 from ..tasks.arc_data import CURATED, load_collection
 from ..viz.grids import render_grid
 from . import session as ss
+from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .models import ModelRegistry, active_config, known_arc_tasks, model_line
 
@@ -59,7 +60,8 @@ def _read_upload(path: str) -> bytes:
     p = Path(path)
     size = p.stat().st_size
     if size > MAX_INPUT_BYTES:
-        raise PuzzleError(f"{p.name} is {size / 1e6:.1f} MB; puzzle files may be at most {MAX_INPUT_BYTES / 1e6:.0f} MB.")
+        raise PuzzleError(f"{p.name} is {size / 1e6:.1f} MB; puzzle files may be at most "
+                          f"{MAX_INPUT_BYTES / 1e6:.0f} MB.")
     return p.read_bytes()
 
 
@@ -123,7 +125,7 @@ class InputHandlers:
                 picker = first.arc_task_id
         src = ss.source(session, task_name)
         cfg = active_config(self.registry, task_name, user_key)
-        steps, T, n = (min(cfg.halt_max_steps, 16), cfg.H_cycles, cfg.L_cycles) if cfg else (16, 3, 6)
+        steps, T, n = (min(cfg.halt_max_steps, MAX_STEPS), cfg.H_cycles, cfg.L_cycles) if cfg else (MAX_STEPS, 3, 6)
         is_arc = task_name == "arc"
         arc_id = src.arc_task_id if src is not None else None
         return (
@@ -133,9 +135,19 @@ class InputHandlers:
             ss.check_line(task_name, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
-            gr.update(value=steps), gr.update(value=min(T, 6)), gr.update(value=min(n, 12)),
+            gr.update(value=steps), gr.update(value=min(T, MAX_H_CYCLES)), gr.update(value=min(n, MAX_L_CYCLES)),
             model_line(self.registry, task_name, user_key),
         )
+
+    def page_loaded(self, task_name: str, session: dict) -> tuple:
+        """A new visitor: remember where the grid the page opened with came from (the first example) and check it.
+        Outputs: session, check line, model line. Nothing the visitor can change (grid, sliders): a late answer
+        would undo what they did meanwhile."""
+        if session["grids"].get(task_name) is None:
+            ss.load(session, task_name, next(iter(examples(task_name).values())))
+        grid = session["grids"][task_name]
+        return session, ss.check_line(task_name, grid, session), model_line(self.registry, task_name,
+                                                                             session.get("user_model"))
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
         if not name:
@@ -175,13 +187,16 @@ class InputHandlers:
 
     def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
         """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
-        Outputs: session, check line, ARC rows, ARC columns."""
+        Outputs: session, check line, ARC rows, ARC columns, examples menu."""
         shape = np.asarray(grid).shape if grid is not None else ()
         if len(shape) != 2 or (task_name != "arc" and shape != get_task(task_name).canvas_shape):
-            return session, gr.skip(), gr.skip(), gr.skip()     # the echo of a grid from before a task switch
+            return (session,) + (gr.skip(),) * 4        # the echo of a grid from before a task switch
         ss.remember(session, task_name, grid)
         size = (shape[0], shape[1]) if task_name == "arc" else (gr.skip(), gr.skip())   # the ARC resize fields
-        return session, ss.check_line(task_name, grid, session, picker), *size
+        src = ss.source(session, task_name)
+        unchanged = src is not None and src.grid.tolist() == ss.rows(grid)
+        example = src.name if unchanged and src.name in examples(task_name) else None     # what the grid is now
+        return session, ss.check_line(task_name, grid, session, picker), *size, example
 
     def uploaded(self, task_name: str, file: str | None, session: dict, picker: str | None) -> tuple:
         if not file:

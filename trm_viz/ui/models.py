@@ -156,6 +156,17 @@ def user_model(key: str | None) -> LoadedModel | None:
         return loaded
 
 
+def _load(path: Path, what: str) -> tuple[TRM, dict[str, Any]]:
+    """load_checkpoint, with any failure as a CheckpointError: torch's weights-only unpickler can raise almost
+    anything (IndexError, KeyError...) on a file that is not a checkpoint, and a visitor must see a message."""
+    try:
+        return load_checkpoint(path)
+    except CheckpointError:
+        raise
+    except Exception as e:  # noqa: BLE001 - untrusted file: every failure is the file's fault, said plainly
+        raise CheckpointError(f"{what} could not be read as a checkpoint ({type(e).__name__}: {e}).") from None
+
+
 def _upload_name(path: Path) -> str:
     name = path.name
     if name in UPLOAD_NAMES or (name.startswith("step_") and name[5:].isdigit()):
@@ -187,7 +198,7 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
             except OSError:
                 shutil.copyfile(f, Path(tmp) / name)
         target = Path(tmp) / steps[0] if steps else Path(tmp)
-        model, info = load_checkpoint(target)
+        model, info = _load(target, steps[0] if steps else "model.safetensors + config.json")
     label = f"your checkpoint ({', '.join(sorted(names))})"
     loaded = LoadedModel(model, {**info, "path": label}, label)
     return _remember(loaded), loaded
@@ -202,7 +213,7 @@ def load_local(path: str) -> tuple[str, LoadedModel]:
     path = path.strip()
     if not path:
         raise CheckpointError("Type the checkpoint's folder or file path first.")
-    model, info = load_checkpoint(Path(path).expanduser())
+    model, info = _load(Path(path).expanduser(), path)
     loaded = LoadedModel(model, info, f"your checkpoint ({path})")
     return _remember(loaded), loaded
 
