@@ -156,3 +156,22 @@ def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
     page.click("#run-button")
     wait_for(lambda: toasts(page), lambda t: "Row 1 has two 5s" in t, "run refused")
     assert editor_digits(page)[:3] == ["5", "3", "5"]
+
+
+def test_arc_task_picker_shows_demonstrations(page):
+    from trm_viz.tasks.arc_data import curated_tasks
+
+    page.click("#task label:has-text('ARC')")
+    first, second = list(curated_tasks())[:2]
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: first in t, "first ARC example")
+    demos = curated_tasks()
+    wait_for(lambda: page.locator("#arc-demos img").count(), lambda n: n == len(demos[first]["train"]), "demos")
+    picker = page.locator("#arc-task input")
+    picker.click()
+    picker.press("Control+a")
+    picker.type(second)
+    page.locator("[role=option]").first.click()
+    wait_for(lambda: page.locator("#check").inner_text(), lambda t: second in t, "picked task loaded")
+    wait_for(lambda: page.locator("#arc-demos img").count(), lambda n: n == len(demos[second]["train"]), "its demos")
+    shape = np.array(demos[second]["test"][0]["input"]).shape
+    assert page.locator("#editor .ge-cell").count() == shape[0] * shape[1]

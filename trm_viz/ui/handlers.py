@@ -172,7 +172,7 @@ class RunHandlers:
     def load_checkpoint(files: list[str] | None, path: str, session: dict) -> tuple:
         """Upload (or, where allowed, a server path) -> the session's own model. Outputs: status, session, task."""
         try:
-            key, loaded = load_uploaded(files or []) if files else load_local(path or "")
+            key, loaded = load_local(path) if path and path.strip() and not files else load_uploaded(files or [])
         except CheckpointError as e:
             raise gr.Error(str(e)) from None
         session["user_model"] = key

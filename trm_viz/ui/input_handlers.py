@@ -88,6 +88,7 @@ class InputHandlers:
         task = get_task(task_name)
         src = ss.source(session, task_name)
         new = ss.load(session, task_name, puzzle, grid)
+        puzzle = ss.source(session, task_name)      # the session's own copy (examples are shared by everyone)
         if task_name == "arc" and puzzle is None and src is not None and src.arc_task_id:
             # a cleared or resized test input still belongs to the same task (its id and demonstrations)
             session["sources"]["arc"] = Puzzle("arc", np.asarray(new), name=src.arc_task_id,
@@ -117,12 +118,8 @@ class InputHandlers:
         user_key = session.get("user_model")
         names = list(examples(task_name))
         grid = session["grids"].get(task_name)
-        picker = gr.skip()
         if grid is None:
-            first = examples(task_name)[names[0]]
-            grid = ss.load(session, task_name, first)
-            if task_name == "arc":
-                picker = first.arc_task_id
+            grid = ss.load(session, task_name, examples(task_name)[names[0]])
         src = ss.source(session, task_name)
         cfg = active_config(self.registry, task_name, user_key)
         steps, T, n = (min(cfg.halt_max_steps, MAX_STEPS), cfg.H_cycles, cfg.L_cycles) if cfg else (MAX_STEPS, 3, 6)
@@ -131,7 +128,7 @@ class InputHandlers:
         return (
             editor_update(task, grid), session,
             demo_images(src) if is_arc else [],
-            gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else picker,
+            gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else gr.skip(),
             ss.check_line(task_name, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
