@@ -7,14 +7,12 @@ The app uses the checkpoints TRM_VIZ_CHECKPOINTS selects (default: the repositor
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 
-# Before torch is imported: on a CPU shared with other jobs, spinning OpenMP threads make a trace ~10x slower.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import pytest
 
-import shutil  # noqa: E402
-import socket  # noqa: E402
-
-import pytest  # noqa: E402
+import trm_viz  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch is imported)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -42,9 +40,7 @@ def registry():
     from trm_viz.ui.models import ModelRegistry
 
     reg = ModelRegistry()
-    if "sudoku" not in reg.available():
-        pytest.skip(f"no Sudoku checkpoint in {reg.root} (set TRM_VIZ_CHECKPOINTS to a folder of <task>/ "
-                    "checkpoints)")
+    assert "sudoku" in reg.available(), f"the shipped Sudoku checkpoint is missing from {reg.root}"
     reg.get("sudoku")
     return reg
 

@@ -8,15 +8,13 @@ output. Skipped when chromium is not installed, except in CI (TRM_VIZ_REQUIRE_BR
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import time
 
 import gradio as gr
 import numpy as np
 import pytest
 
+from conftest import free_port   # pytest puts tests/ on sys.path
 from trm_viz.tasks import get_task
 from trm_viz.ui.grid_editor import GridEditor, blank_grid, editor_for, editor_update, to_rows
 from trm_viz.ui.step_viewer import StepViewer, select_update
@@ -25,8 +23,6 @@ from trm_viz.viz.viewer_data import viewer_data
 # gradio's queue calls a pandas option that pandas 3 deprecates, on every event.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
 SUDOKU, MAZE = get_task("sudoku"), get_task("maze")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 # --- Python side, no browser ------------------------------------------------------------------------------------
@@ -48,21 +44,6 @@ def test_editor_values_are_checked():
 
 
 # --- browser ----------------------------------------------------------------------------------------------------
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("TRM_VIZ_REQUIRE_BROWSER"):
-            pytest.fail("chromium is not installed (apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium); browser tests skipped")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def trace_data():
     from test_viz import hand_built_trace   # pytest puts tests/ on sys.path
@@ -77,9 +58,7 @@ def trace_data():
 
 
 @pytest.fixture(scope="module")
-def page(trace_data):
-    chromium = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api")
+def page(trace_data, browser):
     with gr.Blocks() as demo:
         sudoku = editor_for(SUDOKU, SUDOKU.examples()["Easy 1 (Wikipedia example)"].grid, elem_id="sudoku")
         maze = editor_for(MAZE, blank_grid("maze", 10, 10), elem_id="maze")
@@ -97,15 +76,13 @@ def page(trace_data):
         viewer.step_change(on_step, None, settled)
         jump = gr.Button("jump", elem_id="jump")
         jump.click(lambda: select_update(2, 4, 4), None, viewer)
-    demo.launch(server_port=_free_port(), prevent_thread_lock=True, ssr_mode=False, quiet=True)
+    demo.launch(server_port=free_port(), prevent_thread_lock=True, ssr_mode=False, quiet=True)
     try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            pg = browser.new_page(viewport={"width": 1280, "height": 1400})
-            pg.goto(demo.local_url)
-            pg.wait_for_selector("#maze .ge-cell")
-            yield pg
-            browser.close()
+        pg = browser.new_page(viewport={"width": 1280, "height": 1400})
+        pg.goto(demo.local_url)
+        pg.wait_for_selector("#maze .ge-cell")
+        yield pg
+        pg.close()
     finally:
         demo.close()
 

@@ -30,7 +30,7 @@ class Trace:
     answers: list[np.ndarray]         # N grids, task cell codes (ARC: cropped, so shapes may differ per step)
     confidence: np.ndarray            # (N, H, W) float32  probability of the chosen token
     q_halt_prob: np.ndarray           # (N,) float32  sigmoid(q_halt_logit)
-    changed: np.ndarray               # (N, H, W) bool  token differs from the previous step (step 1: from the input)
+    changed: np.ndarray               # (N, H, W) bool  cell shows another value than at the previous step (step 1: than the input)
     z_H_delta: np.ndarray             # (N, H, W) float32  ||z_H(step) - z_H(step-1)|| per cell
     z_L_delta: np.ndarray             # (N, H, W) float32  same for z_L
     z_H_proj: np.ndarray              # (N, H, W, 3) float32  projection on 3 fixed directions (one basis per run)
@@ -144,9 +144,16 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
             yield _assemble(task, puzzle, input_tokens, prev_tokens, rec, inner_kinds, label_tokens, solution, meta)
 
 
+def _visible(task, canvas_tokens: np.ndarray) -> np.ndarray:
+    """What a cell shows: the task's cell value where decoding keeps the canvas (Sudoku pad and blank tokens both
+    show an empty cell, so switching between them is no change), the token itself where decoding crops (ARC)."""
+    cells = task.decode(canvas_tokens.reshape(-1))
+    return cells if cells.shape == canvas_tokens.shape else canvas_tokens
+
+
 def _assemble(task, puzzle, input_tokens, input_canvas, rec, inner_kinds, label_tokens, solution, meta) -> Trace:
     tokens = np.stack(rec["tokens"]).astype(np.int64)
-    previous = np.concatenate([input_canvas[None], tokens[:-1]])
+    shown = np.stack([_visible(task, t) for t in np.concatenate([input_canvas[None], tokens])])
     q = np.asarray(rec["q"], dtype=np.float32)
     halted = np.flatnonzero(q > 0.5)
     H, W = task.canvas_shape
@@ -154,7 +161,7 @@ def _assemble(task, puzzle, input_tokens, input_canvas, rec, inner_kinds, label_
     return Trace(
         task=task.name, input_grid=puzzle.grid.copy(), input_tokens=np.asarray(input_tokens), canvas_shape=(H, W),
         tokens=tokens, answers=[task.decode(t.reshape(-1)) for t in tokens],
-        confidence=np.stack(rec["conf"]).astype(np.float32), q_halt_prob=q, changed=tokens != previous,
+        confidence=np.stack(rec["conf"]).astype(np.float32), q_halt_prob=q, changed=shown[1:] != shown[:-1],
         z_H_delta=np.stack(rec["zHd"]).astype(np.float32), z_L_delta=np.stack(rec["zLd"]).astype(np.float32),
         z_H_proj=np.stack(rec["zHp"]).astype(np.float32), z_L_proj=np.stack(rec["zLp"]).astype(np.float32),
         inner_tokens=np.stack(rec["inner"]).astype(np.int64), inner_kinds=list(inner_kinds),

@@ -81,7 +81,7 @@ def _load_ours(directory: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
         raise CheckpointError(f"{directory} has config.json but no model.safetensors.")
     try:
         state = load(_read_limited(weights, MAX_CHECKPOINT_BYTES))
-    except (SafetensorError, ValueError, RuntimeError) as e:
+    except (SafetensorError, ValueError, RuntimeError, OverflowError, KeyError) as e:
         raise CheckpointError(f"{weights.name} is not a readable safetensors file (truncated or corrupt?): {e}") from None
     return state, config
 
@@ -112,8 +112,9 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise CheckpointError(f"{file.name} holds more than tensors (refused: loading it could run code): {e}") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): {e}") from None
+    except Exception as e:  # noqa: BLE001 - torch's weights-only unpickler raises almost anything on garbage
+        raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): "
+                              f"{type(e).__name__}: {e}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
     state = strip_official_prefixes(state)

@@ -83,8 +83,11 @@ class ModelRegistry:
         self._locks = {task: threading.Lock() for task in TASK_NAMES}
 
     def path(self, task: str) -> Path | None:
-        folder = self.root / task
-        return folder if (folder / "config.json").is_file() else None
+        """checkpoints/<task>/ when it exists, else the first checkpoints/<task>-<variant>/ (e.g. sudoku-tiny)."""
+        for folder in [self.root / task, *sorted(self.root.glob(f"{task}-*"))]:
+            if (folder / "config.json").is_file():
+                return folder
+        return None
 
     def available(self) -> list[str]:
         return [t for t in TASK_NAMES if self.path(t) is not None]
@@ -156,17 +159,6 @@ def user_model(key: str | None) -> LoadedModel | None:
         return loaded
 
 
-def _load(path: Path, what: str) -> tuple[TRM, dict[str, Any]]:
-    """load_checkpoint, with any failure as a CheckpointError: torch's weights-only unpickler can raise almost
-    anything (IndexError, KeyError...) on a file that is not a checkpoint, and a visitor must see a message."""
-    try:
-        return load_checkpoint(path)
-    except CheckpointError:
-        raise
-    except Exception as e:  # noqa: BLE001 - untrusted file: every failure is the file's fault, said plainly
-        raise CheckpointError(f"{what} could not be read as a checkpoint ({type(e).__name__}: {e}).") from None
-
-
 def _upload_name(path: Path) -> str:
     name = path.name
     if name in UPLOAD_NAMES or (name.startswith("step_") and name[5:].isdigit()):
@@ -198,7 +190,7 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
             except OSError:
                 shutil.copyfile(f, Path(tmp) / name)
         target = Path(tmp) / steps[0] if steps else Path(tmp)
-        model, info = _load(target, steps[0] if steps else "model.safetensors + config.json")
+        model, info = load_checkpoint(target)
     label = f"your checkpoint ({', '.join(sorted(names))})"
     loaded = LoadedModel(model, {**info, "path": label}, label)
     return _remember(loaded), loaded
@@ -213,7 +205,7 @@ def load_local(path: str) -> tuple[str, LoadedModel]:
     path = path.strip()
     if not path:
         raise CheckpointError("Type the checkpoint's folder or file path first.")
-    model, info = _load(Path(path).expanduser(), path)
+    model, info = load_checkpoint(Path(path).expanduser())
     loaded = LoadedModel(model, info, f"your checkpoint ({path})")
     return _remember(loaded), loaded
 
