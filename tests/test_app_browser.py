@@ -27,7 +27,7 @@ def page(app_server, browser):
     pg.goto(app_server.local_url)
     pg.wait_for_selector("#editor .ge-cell")
     # the check line names the example only once the load event has registered it as the grid's source
-    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready: Easy 1" in t, "the page's load event")
+    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready: Warm-up 1" in t, "the page's load event")
     yield pg
     pg.close()
 
@@ -142,7 +142,7 @@ def test_paint_a_maze_wall_and_undo(page):
 
 def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
     before = editor_digits(page)
-    assert sum(1 for d in before if d) == 30
+    assert sum(1 for d in before if d) == 47                      # Warm-up 1: 34 blanks
     with page.expect_file_chooser() as chooser:
         page.click("#upload")
     chooser.value.set_files([{"name": "bad.txt", "mimeType": "text/plain", "buffer": b"1234\nnot a sudoku\n"}])
@@ -150,12 +150,12 @@ def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
     assert editor_digits(page) == before
     wait_for(lambda: page.locator("#run-button").is_enabled(), bool, "Run enabled again after the upload")
     # A grid that breaks the rules cannot run: the error says where, and the grid stays.
-    cell(page, "#editor", 0, 2).click()
+    cell(page, "#editor", 0, 4).click()                           # row 1 is 3 1 2 8 . 4 9 6 5
     page.keyboard.press("5")
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: "Not runnable" in t, "clash noticed")
     page.click("#run-button")
     wait_for(lambda: toasts(page), lambda t: "Row 1 has two 5s" in t, "run refused")
-    assert editor_digits(page)[:3] == ["5", "3", "5"]
+    assert editor_digits(page)[:9] == ["3", "1", "2", "8", "5", "4", "9", "6", "5"]
 
 
 def test_arc_task_picker_shows_demonstrations(page):

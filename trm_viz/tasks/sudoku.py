@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from . import sudoku_solver
 from .base import Puzzle, PuzzleError, Task
 from .sudoku_augment import SudokuAug, augment_batch, random_augmentation
-from .sudoku_generate import generate_batch, generate_one
+from .sudoku_generate import blank_out, generate_batch, generate_one
 from .sudoku_parse import _check_solution, clashes, load_data_file, parse as parse_sudoku
 from .sudoku_solver import count_solutions, solve_all, solve_batch
 
@@ -132,11 +132,15 @@ class SudokuTask(Task):
         return sudoku_solver.solve_grid(g)
 
     def generate(self, rng: np.random.Generator, min_guesses: int = 0, max_guesses: int | None = None,
-                 **kwargs) -> Puzzle:
+                 blanks: tuple[int, int] | None = None, **kwargs) -> Puzzle:
         """A random minimal puzzle with a unique solution. ``min_guesses`` / ``max_guesses`` bound its rating
-        (the solver's guesses beyond singles): max_guesses=0 gives easy puzzles, min_guesses=20 hard ones."""
+        (the solver's guesses beyond singles): max_guesses=0 gives easy puzzles, min_guesses=20 hard ones.
+        ``blanks=(lo, hi)`` instead blanks lo..hi random cells of a random full grid (not minimal: warm-ups)."""
         seed = int(rng.integers(2**31 - 1))
         grid, solution, rating = generate_one(seed, min_guesses, max_guesses, **kwargs)
+        if blanks is not None:
+            grid, _, ratings = blank_out(solution[None], seed, *blanks)
+            grid, rating = grid[0], int(ratings[0])
         p = Puzzle("sudoku", grid.reshape(9, 9), solution=solution.reshape(9, 9), givens=grid.reshape(9, 9) != 0,
                    name=f"Generated (rating {rating}, {int((grid != 0).sum())} clues)")
         return p

@@ -118,7 +118,8 @@ def render_readme(card: dict[str, Any]) -> str:
               "- Training and held-out puzzles come from this project's generators (ARC: the public tasks), not the "
               "paper's exact datasets, so numbers are not directly comparable with the paper's.",
               "- Exactness is all-or-nothing: a nearly right answer counts as wrong.",
-              "- The halting head is trained on training puzzles; on unlike puzzles its confidence can be wrong.", "",
+              "- The halting head is trained on training puzzles; on unlike puzzles its confidence can be wrong.",
+              *[f"- {note}" for note in card.get("notes", [])], "",   # maintainers' measured notes, kept across runs
               "## Credits", "",
               "Architecture and training recipe: A. Jolicoeur-Martineau, *Less is More: Recursive Reasoning with "
               "Tiny Networks* (2025), code at SamsungSAILMontreal/TinyRecursiveModels (MIT)."

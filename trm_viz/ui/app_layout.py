@@ -86,7 +86,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 with gr.Row():
                     example = gr.Dropdown(list(examples("sudoku")), value=sudoku_first.name, label="Examples",
                                           elem_id="examples", scale=3)
-                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="hard", label="New puzzle difficulty", scale=2)
+                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="warm-up (30-45 blanks)", label="New puzzle difficulty", scale=2)
                 with gr.Row():
                     new_btn = gr.Button("New puzzle", size="sm", elem_id="new")
                     clear_btn = gr.Button("Clear", size="sm", elem_id="clear")

@@ -21,7 +21,8 @@ from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .models import ModelRegistry, active_config, known_arc_tasks, model_line
 
-SUDOKU_LEVELS = {   # "New puzzle" difficulty: solver guesses beyond singles (generation stays well under 1 s)
+SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
+    "warm-up (30-45 blanks)": {"blanks": (30, 45)},
     "easy": {"max_guesses": 0},
     "medium": {"min_guesses": 1, "max_guesses": 10},
     "hard": {"min_guesses": 20},

@@ -1,0 +1,125 @@
+"""The trace and the CLI on the shipped, trained Sudoku checkpoint: what a user of `python -m trm_viz` sees."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trm_viz import trace as trace_mod
+from trm_viz.model.checkpoints import load_checkpoint
+from trm_viz.tasks import PuzzleError, get_task
+from trm_viz.tasks.sudoku import is_solved
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPT = ROOT / "checkpoints" / "sudoku-tiny"
+SUDOKU = get_task("sudoku")
+EASY = SUDOKU.examples()["Warm-up 2 (40 blanks)"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_checkpoint(CKPT)[0]
+
+
+@pytest.fixture(scope="module")
+def easy_trace(model):
+    return trace_mod.run(model, EASY, steps=16)
+
+
+def test_trained_model_solves_an_easy_sudoku_checked_by_the_solver(easy_trace):
+    final = easy_trace.answers[-1]
+    assert is_solved(final, EASY), "the shipped tiny model should solve a 40-blank warm-up"
+    assert (final == SUDOKU.solve(EASY)).all()
+    assert easy_trace.exact is not None and easy_trace.exact[-1]
+    assert easy_trace.halt_step is not None and easy_trace.q_halt_prob[easy_trace.halt_step - 1] > 0.5
+
+
+def test_trace_records_every_step_and_inner_update(easy_trace, model):
+    tr = easy_trace
+    T, n = model.config.H_cycles, model.config.L_cycles
+    assert tr.num_steps == 16 and len(tr.answers) == 16 and tr.q_halt_prob.shape == (16,)
+    assert tr.inner_tokens.shape == (16, T * (n + 1), 9, 9) and len(tr.inner_kinds) == T * (n + 1)
+    assert tr.z_H_proj.shape == (16, 9, 9, 3) and tr.z_L_delta.shape == (16, 9, 9)
+    # the last inner update is the z_H update whose decode is the step's answer
+    assert (tr.inner_tokens[:, -1] == tr.tokens).all() and tr.inner_kinds[-1] == f"H{T}"
+    # step 1's changes are measured from the input: exactly the cells whose shown value differs
+    assert (tr.changed[0] == (tr.answers[0] != tr.input_grid)).all() and tr.changed[0].sum() > 0
+    assert all((tr.changed[i] == (tr.answers[i] != tr.answers[i - 1])).all() for i in range(1, 16))
+    assert ((tr.confidence > 0) & (tr.confidence <= 1)).all()
+
+
+def test_trace_is_deterministic_and_inference_counts_matter(model, easy_trace):
+    again = trace_mod.run(model, EASY, steps=16)
+    for a, b in [(easy_trace.tokens, again.tokens), (easy_trace.z_H_proj, again.z_H_proj),
+                 (easy_trace.q_halt_prob, again.q_halt_prob)]:
+        assert np.array_equal(a, b)
+    short = trace_mod.run(model, EASY, steps=3, H_cycles=1, L_cycles=1)
+    assert short.num_steps == 3 and short.inner_tokens.shape[1] == 2
+    assert not np.array_equal(short.confidence, easy_trace.confidence[:3])
+
+
+def test_json_and_npz_export(easy_trace, tmp_path):
+    data = trace_mod.to_json(easy_trace)
+    json.dumps(data)
+    assert data["task"] == "sudoku" and data["halt_step"] == easy_trace.halt_step and len(data["steps"]) == 16
+    s1 = data["steps"][0]
+    assert {"step", "answer", "q_halt_prob", "changed_cells", "exact", "inner_answers"} <= set(s1)
+    assert len(s1["answer"]) == 9 and all(len(r) == 9 for r in s1["answer"])
+    trace_mod.save_npz(easy_trace, tmp_path / "t.npz")
+    with np.load(tmp_path / "t.npz") as z:
+        assert z["tokens"].shape == (16, 9, 9) and int(z["halt_step"]) == easy_trace.halt_step
+
+
+def test_wrong_task_for_the_checkpoint_is_refused(model):
+    maze = next(iter(get_task("maze").examples().values()))
+    with pytest.raises(PuzzleError, match="sudoku model"):
+        trace_mod.run(model, maze)
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "trm_viz", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_cli_trace_and_eval(tmp_path):
+    puzzle = tmp_path / "p.txt"
+    puzzle.write_text(SUDOKU.to_text(EASY.grid))
+    out = tmp_path / "trace.json"
+    r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(puzzle), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["task"] == "sudoku" and len(data["steps"]) == 16 and "halt_step" in data
+    assert {"step", "answer", "q_halt_prob", "changed_cells"} <= set(data["steps"][0])
+
+    lines = [f"{''.join(map(str, p.grid.ravel()))},{''.join(map(str, SUDOKU.solve(p).ravel()))}"
+             for p in list(SUDOKU.examples().values())[:4]]
+    data_file = tmp_path / "data.txt"
+    data_file.write_text("# four examples\n" + "\n".join(lines) + "\n")
+    r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--limit", "3")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["n"] == 3 and len(result["exact_by_step"]) == 16 and 0 <= result["exact_at_halt"] <= 1
+
+
+@pytest.mark.parametrize("content,message", [
+    ("12345", "81"),                                   # too short
+    ("55" + "." * 79, "two 5s"),                      # clashing clues
+    (b"\xff\xfe\x00bad", "UTF-8"),                      # not text
+])
+def test_cli_bad_input_gives_one_clear_line(tmp_path, content, message):
+    f = tmp_path / "bad.txt"
+    f.write_bytes(content if isinstance(content, bytes) else content.encode())
+    r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(f))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: ") and message in r.stderr
+
+
+def test_cli_bad_checkpoint_gives_one_clear_line(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)
+    r = _cli("trace", "--checkpoint", str(tmp_path), "--task", "sudoku", "--example", "Warm-up 2 (40 blanks)")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "safetensors" in r.stderr
