@@ -1,0 +1,66 @@
+"""Refresh assets/screenshot.png: the app, served in-process with the shipped checkpoints, after a real run.
+
+    python scripts/screenshot.py [--example "Warm-up 3 (46 blanks)"] [--step 2] [--tab Latents] [--out PATH]
+
+Needs Debian's chromium and the playwright package (never `playwright install`).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trm_viz.ui.app_layout import build_app, launch_kwargs  # noqa: E402
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--example", default="Warm-up 3 (46 blanks)")
+    ap.add_argument("--step", type=int, default=2)
+    ap.add_argument("--tab", default="Inner recursion")
+    ap.add_argument("--out", default=str(ROOT / "assets" / "screenshot.png"))
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo = build_app(warm=False)
+    demo.launch(**{**launch_kwargs(), "server_name": "127.0.0.1", "server_port": port, "prevent_thread_lock": True,
+                   "quiet": True})
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(demo.local_url)
+            page.wait_for_selector("#editor .ge-cell")
+            page.locator("#examples input").fill(args.example)
+            page.locator("#examples input").press("Enter")
+            page.wait_for_function("document.querySelector('#check').innerText.includes('Ready')", timeout=30_000)
+            time.sleep(1.0)
+            page.click("#run-button")
+            page.wait_for_function("document.querySelector('#status').innerText.startsWith('Done')", timeout=300_000)
+            slider = page.locator("#viewer .sv-slider")
+            slider.fill(str(args.step))
+            slider.dispatch_event("change")
+            page.click(f"button[role=tab]:has-text('{args.tab}')")
+            time.sleep(2.0)
+            page.screenshot(path=args.out, full_page=True)
+            browser.close()
+    finally:
+        demo.close()
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
