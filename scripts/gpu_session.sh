@@ -5,13 +5,18 @@
 #   bash scripts/gpu_session.sh sudoku 8 [extra --set KEY=VALUE ...]
 #
 # Resumes from checkpoints/<task>/ when it holds a training state of the paper configuration; otherwise starts
-# the paper configuration fresh. First prints a short benchmark (ms/step) so every session records its speed.
+# the paper configuration fresh. First a short benchmark (ms/step per compile mode; BENCH=0 skips it) goes to
+# $OUT/bench.log. FRESH=1 ignores an existing checkpoint.
 set -euo pipefail
 task=${1:?task}; minutes=${2:?minutes}; shift 2
 out=${OUT:-runs/$task}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+if [ "${BENCH:-1}" = 1 ]; then   # ~2-3 minutes: eager vs compiled step, so every session records its speed
+  timeout 240 python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,net,step}" --steps 15 \
+    2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
+fi
 resume=()
 if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
   resume=(--resume "checkpoints/$task")
