@@ -25,6 +25,7 @@ from trm_viz.train.data import load_task_data
 from trm_viz.train.evaluate import evaluate
 from trm_viz.train.loop import Trainer
 from trm_viz.train.losses import act_loss, stablemax_cross_entropy
+from trm_viz.train.optim import AdamATan2
 from trm_viz.train.state import load_run, save_run
 
 TINY = {"hidden_size": "32", "L_layers": "1", "H_cycles": "2", "L_cycles": "2", "global_batch_size": "32",
@@ -77,6 +78,51 @@ def test_act_loss_counts_only_real_cells_and_targets_exactness():
     want_lm = (lm[0, :2].mean() + lm[1].mean()) / 2
     assert math.isclose(float(stats["lm_loss"]), float(want_lm), rel_tol=1e-6)
     assert math.isclose(float(loss), float(want_lm) + 0.5 * math.log(2), rel_tol=1e-5)
+
+
+# --- optimizer ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("a,b", [(1.0, 1.0), (1.27, 0.5)])
+def test_adam_atan2_matches_the_per_element_formula(a, b):
+    """Five steps of AdamATan2 on two tensors against the formula computed element by element in float64,
+    including an element whose gradient is always 0 (atan2(0, 0) = 0: only weight decay moves it)."""
+    g = torch.Generator().manual_seed(0)
+    shapes = [(3, 4), (5,)]
+    params = [torch.randn(s, generator=g, dtype=torch.float64, requires_grad=True) for s in shapes]
+    want = [p.detach().clone().reshape(-1).tolist() for p in params]
+    m = [[0.0] * len(w) for w in want]
+    v = [[0.0] * len(w) for w in want]
+    lr, wd, b1, b2 = 0.01, 0.5, 0.9, 0.95
+    opt = AdamATan2(params, lr=lr, betas=(b1, b2), weight_decay=wd, a=a, b=b)
+    for t in range(1, 6):
+        grads = [torch.randn(s, generator=g, dtype=torch.float64) * 10 ** (t - 3) for s in shapes]
+        grads[1][0] = 0.0
+        for p, gr in zip(params, grads):
+            p.grad = gr.clone()
+        opt.step()
+        for i, gr in enumerate(grads):
+            for j, gij in enumerate(gr.reshape(-1).tolist()):
+                w = want[i][j] * (1 - lr * wd)
+                m[i][j] = b1 * m[i][j] + (1 - b1) * gij
+                v[i][j] = b2 * v[i][j] + (1 - b2) * gij * gij
+                m_hat, v_hat = m[i][j] / (1 - b1 ** t), v[i][j] / (1 - b2 ** t)
+                want[i][j] = w - lr * a * math.atan2(m_hat, b * math.sqrt(v_hat))
+        for p, w in zip(params, want):
+            np.testing.assert_allclose(p.detach().reshape(-1).numpy(), w, rtol=1e-12, atol=1e-14)
+    assert float(params[1][0]) == pytest.approx(want[1][0]) and math.isfinite(float(params[1][0]))
+
+
+def test_optimizer_setting_selects_and_old_runs_keep_adamw(cache):
+    tcfg, mcfg = tiny(cache)
+    assert tcfg.optimizer == "adam_atan2"
+    data = load_task_data(tcfg, torch.device("cpu"))
+    assert isinstance(Trainer(tcfg, mcfg, data, torch.device("cpu")).optimizer, AdamATan2)
+    tcfg, mcfg = tiny(cache, optimizer="adamw")
+    assert isinstance(Trainer(tcfg, mcfg, data, torch.device("cpu")).optimizer, torch.optim.AdamW)
+    # A run saved before the setting existed was trained with AdamW and resumes with it.
+    old, _ = build_configs("sudoku", {}, base_train={"lr": 1e-4})
+    assert old.optimizer == "adamw"
+    with pytest.raises(ValueError, match="optimizer must be"):
+        build_configs("sudoku", {"optimizer": "sgd"})
 
 
 # --- augmentations ----------------------------------------------------------------------------------------------------
@@ -249,6 +295,7 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
     readme = (second / "README.md").read_text()
     assert "| 2 |" in readme and "exact@16" in readme
+    assert "| optimizer | Adam-atan2" in readme                     # the training table names the optimizer
     model, info = load_checkpoint(second)                          # the shipped EMA weights load for inference
     assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
     cfg = json.loads((second / "config.json").read_text())

@@ -12,6 +12,8 @@ from ..model.config import TRMConfig
 
 TASK_TITLES = {"sudoku": "Sudoku (9x9)", "maze": "Maze (30x30, shortest path)", "arc": "ARC-AGI (30x30 canvas)"}
 SHOWN_STEPS = (1, 2, 4, 8, 16)
+OPTIMIZER_NAMES = {"adam_atan2": "Adam-atan2 (as the official code; sign-SGD for puzzle embeddings)",
+                   "adamw": "AdamW (sign-SGD for puzzle embeddings)"}
 
 
 def device_name(device: torch.device) -> str:
@@ -83,6 +85,8 @@ def render_readme(card: dict[str, Any]) -> str:
               "step per supervision step; loss = stablemax cross-entropy + 0.5 x BCE(q_halt, answer exactly right); "
               "a puzzle leaves the batch when q_halt_logit > 0 (exploration: 10% random minimum of 2-16 steps).", "",
               "| setting (last run) | value |", "|---|---|"]
+    if tc:   # runs saved before the optimizer was a setting all used AdamW
+        lines.append(f"| optimizer | {OPTIMIZER_NAMES.get(tc.get('optimizer', 'adamw'), tc.get('optimizer'))} |")
     for key in ("global_batch_size", "lr", "lr_warmup_steps", "beta1", "beta2", "weight_decay", "puzzle_emb_lr",
                 "puzzle_emb_weight_decay", "ema_rate", "augment", "seed"):
         if key in tc:

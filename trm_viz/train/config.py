@@ -24,11 +24,14 @@ TASKS = ("sudoku", "maze", "arc")
 class TrainConfig:
     task: str = "sudoku"
     # --- optimisation (official names) ---
+    # adam_atan2: the official optimizer (trm_viz.train.optim.AdamATan2); adamw: torch's AdamW (eps 1e-8)
+    optimizer: str = "adam_atan2"
     global_batch_size: int = 768       # slots of the deep-supervision batch, summed over all processes
     lr: float = 1e-4
     lr_warmup_steps: int = 2000
-    # On --resume the AdamW moments start from zero (they are not saved: with betas (0.9, 0.95) they re-estimate
-    # within ~20 steps), so the learning rate ramps up again over this many steps to keep the first updates small.
+    # On --resume the optimizer's Adam moments start from zero (they are not saved: with betas (0.9, 0.95) they
+    # re-estimate within ~20 steps), so the learning rate ramps up again over this many steps to keep the first
+    # updates small.
     lr_rewarmup_steps: int = 100
     beta1: float = 0.9
     beta2: float = 0.95
@@ -70,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, not {self.task!r}")
         if self.compile not in ("auto", "step", "net", "off"):
             raise ValueError(f"compile must be auto, step, net or off, not {self.compile!r}")
+        if self.optimizer not in ("adam_atan2", "adamw"):
+            raise ValueError(f"optimizer must be adam_atan2 or adamw, not {self.optimizer!r}")
         if self.dtype not in ("auto", "bfloat16", "bfloat16-pure", "float32"):
             raise ValueError(f"dtype must be auto, bfloat16, bfloat16-pure or float32, not {self.dtype!r}")
         for name in ("global_batch_size", "train_size", "eval_size", "log_every", "arc_variants"):
@@ -144,6 +149,8 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
     train_kw: dict[str, Any] = {**_TRAIN_DEFAULTS[task], "task": task}
     model_kw.update(base_model or {})
     train_kw.update({k: v for k, v in (base_train or {}).items() if k != "task"})
+    if base_train is not None and "optimizer" not in base_train:
+        train_kw["optimizer"] = "adamw"   # saved before the optimizer was a setting: such runs were trained with AdamW
     model_types, train_types = _field_types(TRMConfig), _field_types(TrainConfig)
     model_types["puzzle_names"] = list
     explicit_emb_ndim = "puzzle_emb_ndim" in (base_model or {})

@@ -6,7 +6,8 @@ step is one supervision step of every slot:
     refill halted slots with new (augmented) examples, reset their z_H/z_L to H_init/L_init   (torch.where, no sync)
     z_H, z_L, logits, q_halt_logit = model.supervision_step(z_H, z_L, x)   # only the last H cycle has gradient
     loss = stablemax CE (mean over cells, mean over slots) + 0.5 * BCE(q_halt_logit, answer exactly right)
-    AdamW step (+ sign-SGD on the puzzle embeddings), EMA update
+    Adam-atan2 step as in the official code (or AdamW: TrainConfig.optimizer), sign-SGD on the puzzle embeddings,
+    EMA update
     a slot halts when q_halt_logit > 0 or after halt_max_steps; with probability 0.1 a random minimum of 2..16
     steps applies first (exploration)
 
@@ -31,6 +32,7 @@ from .config import TrainConfig
 from .data import TaskData
 from .evaluate import autocast_for
 from .losses import act_loss
+from .optim import make_optimizer
 
 PUZZLE_EMB = "puzzle_emb."
 METRICS = ("loss", "lm_loss", "q_halt_loss", "halted", "exact", "halt_steps", "q_halt_right", "cell_acc")
@@ -114,8 +116,8 @@ class Trainer:
                 broadcast_buffers=False)
 
         params = [p for n, p in self.model.named_parameters() if not n.startswith(PUZZLE_EMB)]
-        self.optimizer = torch.optim.AdamW(params, lr=0.0, betas=(tcfg.beta1, tcfg.beta2),
-                                           weight_decay=tcfg.weight_decay, fused=device.type == "cuda")
+        self.optimizer = make_optimizer(tcfg.optimizer, params, betas=(tcfg.beta1, tcfg.beta2),
+                                        weight_decay=tcfg.weight_decay, device=device)
         self.puzzle_emb = getattr(getattr(self.model, "puzzle_emb", None), "weights", None)
         self.sampler = BatchSampler(mcfg.task, data.train, tcfg.augment,
                                     seed=hash((tcfg.seed, rank, start_step)) & 0x7FFFFFFF)
