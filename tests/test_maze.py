@@ -205,21 +205,6 @@ def test_encoding_is_the_official_charset_and_round_trips():
         T.decode(np.full(900, 6))
 
 
-def test_augment_batch_applies_one_dihedral_transform_to_each_pair():
-    inputs, labels = generate_batch(64, seed=2)
-    rng = np.random.default_rng(0)
-    aug_x, aug_y = M.augment_batch(inputs, labels, rng)
-    flat_x, flat_y = M.augment_batch(inputs.reshape(64, 900), labels.reshape(64, 900), np.random.default_rng(0))
-    assert (flat_x.reshape(64, 30, 30) == aug_x).all() and (flat_y.reshape(64, 30, 30) == aug_y).all()
-    from trm_viz.tasks.common import dihedral
-    used = set()
-    for x, y, ax, ay in zip(inputs, labels, aug_x, aug_y):
-        k = next(k for k in range(8) if (dihedral(x, k) == ax).all() and (dihedral(y, k) == ay).all())
-        used.add(k)
-        assert (M.shortest_paths(ax.astype(np.int64))[0] == ay).all()     # the label is still the answer
-    assert len(used) == 8
-
-
 # --- pictures ---------------------------------------------------------------------------------------------------
 def _png(img) -> bytes:
     buf = io.BytesIO()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from trm_viz.tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
 from trm_viz.tasks.sudoku import conflicts, is_solved
-from trm_viz.tasks.sudoku_augment import SudokuAug, augment_batch, random_augmentation
+from trm_viz.tasks.sudoku_augment import SudokuAug, random_augmentation
 from trm_viz.tasks.sudoku_generate import CHUNK, blank_out, generate_batch, generate_one
 from trm_viz.tasks.sudoku_parse import load_data_file
 from trm_viz.tasks.sudoku_solver import count_solutions, search, solve_all, solve_batch
@@ -203,22 +203,6 @@ def test_augmentation_keeps_validity_and_inverts():
         seen.add(a_sol.tobytes())
     assert len(seen) == 20
     assert np.array_equal(SudokuAug.identity().apply(sol), sol)
-
-
-def test_augment_batch_transforms_each_example_independently():
-    puzzles, sols, _ = generate_batch(64, seed=3, workers=1)
-    x, y = puzzles.reshape(64, 9, 9), sols.reshape(64, 9, 9)
-    ax, ay = augment_batch(x, y, np.random.default_rng(1))
-    assert ax.shape == x.shape and ax.dtype == x.dtype
-    for k in range(64):
-        assert_valid_full(ay[k])
-        assert np.all((ax[k] == 0) | (ax[k] == ay[k])) and (ax[k] > 0).sum() == (x[k] > 0).sum()
-    tx, ty = augment_batch(x + 1, y + 1, np.random.default_rng(1), tokens=True)      # token encoding
-    assert np.array_equal(tx, ax + 1) and np.array_equal(ty, ay + 1)
-    same = augment_batch(np.repeat(x[:1], 64, 0), np.repeat(y[:1], 64, 0), np.random.default_rng(2))[1]
-    assert len({s.tobytes() for s in same}) == 64      # one puzzle, 64 different transforms
-    flat = augment_batch(puzzles, sols, np.random.default_rng(1))
-    assert np.array_equal(flat[1].reshape(64, 9, 9), ay)
 
 
 # --- generator ---------------------------------------------------------------------------------------------------

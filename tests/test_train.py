@@ -145,6 +145,9 @@ def test_sudoku_augment_keeps_puzzles_valid_and_consistent(cache):
         assert np.array_equal(x[given], y[given])                 # the clues are still the solution's digits
     # Same number of clues per puzzle: a symmetry only moves and relabels cells.
     assert torch.equal((aug_in >= 2).sum(1), (inputs >= 2).sum(1))
+    # Each example draws its own symmetry: one puzzle repeated 64 times comes out 64 different ways.
+    same = sudoku_augment(inputs[:1].repeat(64, 1), labels[:1].repeat(64, 1), torch.Generator().manual_seed(2))[1]
+    assert len({tuple(s.tolist()) for s in same}) == 64
 
 
 def test_maze_augment_is_one_of_the_eight_symmetries():
@@ -153,8 +156,12 @@ def test_maze_augment_is_one_of_the_eight_symmetries():
     inputs = torch.from_numpy(grids.reshape(16, -1))
     out_in, out_lab = maze_augment(inputs, inputs + 1, torch.Generator().manual_seed(0), dihedral_index(30, "cpu"))
     assert torch.equal(out_lab, out_in + 1)
+    used = set()
     for g, o in zip(grids, out_in.numpy()):
-        assert any(np.array_equal(dihedral(g, k).reshape(-1), o) for k in range(8))
+        ks = [k for k in range(8) if np.array_equal(dihedral(g, k).reshape(-1), o)]
+        assert ks
+        used.add(ks[0])
+    assert len(used) >= 6                 # 16 independent draws out of 8 transforms
 
 
 def test_arc_canvas_matches_the_task_encoder():

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .arc_aug import ArcAug, augment_batch, parse_name, pass_at_k, vote  # noqa: F401  (the ARC API in one place)
+from .arc_aug import ArcAug, parse_name, pass_at_k, vote  # noqa: F401  (the ARC API in one place)
 from .arc_data import CURATED, curated_tasks, load_collection, merge_solutions
 from .base import Puzzle, PuzzleError, Task
 from .common import grid_from_rows, load_json, read_text, read_source
@@ -31,8 +31,12 @@ TASK_ID = re.compile(r"^[0-9a-f]{8}$")
 
 
 # --- tokens ------------------------------------------------------------------------------------------------------
-def _check_grid(grid: Any, what: str = "grid") -> np.ndarray:
-    grid = np.asarray(grid)
+def check_grid(grid: Any, what: str = "grid") -> np.ndarray:
+    """The grid as an int64 array, or PuzzleError naming ``what`` when it is not 1..30 x 1..30 colours 0..9."""
+    try:
+        grid = np.asarray(grid)
+    except ValueError:      # ragged rows
+        raise PuzzleError(f"The {what} has rows of different lengths.") from None
     if grid.ndim != 2 or not (1 <= grid.shape[0] <= SIZE and 1 <= grid.shape[1] <= SIZE):
         raise PuzzleError(f"The {what} must be 1..{SIZE} x 1..{SIZE} cells, got shape {grid.shape}.")
     if grid.dtype.kind not in "iu" or grid.min() < 0 or grid.max() > 9:
@@ -42,7 +46,7 @@ def _check_grid(grid: Any, what: str = "grid") -> np.ndarray:
 
 def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Grid -> (900,) tokens with the grid's top-left cell at ``offset`` (official layout)."""
-    grid = _check_grid(grid)
+    grid = check_grid(grid)
     (r0, c0), (h, w) = offset, grid.shape
     if r0 < 0 or c0 < 0 or r0 + h > SIZE or c0 + w > SIZE:
         raise ValueError(f"A {h}x{w} grid does not fit the {SIZE}x{SIZE} canvas at offset {offset}.")
@@ -53,18 +57,6 @@ def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarra
     if c0 + w < SIZE:
         canvas[r0:r0 + h, c0 + w] = EOS
     return canvas.reshape(-1)
-
-
-def encode_pair(inp: np.ndarray, out: np.ndarray, offset: tuple[int, int] = (0, 0)) -> tuple[np.ndarray, np.ndarray]:
-    """An (input, output) training pair, both at the same offset as the official translation augmentation."""
-    return encode_grid(inp, offset), encode_grid(out, offset)
-
-
-def random_offset(in_shape: tuple[int, int], out_shape: tuple[int, int], rng: np.random.Generator
-                  ) -> tuple[int, int]:
-    """A random top-left position where both grids fit (official translational augmentation)."""
-    return (int(rng.integers(0, SIZE - max(in_shape[0], out_shape[0]) + 1)),
-            int(rng.integers(0, SIZE - max(in_shape[1], out_shape[1]) + 1)))
 
 
 def crop(tokens: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -169,12 +161,12 @@ class ArcTask(Task):
         return puzzles[test_index]
 
     def validate(self, puzzle: Puzzle) -> list[str]:
-        _check_grid(puzzle.grid, "test input")
+        check_grid(puzzle.grid, "test input")
         if puzzle.solution is not None:
-            _check_grid(puzzle.solution, "test output")
+            check_grid(puzzle.solution, "test output")
         for i, (inp, out) in enumerate(puzzle.demos):
-            _check_grid(inp, f"input of training pair {i + 1}")
-            _check_grid(out, f"output of training pair {i + 1}")
+            check_grid(inp, f"input of training pair {i + 1}")
+            check_grid(out, f"output of training pair {i + 1}")
         notes = []
         if not puzzle.arc_task_id:
             notes.append("No ARC task id: the model knows a task only by its id (puzzle embedding), so it has no "

@@ -64,28 +64,6 @@ def parse_name(name: str) -> tuple[str, ArcAug]:
     return parts[0], ArcAug(int(parts[1][1:]), tuple(int(ch) for ch in parts[2]))
 
 
-def augment_batch(inputs: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                  augs: list[ArcAug] | None = None, translate: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray, list[ArcAug]]:
-    """Augment token canvases (n, 900) whose grids sit at the top-left (as encode/encode_pair make them).
-
-    Each pair gets its variant (``augs[i]``, random when None) on both grids, then, with ``translate``, one random
-    offset shared by input and output, as the official training split. Returns (inputs, labels, augs); the caller
-    maps each aug to its puzzle identifier via ``aug.name(task_id)``."""
-    from .arc import crop, encode_pair, random_offset
-
-    n = inputs.shape[0]
-    augs = list(augs) if augs is not None else [ArcAug.random(rng) for _ in range(n)]
-    if len(augs) != n:
-        raise ValueError(f"Got {len(augs)} augmentations for {n} examples.")
-    out_x, out_y = np.empty((n, 900), dtype=np.int64), np.empty((n, 900), dtype=np.int64)
-    for i, aug in enumerate(augs):
-        x, y = aug.apply(crop(inputs[i])), aug.apply(crop(labels[i]))
-        offset = random_offset(x.shape, y.shape, rng) if translate else (0, 0)
-        out_x[i], out_y[i] = encode_pair(x, y, offset)
-    return out_x, out_y, augs
-
-
 @dataclass
 class Vote:
     grid: np.ndarray     # the answer in the original task's frame

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .base import Puzzle, PuzzleError, Task
-from .common import dihedral, grid_from_rows, load_json, read_text, read_source
+from .common import grid_from_rows, load_json, read_text, read_source
 from . import maze_image
 
 SIZE = 30
@@ -136,21 +136,6 @@ def shortest_paths(grid: np.ndarray) -> tuple[np.ndarray | None, int, int]:
                     and d_s[nr, nc] == d_s[r, c] - 1)
         solution[r, c] = PATH
     return solution, length, int(counts[goals[0]])
-
-
-# --- augmentation ------------------------------------------------------------------------------------------------
-def augment_batch(inputs: np.ndarray, labels: np.ndarray, rng: np.random.Generator
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """The same random dihedral transform (one of 8, as the official dataset) on each input/label pair.
-    Works on grids (n, 30, 30) or flat tokens (n, 900) alike: the transform only moves cells."""
-    shape = inputs.shape
-    x, y = inputs.reshape(-1, SIZE, SIZE), labels.reshape(-1, SIZE, SIZE)
-    ks = rng.integers(0, 8, size=x.shape[0])
-    out_x, out_y = np.empty_like(x), np.empty_like(y)
-    for k in range(8):
-        sel = ks == k
-        out_x[sel], out_y[sel] = dihedral(x[sel], k), dihedral(y[sel], k)
-    return out_x.reshape(shape), out_y.reshape(labels.shape)
 
 
 # --- the task ----------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import sudoku_solver
 from .base import Puzzle, PuzzleError, Task
-from .sudoku_augment import SudokuAug, augment_batch, random_augmentation
+from .sudoku_augment import SudokuAug, random_augmentation
 from .sudoku_generate import blank_out, generate_batch, generate_one
 from .sudoku_parse import _check_solution, clashes, load_data_file, parse as parse_sudoku
 from .sudoku_solver import count_solutions, solve_all, solve_batch
@@ -29,7 +29,7 @@ CHANGED_GIVEN_COLOUR = "#c62828"  # a clue overwritten by the model: red, it bro
 DIGIT_COLOURS = ("#ffffff", "#fde2e2", "#fdebd3", "#fdf6c8", "#e2f5d9", "#d6f1ee",
                  "#dbe9fb", "#e5e0fa", "#f6dcf1", "#ececec")
 
-__all__ = ["SudokuTask", "TASK", "SudokuAug", "augment_batch", "random_augmentation", "generate_batch",
+__all__ = ["SudokuTask", "TASK", "SudokuAug", "random_augmentation", "generate_batch",
            "load_data_file", "conflicts", "is_solved", "clashes", "count_solutions", "solve_all", "solve_batch"]
 
 

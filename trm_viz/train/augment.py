@@ -61,6 +61,11 @@ def maze_augment(inputs: torch.Tensor, labels: torch.Tensor, gen: torch.Generato
     return inputs.gather(1, idx), labels.gather(1, idx)
 
 
+def swaps_sides(k: torch.Tensor) -> torch.Tensor:
+    """Which dihedral transforms k (numbering of tasks.common.dihedral) exchange a grid's height and width."""
+    return (k == 1) | (k == 3) | (k == 6) | (k == 7)
+
+
 def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Tensor, dr: torch.Tensor,
                dc: torch.Tensor, colour_map: torch.Tensor) -> torch.Tensor:
     """Official ARC tokens (B, 900) of colour grids (B, 30, 30) (top-left h x w valid) after dihedral transform k,
@@ -70,7 +75,7 @@ def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Te
     r = torch.arange(ARC_SIZE, device=dev).view(1, ARC_SIZE, 1)
     c = torch.arange(ARC_SIZE, device=dev).view(1, 1, ARC_SIZE)
     hh, ww = h.view(B, 1, 1), w.view(B, 1, 1)
-    swap = (k == 1) | (k == 3) | (k == 6) | (k == 7)             # these transforms exchange height and width
+    swap = swaps_sides(k)
     H = torch.where(swap.view(B, 1, 1), ww, hh)
     W = torch.where(swap.view(B, 1, 1), hh, ww)
     i, j = r - dr.view(B, 1, 1), c - dc.view(B, 1, 1)            # coordinates inside the transformed grid
@@ -137,7 +142,7 @@ class BatchSampler:
         zero = torch.zeros(B, dtype=torch.long, device=dev)
         if self.augment:
             # Translation: a random offset that keeps both grids on the canvas (shared by input and output).
-            swap = (k == 1) | (k == 3) | (k == 6) | (k == 7)
+            swap = swaps_sides(k)
             hmax = torch.maximum(shapes[:, 0], shapes[:, 2])
             wmax = torch.maximum(shapes[:, 1], shapes[:, 3])
             hmax, wmax = torch.where(swap, wmax, hmax), torch.where(swap, hmax, wmax)

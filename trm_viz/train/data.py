@@ -101,10 +101,10 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
     return out, info
 
 
-def _pad(grid: list[list[int]]) -> tuple[np.ndarray, int, int]:
-    a = np.asarray(grid, dtype=np.uint8)
-    if a.ndim != 2 or not (1 <= a.shape[0] <= ARC_SIZE and 1 <= a.shape[1] <= ARC_SIZE) or a.max() > 9:
-        raise ValueError(f"ARC grid of shape {a.shape} is not a 1..30 x 1..30 grid of colours 0..9")
+def _pad(grid: list[list[int]], what: str) -> tuple[np.ndarray, int, int]:
+    """An ARC grid (checked by the task module) at the top-left of a 30x30 uint8 array, and its height and width."""
+    from ..tasks.arc import check_grid
+    a = check_grid(grid, what)
     out = np.zeros((ARC_SIZE, ARC_SIZE), np.uint8)
     out[:a.shape[0], :a.shape[1]] = a
     return out, a.shape[0], a.shape[1]
@@ -136,17 +136,17 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
                 dihedral.append(aug.trans_id)
                 colours.append(np.asarray(aug.perm))
             task = tasks[task_id]
-            for pair in task["train"]:
-                rows["train"].append((pair["input"], pair["output"], ident))
-            for pair in task.get("test", []):
+            for i, pair in enumerate(task["train"]):
+                rows["train"].append((pair["input"], pair["output"], ident, f"{task_id} training pair {i + 1}"))
+            for i, pair in enumerate(task.get("test", [])):
                 if "output" in pair:    # held out; tasks without known test outputs only contribute demonstrations
-                    rows["eval"].append((pair["input"], pair["output"], ident))
+                    rows["eval"].append((pair["input"], pair["output"], ident, f"{task_id} test pair {i + 1}"))
     out: dict[str, np.ndarray] = {}
     for split, items in rows.items():
         grids_in, grids_out, shapes, ids = [], [], [], []
-        for inp, lab, ident in items:
-            a, h, w = _pad(inp)
-            b, h2, w2 = _pad(lab)
+        for inp, lab, ident, where in items:
+            a, h, w = _pad(inp, f"input of ARC task {where}")
+            b, h2, w2 = _pad(lab, f"output of ARC task {where}")
             grids_in.append(a), grids_out.append(b), shapes.append((h, w, h2, w2)), ids.append(ident)
         out[f"{split}_inputs"] = np.stack(grids_in) if grids_in else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
         out[f"{split}_labels"] = np.stack(grids_out) if grids_out else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
@@ -170,8 +170,8 @@ def cache_path(cfg: TrainConfig) -> Path:
         keys.update(variants=cfg.arc_variants, subsets=cfg.arc_subsets)
     else:
         keys.update(train=cfg.train_size, eval=cfg.eval_size)
-        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks}, "maze": {"min_path": cfg.maze_min_path}}
-                    [cfg.task])
+        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks},
+                     "maze": {"min_path": cfg.maze_min_path}}[cfg.task])
     digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
 

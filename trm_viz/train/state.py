@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from ..model.checkpoints import BF16_ABOVE_BYTES, load_checkpoint, save_checkpoint
 from ..model.config import TRMConfig
 from ..model.trm import TRM
+from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR
 
 FILE_LIMIT = 16 * 1024**2
 PUZZLE_KEY = "puzzle_emb.weights"
@@ -58,7 +59,7 @@ def _nbytes(tensors: dict[str, torch.Tensor], dtype: torch.dtype) -> int:
 
 def _identity_rows(config: TRMConfig) -> list[int]:
     """ARC: the blank identifier and each task's un-augmented variant (names without the '|||' separator)."""
-    return [i for i, name in enumerate(config.puzzle_names) if "|||" not in name]
+    return [i for i, name in enumerate(config.puzzle_names) if ARC_SEPARATOR not in name]
 
 
 def inference_model(ema_model: TRM) -> tuple[TRM, bool]:

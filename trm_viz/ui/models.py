@@ -22,11 +22,11 @@ from ..model.checkpoints import CheckpointError, load_checkpoint
 from ..model.config import TRMConfig
 from ..model.trm import TRM
 from ..tasks import TASK_NAMES
+from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>" = an augmented variant
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPOINTS_ENV = "TRM_VIZ_CHECKPOINTS"       # a directory of <task>/ folders; default: the repository's checkpoints/
 LOCAL_PATHS_ENV = "TRM_VIZ_LOCAL_PATHS"        # "1": the UI may load a checkpoint from a path on the server
-ARC_SEPARATOR = "|||"                          # puzzle name "<task_id>|||t<k>|||<colours>" = an augmented variant
 # Files a user may upload as one checkpoint: ours (config.json + model.safetensors) or an official run
 # (step_<N> + all_config.yaml, optionally identifiers.json with the ARC task names).
 UPLOAD_NAMES = ("config.json", "model.safetensors", "all_config.yaml", "identifiers.json")
