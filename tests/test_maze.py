@@ -105,8 +105,9 @@ def test_solution_that_is_not_shortest_or_changes_walls_is_reported():
     assert any("2 different shortest paths" in n for n in T.validate(p))
     other_shortest = T.parse("S  \n # \n  G\n---\nSoo\n #o\n  G")
     assert not any("not a shortest path" in n for n in T.validate(other_shortest))
-    with pytest.raises(PuzzleError, match="differs from the maze at row 2, column 2 "):
+    with pytest.raises(PuzzleError, match="differs from the maze at row 2, column 2 ") as one_cell:
         T.parse("S  \n # \n  G\n---\nS  \n o \n  G")
+    assert "'o' where the maze has '#'" in str(one_cell.value) and "other" not in str(one_cell.value)
     wrong = Puzzle("maze", grid=p.grid, solution=np.where(p.grid == M.WALL, M.PATH, p.grid))
     with pytest.raises(PuzzleError, match="differs from the maze at row 1, column 1 of the 30x30 canvas"):
         T.validate(wrong)
@@ -275,6 +276,15 @@ def test_data_file_blocks_with_optional_solutions(tmp_path):
     assert puzzles[1].name == "mazes #2"
     with pytest.raises(PuzzleError, match=r"Maze 2 \(line 9\).*exactly one start"):
         M.load_data_file(TINY + "\n\n" + TINY.replace("S", " "))
+    # A label that is not a shortest path (a stray 'o' off the route) would make evaluation score right answers
+    # as wrong: in a data file it is an error, not a note.
+    stray = T.to_text(solved).split("\n")
+    stray[5] = stray[5][:1] + "o" + stray[5][2:]                      # row 6 "#   #G#": an open cell off the path
+    assert solved[5, 1] == M.OPEN
+    with pytest.raises(PuzzleError, match=r"Maze 2 \(line 9\): The given solution is not a shortest path: it "
+                                          r"marks 8 'o' cells, a shortest path of 8 steps has 7"):
+        M.load_data_file(TINY + "\n\n" + TINY + "\n---\n" + "\n".join(stray))
+    assert any("not a shortest path" in n for n in T.validate(T.parse(TINY + "\n---\n" + "\n".join(stray))))
     with pytest.raises(PuzzleError, match="no mazes"):
         M.load_data_file("\n \n")
 

@@ -218,22 +218,11 @@ class MazeTask(Task):
             notes.append(f"The shortest path has {length} steps; the model was trained on mazes with paths of "
                          f"{TRAINED_MIN_PATH}+ steps.")
         if puzzle.solution is not None:
-            notes += self._check_solution(grid, puzzle.solution, length)
+            problem = solution_problem(grid, puzzle.solution, length)
+            notes += [problem] if problem else []
         # Keep parse's notes (padding, short rows) first; calling validate again adds nothing twice.
         puzzle.notes = list(dict.fromkeys(puzzle.notes + notes))
         return puzzle.notes
-
-    @staticmethod
-    def _check_solution(grid: np.ndarray, solution: np.ndarray, length: int) -> list[str]:
-        if solution.shape != grid.shape:
-            raise PuzzleError(f"The solution is {solution.shape} but the maze is {grid.shape}.")
-        _same_maze(grid, solution, f" of the {SIZE}x{SIZE} canvas")
-        steps = int((solution == PATH).sum()) + 1
-        walk = np.where(solution == OPEN, WALL, solution)          # only S, G and the path are walkable
-        reached = bfs_distances(walk, _find(grid, START)[0])[_find(grid, GOAL)[0]]
-        if reached < 0 or steps != length:
-            return [f"The given solution is not a shortest path ({steps} steps marked, the shortest has {length})."]
-        return []
 
     def encode(self, grid: np.ndarray) -> np.ndarray:
         grid = np.asarray(grid, dtype=np.int64)
@@ -306,12 +295,32 @@ class MazeTask(Task):
         return "\n".join("".join(CHARS[int(v)] for v in row) for row in np.asarray(grid))
 
 
+def solution_problem(grid: np.ndarray, solution: np.ndarray, length: int) -> str | None:
+    """Why ``solution`` is not one shortest S-to-G path of ``grid`` (``length`` steps), or None when it is one.
+    Raises PuzzleError when it is not even the same maze (walls, S or G changed)."""
+    if solution.shape != grid.shape:
+        raise PuzzleError(f"The solution is {solution.shape} but the maze is {grid.shape}.")
+    _same_maze(grid, solution, f" of the {SIZE}x{SIZE} canvas")
+    steps = int((solution == PATH).sum()) + 1
+    walk = np.where(solution == OPEN, WALL, solution)          # only S, G and the path are walkable
+    reached = bfs_distances(walk, _find(grid, START)[0])[_find(grid, GOAL)[0]]
+    if reached < 0:
+        return (f"The given solution is not a shortest path: its 'o' cells do not connect S to G "
+                f"(the shortest path has {length} steps).")
+    if steps != length:
+        return (f"The given solution is not a shortest path: it marks {steps - 1} 'o' cells, a shortest path "
+                f"of {length} steps has {length - 1} (a stray or extra 'o'?).")
+    return None
+
+
 def _same_maze(grid: np.ndarray, solution: np.ndarray, where: str = "") -> None:
     differs = np.argwhere(np.where(solution == PATH, OPEN, solution) != grid)
     if len(differs):
         r, c = differs[0]
-        raise PuzzleError(f"The solution differs from the maze at row {r + 1}, column {c + 1}{where} (and "
-                          f"{len(differs) - 1} other cells): it may only add 'o' path cells.")
+        more = f" and at {len(differs) - 1} other cell{'s' if len(differs) > 2 else ''}" if len(differs) > 1 else ""
+        raise PuzzleError(f"The solution differs from the maze at row {r + 1}, column {c + 1}{where}{more} "
+                          f"('{CHARS[int(solution[r, c])]}' where the maze has '{CHARS[int(grid[r, c])]}'): "
+                          f"it may only add 'o' path cells.")
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -320,7 +329,10 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     """Mazes for evaluation: blocks separated by blank lines, each the maze rows, optionally '---' and the
-    solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block)."""
+    solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block).
+
+    A given solution must be a shortest path: evaluation scores answers against it, so a wrong label is an error
+    here (where the app, for a single puzzle, only notes it)."""
     text, path = read_source(path_or_text, "maze file", limit=None)
     stem = path.stem if path else "maze"
     blocks: list[tuple[int, list[str]]] = []        # (first line number, rows)
@@ -340,6 +352,10 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
         try:
             puzzle = TASK.parse("\n".join(lines))
             TASK.validate(puzzle)
+            if puzzle.solution is not None:
+                problem = solution_problem(puzzle.grid, puzzle.solution, shortest_paths(puzzle.grid)[1])
+                if problem:
+                    raise PuzzleError(f"{problem} A data file's solution is the label answers are scored against.")
         except PuzzleError as e:
             raise PuzzleError(f"Maze {i} (line {first_line}): {e}") from None
         puzzle.name = f"{stem} #{i}"
