@@ -72,7 +72,8 @@ def test_trace_api_settings_change_the_run(client):
     (("sudoku", "12345", 2), "81"),
     (("sudoku", "   ", 2), "puzzle is empty"),
     (("chess", EASY, 2), "Unknown task 'chess'"),
-    (("sudoku", EASY, 99), "steps must be 1 to 16"),
+    (("sudoku", EASY, 99), "steps must be a whole number from 1 to 16"),
+    (("sudoku", EASY, -1), "steps must be a whole number from 1 to 16"),
 ])
 def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
     from gradio_client.exceptions import AppError

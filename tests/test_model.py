@@ -210,7 +210,7 @@ def test_hostile_and_broken_checkpoints_give_clear_errors(tmp_path):
 
     mism = tmp_path / "mism"
     mism.mkdir()
-    cfg = dict(yaml.safe_load((good / "config.json").read_text()), hidden_size=128)
+    cfg = dict(__import__("json").loads((good / "config.json").read_text()), hidden_size=128)
     (mism / "config.json").write_text(__import__("json").dumps(cfg))
     (mism / "model.safetensors").write_bytes((good / "model.safetensors").read_bytes())
     with pytest.raises(CheckpointError, match=r"does not match its config: H_init has shape \(64,\), the config implies \(128,\)"):
@@ -245,3 +245,44 @@ def test_hostile_and_broken_checkpoints_give_clear_errors(tmp_path):
                 "model.inner.embed_tokens.embedding_weight": torch.zeros(11, 2)}, hrm / "step_3")
     with pytest.raises(CheckpointError, match="HRM"):
         load_checkpoint(hrm / "step_3")
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"hidden_size": 64.0}, "hidden_size = 64.0 is not a valid int"),
+    ({"num_heads": 0}, "num_heads must be >= 1"),
+    ({"rms_norm_eps": "x"}, "rms_norm_eps = 'x' is not a valid float"),
+    ({"mlp_t": "yes"}, "mlp_t = 'yes' is not a valid bool"),
+    ({"puzzle_names": [1, 2]}, "puzzle_names"),
+    ({"pos_encodings": "alibi"}, "pos_encodings must be rope, learned or none"),
+])
+def test_config_values_are_type_checked(tmp_path, change, message):
+    good = tmp_path / "good"
+    save_checkpoint(good, randomised(TRMConfig(**SMALL)))
+    cfg = dict(__import__("json").loads((good / "config.json").read_text()), **change)
+    (good / "config.json").write_text(__import__("json").dumps(cfg))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(good)
+
+
+def test_nested_config_and_layerless_official_file(tmp_path):
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(tmp_path / "deep")
+    torch.save({"embed_tokens.embedding_weight": torch.zeros(11, 8), "lm_head.weight": torch.zeros(11, 8),
+                "q_head.weight": torch.zeros(2, 8)}, tmp_path / "step_1")
+    with pytest.raises(CheckpointError, match="no L_level.layers"):
+        load_checkpoint(tmp_path / "step_1")
+
+
+def test_recursion_counts_are_checked_once_for_everyone():
+    from trm_viz.model.config import resolve_counts
+
+    cfg = TRMConfig(**SMALL)
+    assert resolve_counts(cfg) == (16, 2, 2) and resolve_counts(cfg, 0, 0, 0) == (16, 2, 2)
+    assert resolve_counts(cfg, 3, 1, 5) == (3, 1, 5)
+    for bad in ({"steps": -3}, {"steps": 100_000}, {"H_cycles": -2}, {"L_cycles": 2.5}, {"steps": True}):
+        with pytest.raises(ValueError, match="must be a whole number from 1 to"):
+            resolve_counts(cfg, **bad)
+    with pytest.raises(ValueError, match="from 1 to 16"):          # a host's stricter limits
+        resolve_counts(cfg, 20, limits={"steps": 16, "H_cycles": 6, "L_cycles": 12})

@@ -123,3 +123,48 @@ def test_cli_bad_checkpoint_gives_one_clear_line(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"\x00" * 100)
     r = _cli("trace", "--checkpoint", str(tmp_path), "--task", "sudoku", "--example", "Warm-up 2 (40 blanks)")
     assert r.returncode == 2 and "Traceback" not in r.stderr and "safetensors" in r.stderr
+
+
+def test_arc_answer_right_inside_the_grid_is_right_whatever_the_padding_holds():
+    """ARC labels leave the canvas outside the output (and its end markers) as padding, which is not scored, as in
+    training and the official metric; what is shown changes only inside the answer's rectangle."""
+    arc = get_task("arc")
+    puzzle = next(iter(arc.examples().values()))
+    label = arc.encode(puzzle.solution).reshape(30, 30)
+    noisy = label.copy()
+    noisy[label == 0] = 7                                   # garbage colours where the label is padding
+    rec = {k: [] for k in ("zHd", "zLd", "zHp", "zLp", "secs")}
+    rec.update(tokens=[noisy], conf=[np.ones((30, 30))], q=[2.0], inner=[noisy[None]],
+               zHd=[np.zeros((30, 30))], zLd=[np.zeros((30, 30))], zHp=[np.zeros((30, 30, 3))],
+               zLp=[np.zeros((30, 30, 3))], secs=[0.0])
+    tr = trace_mod._assemble(arc, puzzle, arc.encode(puzzle.grid), rec, ["H1"], label.reshape(-1),
+                             puzzle.solution, {})
+    assert tr.exact[0] and tr.cell_accuracy[0] == 1.0 and tr.halt_step == 1
+    assert (tr.answers[0] == puzzle.solution).all()
+    h, w = puzzle.solution.shape
+    assert not tr.changed[0, h + 1:, w + 1:].any()          # invisible padding changes are not "changes"
+
+
+def test_a_model_for_other_sizes_is_refused_with_a_reason(model):
+    from trm_viz.model.trm import TRM
+
+    taskless = TRM(model.config.replace(task=""))
+    maze = next(iter(get_task("maze").examples().values()))
+    with pytest.raises(PuzzleError, match="reads 81 tokens of 11 kinds; a maze puzzle is 900 tokens"):
+        trace_mod.run(taskless, maze)
+
+
+def test_cli_refuses_bad_counts_and_unwritable_outputs(tmp_path):
+    data_file = tmp_path / "d.txt"
+    data_file.write_text(f"{''.join(map(str, EASY.grid.ravel()))}\n")
+    for flags, message in ((["--steps", "-3"], "steps must be a whole number from 1 to 64"),
+                           (["--L-cycles", "100"], "L_cycles must be a whole number from 1 to 32"),
+                           (["--batch-size", "0"], "batch_size must be a whole number >= 1")):
+        r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), *flags)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and message in r.stderr, r.stderr
+    r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(data_file), "--steps", "2",
+             "--out", str(tmp_path / "missing" / "t.json"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "No such file or directory" in r.stderr
+    r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(data_file), "--steps", "2",
+             "--npz", str(tmp_path / "t.npz"))
+    assert r.returncode == 0 and json.loads(r.stdout)["num_steps"] == 2 and (tmp_path / "t.npz").is_file()

@@ -14,17 +14,19 @@ import numpy as np
 
 from .model.checkpoints import CheckpointError, load_checkpoint
 from .tasks import TASK_NAMES, PuzzleError, get_task
+from . import trace as trace_mod
 
 
 def _load_model(path: str, task: str):
     model, info = load_checkpoint(path)
-    if model.config.task and model.config.task != task:
-        raise PuzzleError(f"{path} is a {model.config.task} checkpoint, not a {task} one.")
+    trace_mod.check_compatible(model.config, get_task(task))
     return model, info
 
 
 def _read_input(path: str) -> bytes:
     p = Path(path)
+    if p.is_dir():
+        raise PuzzleError(f"{path} is a folder; give a puzzle file.")
     if not p.is_file():
         raise PuzzleError(f"No such input file: {path}")
     from .tasks import MAX_INPUT_BYTES
@@ -35,8 +37,6 @@ def _read_input(path: str) -> bytes:
 
 
 def cmd_trace(args) -> int:
-    from . import trace as trace_mod
-
     task = get_task(args.task)
     model, info = _load_model(args.checkpoint, args.task)
     if args.example:
@@ -45,7 +45,8 @@ def cmd_trace(args) -> int:
             raise PuzzleError(f"No {args.task} example named {args.example!r}; there are: {', '.join(examples)}.")
         puzzle = examples[args.example]
     elif args.input:
-        puzzle = task.parse(_read_input(args.input), filename=args.input)
+        arc = {"task_id": args.arc_task, "test_index": args.test_index} if args.task == "arc" else {}
+        puzzle = task.parse(_read_input(args.input), filename=args.input, **arc)
     else:
         raise PuzzleError("Give --input FILE or --example NAME.")
     notes = task.validate(puzzle)
@@ -56,10 +57,10 @@ def cmd_trace(args) -> int:
     data = trace_mod.to_json(tr)
     if args.out:
         Path(args.out).write_text(json.dumps(data))
-        if args.npz:
-            trace_mod.save_npz(tr, args.npz)
     else:
         print(json.dumps(data))
+    if args.npz:
+        trace_mod.save_npz(tr, args.npz)
     final = tr.answers[-1]
     summary = {"steps": tr.num_steps, "halt_step": tr.halt_step, "q_halt_prob_last": float(tr.q_halt_prob[-1]),
                "exact_last": None if tr.exact is None else bool(tr.exact[-1]),
@@ -70,11 +71,12 @@ def cmd_trace(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .trace import puzzle_identifier
     from .train.evaluate import evaluate
 
     task = get_task(args.task)
     model, info = _load_model(args.checkpoint, args.task)
+    if not Path(args.data).is_file():
+        raise PuzzleError(f"No such data file: {args.data}")
     puzzles = task.load_data_file(Path(args.data))
     if args.limit:
         puzzles = puzzles[: args.limit]
@@ -85,7 +87,7 @@ def cmd_eval(args) -> int:
             raise PuzzleError(f"Puzzle {i + 1} of {args.data} has no known or unique solution to score against.")
         inputs.append(task.encode(p.grid))
         labels.append(task.encode(solution))
-        ids.append(puzzle_identifier(model.config, p))
+        ids.append(trace_mod.puzzle_identifier(model.config, p))
     if not inputs:
         raise PuzzleError(f"{args.data} holds no puzzles.")
     result = evaluate(model, np.stack(inputs), np.stack(labels), np.array(ids), batch_size=args.batch_size,
@@ -111,7 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--input", help="puzzle file in any format the task accepts")
     t.add_argument("--example", help="name of a shipped example instead of --input")
     t.add_argument("--out", help="write the trace JSON here (default: stdout)")
-    t.add_argument("--npz", help="also write all arrays to this .npz (with --out)")
+    t.add_argument("--npz", help="also write all arrays to this .npz")
+    t.add_argument("--arc-task", help="ARC: which task of a collection file (and whose embedding to use)")
+    t.add_argument("--test-index", type=int, default=0, help="ARC: which test input of the task (default 0)")
     t.set_defaults(func=cmd_trace)
 
     e = sub.add_parser("eval", help="exact accuracy per step on a data file; last line is JSON")
@@ -139,4 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (PuzzleError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:   # an --out / --npz path that cannot be written, a file that vanished...
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from .model.config import resolve_counts
+from .model.stablemax import stablemax_probs
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, get_task
 
@@ -41,7 +43,7 @@ class Trace:
     # --- when the answer is known ---
     label_tokens: np.ndarray | None = None   # (H, W) tokens of the correct answer
     solution: np.ndarray | None = None       # correct answer grid
-    correct: np.ndarray | None = None        # (N, H, W) bool  token == label
+    correct: np.ndarray | None = None        # (N, H, W) bool  token == label (pad label cells count as right)
     # --- metadata: checkpoint, config, H_cycles/L_cycles used, dtype, timings ---
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -56,16 +58,16 @@ class Trace:
             return None
         return self.correct.reshape(self.num_steps, -1).all(axis=1)
 
+    @property
+    def cell_accuracy(self) -> np.ndarray | None:
+        """(N,) fraction of the scored cells (label not padding) that are right at each step."""
+        if self.correct is None:
+            return None
+        scored = (self.label_tokens != 0).reshape(-1)
+        return self.correct.reshape(self.num_steps, -1)[:, scored].mean(axis=1)
+
 
 # --- recording ----------------------------------------------------------------------------------------------------
-def stablemax_probs(logits: torch.Tensor) -> torch.Tensor:
-    """The probabilities the model was trained to output: TRM's loss is stablemax cross-entropy, s(x) = x + 1 for
-    x >= 0 and 1 / (1 - x) otherwise, normalised; a softmax would misstate the model's confidence."""
-    x = logits.double()
-    s = torch.where(x < 0, 1.0 / (1.0 - x), x + 1.0)
-    return (s / s.sum(-1, keepdim=True)).float()
-
-
 def _pca_basis(z: torch.Tensor) -> torch.Tensor:
     """(cells, D) -> (D, 3): the top principal directions of one latent over the cells, with a fixed sign
     convention, so the same run always gets the same colours."""
@@ -79,10 +81,22 @@ def _pca_basis(z: torch.Tensor) -> torch.Tensor:
     return basis * signs
 
 
+def check_compatible(config, task) -> None:
+    """Refuse a model that cannot read this task's tokens (a wrong task, or a task-less checkpoint of other sizes)."""
+    if config.task and config.task != task.name:
+        raise PuzzleError(f"This checkpoint is a {config.task} model; it cannot run a {task.name} puzzle.")
+    if (config.seq_len, config.vocab_size) != (task.seq_len, task.vocab_size):
+        raise PuzzleError(f"This checkpoint reads {config.seq_len} tokens of {config.vocab_size} kinds; a {task.name} "
+                          f"puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. Use a {task.name} model.")
+
+
 def puzzle_identifier(config, puzzle: Puzzle) -> int:
     """The puzzle-embedding row for this puzzle: 0 for Sudoku/maze, the ARC task's own row otherwise."""
-    if puzzle.task != "arc" or not config.puzzle_names:
+    if puzzle.task != "arc" or config.num_puzzle_identifiers <= 1:
         return 0
+    if not config.puzzle_names:
+        raise PuzzleError("This ARC checkpoint has no task names, so it is unknown which learned embedding belongs "
+                          "to which task. Put the dataset's identifiers.json beside an official checkpoint.")
     try:
         return config.puzzle_names.index(puzzle.arc_task_id)
     except ValueError:
@@ -94,15 +108,12 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                L_cycles: int | None = None) -> Iterator[Trace]:
     """Run the model on one puzzle, yielding the Trace so far after every supervision step (for streaming).
 
-    Deterministic: the same checkpoint and puzzle give the same trace. Works in the model's dtype (float32 on CPU)."""
+    Deterministic: the same checkpoint and puzzle give the same trace. Works in the model's dtype (float32 on CPU).
+    Inference mode is held only while a step computes, never across a yield, so the caller's code runs normally."""
     task = get_task(puzzle.task)
     cfg = model.config
-    if cfg.task and cfg.task != task.name:
-        raise PuzzleError(f"This checkpoint is a {cfg.task} model; it cannot run a {task.name} puzzle.")
-    steps = int(steps or cfg.halt_max_steps)
-    T, n = int(H_cycles or cfg.H_cycles), int(L_cycles or cfg.L_cycles)
-    if not (1 <= steps <= 64 and 1 <= T <= 16 and 1 <= n <= 32):
-        raise PuzzleError(f"steps {steps}, H_cycles {T}, L_cycles {n} are outside 1..64, 1..16, 1..32.")
+    check_compatible(cfg, task)
+    steps, T, n = resolve_counts(cfg, steps, H_cycles, L_cycles)
     H, W = task.canvas_shape
     P = model.puzzle_emb_len
     input_tokens = task.encode(puzzle.grid)
@@ -113,60 +124,66 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
 
     rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "secs")}
     basis: dict[str, torch.Tensor] = {}
+    config = {k: v for k, v in cfg.to_dict().items() if k != "puzzle_names"}   # ARC runs name up to ~1M variants
     meta = {"steps_requested": steps, "H_cycles": T, "L_cycles": n, "dtype": str(model.dtype).removeprefix("torch."),
-            "puzzle_identifier": pid, "config": cfg.to_dict()}
+            "puzzle_identifier": pid, "puzzle_identifier_name": cfg.puzzle_names[pid] if cfg.puzzle_names else None,
+            "config": config}
+    dev = model.lm_head.weight.device
     with torch.inference_mode():
-        dev = model.lm_head.weight.device
         inputs = torch.as_tensor(input_tokens, device=dev)[None]
         x = model.input_embeddings(inputs, torch.tensor([pid], device=dev))
         z_H, z_L = model.initial_latents(1)
-        prev_tokens = input_tokens.reshape(H, W)
-        for step in range(1, steps + 1):
-            t0 = time.perf_counter()
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        with torch.inference_mode():
             inner: list[torch.Tensor] = []
             hook = lambda kind, c, i, z: inner.append(model.decode(z)[0].argmax(-1))  # noqa: E731
-            new_H, new_L, logits, q = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
-            probs = stablemax_probs(logits[0])
-            conf, tok = probs.max(-1)
+            new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
+            conf, tok = stablemax_probs(logits[0]).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
             old = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
             for k in ("H", "L"):
-                if k not in basis:
+                if k not in basis:   # fixed at step 1: colours stay comparable across the run's steps
                     basis[k] = _pca_basis(cur[k])
                 rec[f"z{k}d"].append((cur[k] - old[k]).norm(dim=-1).reshape(H, W).cpu().numpy())
                 rec[f"z{k}p"].append((cur[k] @ basis[k]).reshape(H, W, 3).cpu().numpy())
             z_H, z_L = new_H, new_L
             rec["tokens"].append(tok.reshape(H, W).cpu().numpy())
             rec["conf"].append(conf.reshape(H, W).cpu().numpy())
-            rec["q"].append(float(torch.sigmoid(q[0])))
+            rec["q"].append(float(q_logit[0]))
             rec["inner"].append(torch.stack(inner).reshape(len(inner), H, W).cpu().numpy())
-            rec["secs"].append(time.perf_counter() - t0)
-            yield _assemble(task, puzzle, input_tokens, prev_tokens, rec, inner_kinds, label_tokens, solution, meta)
+        rec["secs"].append(time.perf_counter() - t0)
+        yield _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, solution, meta)
 
 
-def _visible(task, canvas_tokens: np.ndarray) -> np.ndarray:
-    """What a cell shows: the task's cell value where decoding keeps the canvas (Sudoku pad and blank tokens both
-    show an empty cell, so switching between them is no change), the token itself where decoding crops (ARC)."""
+def _shown(task, canvas_tokens: np.ndarray) -> np.ndarray:
+    """What each canvas cell shows: the decoded answer placed at the top left, -1 where it shows nothing (outside
+    an ARC answer's cropped rectangle). Two token states that look the same (a Sudoku pad and blank) are equal."""
     cells = task.decode(canvas_tokens.reshape(-1))
-    return cells if cells.shape == canvas_tokens.shape else canvas_tokens
+    out = np.full(task.canvas_shape, -1, dtype=np.int64)
+    out[: cells.shape[0], : cells.shape[1]] = cells
+    return out
 
 
-def _assemble(task, puzzle, input_tokens, input_canvas, rec, inner_kinds, label_tokens, solution, meta) -> Trace:
-    tokens = np.stack(rec["tokens"]).astype(np.int64)
-    shown = np.stack([_visible(task, t) for t in np.concatenate([input_canvas[None], tokens])])
-    q = np.asarray(rec["q"], dtype=np.float32)
-    halted = np.flatnonzero(q > 0.5)
+def _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, solution, meta) -> Trace:
     H, W = task.canvas_shape
+    tokens = np.stack(rec["tokens"]).astype(np.int64)
+    shown = np.stack([_shown(task, t) for t in np.concatenate([input_tokens.reshape(1, H, W), tokens])])
+    q_logit = np.asarray(rec["q"], dtype=np.float64)
+    halted = np.flatnonzero(q_logit > 0)        # sigmoid(q) > 0.5, the rule the model was trained to halt by
     label = label_tokens.reshape(H, W) if label_tokens is not None else None
+    # Pad label cells (maze/ARC canvas outside the grid) are not scored, as in training and the official metric.
+    correct = ((tokens == label[None]) | (label[None] == 0)) if label is not None else None
     return Trace(
         task=task.name, input_grid=puzzle.grid.copy(), input_tokens=np.asarray(input_tokens), canvas_shape=(H, W),
         tokens=tokens, answers=[task.decode(t.reshape(-1)) for t in tokens],
-        confidence=np.stack(rec["conf"]).astype(np.float32), q_halt_prob=q, changed=shown[1:] != shown[:-1],
+        confidence=np.stack(rec["conf"]).astype(np.float32),
+        q_halt_prob=(1.0 / (1.0 + np.exp(-q_logit))).astype(np.float32), changed=shown[1:] != shown[:-1],
         z_H_delta=np.stack(rec["zHd"]).astype(np.float32), z_L_delta=np.stack(rec["zLd"]).astype(np.float32),
         z_H_proj=np.stack(rec["zHp"]).astype(np.float32), z_L_proj=np.stack(rec["zLp"]).astype(np.float32),
         inner_tokens=np.stack(rec["inner"]).astype(np.int64), inner_kinds=list(inner_kinds),
         halt_step=int(halted[0]) + 1 if halted.size else None,
-        label_tokens=label, solution=solution, correct=(tokens == label[None]) if label is not None else None,
+        label_tokens=label, solution=solution, correct=correct,
         meta={**meta, "step_seconds": [round(s, 4) for s in rec["secs"]], "puzzle_name": puzzle.name,
               "notes": list(puzzle.notes)},
     )
@@ -189,7 +206,7 @@ def _r(a: np.ndarray, digits: int = 4) -> list:
 def to_json(trace: Trace) -> dict[str, Any]:
     """A JSON-ready dict: top level task, halt_step, steps[] (step, answer, q_halt_prob, changed_cells, ...)."""
     task = get_task(trace.task)
-    exact = trace.exact
+    exact, cell_acc = trace.exact, trace.cell_accuracy
     steps = []
     for i in range(trace.num_steps):
         changed = np.argwhere(trace.changed[i])
@@ -205,7 +222,7 @@ def to_json(trace: Trace) -> dict[str, Any]:
         }
         if exact is not None:
             step["exact"] = bool(exact[i])
-            step["cell_accuracy"] = round(float(trace.correct[i].mean()), 6)
+            step["cell_accuracy"] = round(float(cell_acc[i]), 6)
         steps.append(step)
     return {
         "format": "trm_viz.trace", "version": TRACE_FORMAT_VERSION, "task": trace.task,

@@ -12,7 +12,9 @@ Every problem becomes a CheckpointError whose message names the file and what is
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -62,10 +64,12 @@ def save_checkpoint(directory: str | Path, model: TRM, dtype: torch.dtype | None
 
 
 def _read_config_json(path: Path) -> TRMConfig:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} has no config.json.")
     try:
         raw = json.loads(_read_limited(path, 16 * 1024**2).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path.name} is not valid JSON: {e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        raise CheckpointError(f"{path.name} is not valid JSON: {str(e) or 'nested too deeply'}") from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path.name} must hold a JSON object of model settings.")
     return _config_from(raw, path.name)
@@ -131,7 +135,7 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
 
         try:
             doc = yaml.safe_load(_read_limited(yaml_path, 1024**2).decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
+        except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
             raise CheckpointError(f"all_config.yaml beside {file.name} is not valid YAML: {e}") from None
         arch = dict((doc or {}).get("arch") or {}) if isinstance(doc, dict) else {}
     arch = {k: v for k, v in arch.items() if not isinstance(v, (dict, list))}
@@ -139,7 +143,10 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
     # Sizes the YAML lacks, read from tensor shapes.
     vocab, hidden = state["embed_tokens.embedding_weight"].shape
     arch.update(vocab_size=int(vocab), hidden_size=int(hidden))
-    arch["L_layers"] = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"L_level\.layers\.(\d+)\.", k)))
+    layers = [int(m.group(1)) for k in state if (m := re.match(r"L_level\.layers\.(\d+)\.", k))]
+    if not layers:
+        raise CheckpointError(f"{file.name} has no L_level.layers weights: not a TinyRecursiveModels TRM checkpoint.")
+    arch["L_layers"] = 1 + max(layers)
     if "puzzle_emb.weights" in state:
         n_ids, ndim = state["puzzle_emb.weights"].shape
         arch.update(num_puzzle_identifiers=int(n_ids), puzzle_emb_ndim=int(ndim))
@@ -169,8 +176,8 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
     if names.is_file():
         try:
             arch["puzzle_names"] = [str(n) for n in json.loads(_read_limited(names, 256 * 1024**2))]
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
-            pass
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, RecursionError):
+            pass   # names are a convenience: without them the app asks for them when an ARC task is run
     return state, _config_from(arch, f"{file.name} + all_config.yaml")
 
 
@@ -182,16 +189,32 @@ def _read_limited(path: Path, limit: int) -> bytes:
     return path.read_bytes()
 
 
+_TYPE_CHECKS = {   # TRMConfig field annotations (strings under `from __future__ import annotations`) -> check
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "list[str]": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+}
+
+
 def _config_from(raw: dict[str, Any], source: str) -> TRMConfig:
+    """Settings -> TRMConfig, every known field type- and range-checked before anything is allocated."""
+    for f in dataclasses.fields(TRMConfig):
+        if f.name in raw and not _TYPE_CHECKS[f.type](raw[f.name]):
+            raise CheckpointError(f"{source}: {f.name} = {raw[f.name]!r:.60} is not a valid {f.type}.")
     for key, limit in LIMITS.items():
-        if key in raw:
-            v = raw[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= limit:
-                raise CheckpointError(f"{source}: {key} = {v!r} is outside 0..{limit}.")
+        if key in raw and not 0 <= raw[key] <= limit:
+            raise CheckpointError(f"{source}: {key} = {raw[key]!r} is outside 0..{limit}.")
     try:
         return TRMConfig.from_dict(raw)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, ArithmeticError) as e:
         raise CheckpointError(f"{source}: invalid model settings: {e}") from None
+
+
+def read_config(directory: str | Path) -> TRMConfig:
+    """The settings of one of our checkpoint folders without loading its weights (e.g. for UI defaults)."""
+    return _read_config_json(Path(directory) / "config.json")
 
 
 def _check_state(state: dict[str, torch.Tensor], model: TRM, source: str) -> dict[str, torch.Tensor]:

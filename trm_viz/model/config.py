@@ -40,6 +40,8 @@ class TRMConfig:
     def __post_init__(self):
         if self.pos_encodings not in ("rope", "learned", "none"):
             raise ValueError(f"pos_encodings must be rope, learned or none, not {self.pos_encodings!r}")
+        if self.num_heads < 1:
+            raise ValueError(f"num_heads must be >= 1, got {self.num_heads}")
         if not self.mlp_t and self.hidden_size % self.num_heads:
             raise ValueError(f"hidden_size {self.hidden_size} is not a multiple of num_heads {self.num_heads}")
         for name in ("vocab_size", "seq_len", "num_puzzle_identifiers", "hidden_size", "L_layers", "H_cycles",
@@ -71,3 +73,23 @@ class TRMConfig:
 
     def replace(self, **changes) -> "TRMConfig":
         return dataclasses.replace(self, **changes)
+
+
+# What the engine accepts for the inference-time recursion counts (a host may allow less: see ui/api.py).
+ENGINE_LIMITS = {"steps": 64, "H_cycles": 16, "L_cycles": 32}
+
+
+def resolve_counts(config: TRMConfig, steps: int | None = None, H_cycles: int | None = None,
+                   L_cycles: int | None = None, limits: dict[str, int] = ENGINE_LIMITS) -> tuple[int, int, int]:
+    """(steps, H_cycles, L_cycles) to run: None or 0 means the model's own; anything else must be a whole number
+    from 1 to its limit (ValueError otherwise, with a message a person understands)."""
+    defaults = {"steps": config.halt_max_steps, "H_cycles": config.H_cycles, "L_cycles": config.L_cycles}
+    out = []
+    for name, value in (("steps", steps), ("H_cycles", H_cycles), ("L_cycles", L_cycles)):
+        if value is None or (not isinstance(value, bool) and isinstance(value, int) and value == 0):
+            value = defaults[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limits[name]:
+            raise ValueError(f"{name} must be a whole number from 1 to {limits[name]} (or 0 for the model's "
+                             f"default, {defaults[name]}); got {value!r}.")
+        out.append(value)
+    return out[0], out[1], out[2]

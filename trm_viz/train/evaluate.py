@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..model.config import resolve_counts
 from ..model.trm import TRM
 from .losses import label_targets
 
@@ -52,7 +53,9 @@ def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = Non
         raise ValueError("nothing to evaluate: the evaluation set is empty")
     ids = (torch.zeros(n, dtype=torch.long, device=device) if puzzle_identifiers is None
            else _as_tensor(puzzle_identifiers, device))
-    N = int(steps or model.config.halt_max_steps)
+    N, H_cycles, L_cycles = resolve_counts(model.config, steps, H_cycles, L_cycles)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}.")
     was_training = model.training
     model.eval()
     t0 = time.perf_counter()

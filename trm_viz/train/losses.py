@@ -1,25 +1,18 @@
-"""The deep-supervision loss: stablemax cross-entropy on the answer + 0.5 * BCE of the halting logit.
-
-Stablemax (Prieto et al. 2025, used by HRM/TRM) replaces exp with s(x) = x + 1 for x >= 0 and 1 / (1 - x) for x < 0,
-which avoids the "softmax collapse" of very confident logits. As in the official losses.py it is computed in
-float64: s(x) grows only linearly, so the log-ratio of nearly equal sums needs the precision.
-"""
+"""The deep-supervision loss: stablemax cross-entropy on the answer + 0.5 * BCE of the halting logit
+(stablemax itself, and why, in trm_viz/model/stablemax.py)."""
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from ..model.stablemax import log_stablemax
+
 IGNORE_LABEL = -100
-
-
-def log_stablemax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    s = torch.where(x < 0, 1.0 / (1.0 - x + 1e-30), x + 1.0)
-    return torch.log(s / s.sum(dim=dim, keepdim=True))
 
 
 def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Per-cell loss (same shape as labels), 0 where ``valid`` is False."""
-    logprobs = log_stablemax(logits.to(torch.float64), dim=-1)
+    logprobs = log_stablemax(logits, dim=-1)
     safe = torch.where(valid, labels, 0).long()
     picked = logprobs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
     return -torch.where(valid, picked, 0.0)

@@ -11,19 +11,19 @@ from typing import Any
 import gradio as gr
 
 from ..model.checkpoints import CheckpointError
+from ..model.config import resolve_counts
 from ..tasks import TASK_NAMES, PuzzleError, get_task
 from ..trace import run, to_json
 from .models import ModelRegistry
 
-# Bounds for callers of a shared CPU server (the UI sliders use the same ones).
-MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = 16, 6, 12
+# A shared 2-vCPU host allows less than the engine (model.config.ENGINE_LIMITS); the UI sliders use the same bounds.
+HOSTED_LIMITS = {"steps": 16, "H_cycles": 6, "L_cycles": 12}
+MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = HOSTED_LIMITS["steps"], HOSTED_LIMITS["H_cycles"], HOSTED_LIMITS["L_cycles"]
 
 
-def check_counts(steps: int, H_cycles: int, L_cycles: int) -> None:
-    for name, value, hi in (("steps", steps, MAX_STEPS), ("H_cycles", H_cycles, MAX_H_CYCLES),
-                            ("L_cycles", L_cycles, MAX_L_CYCLES)):
-        if not 0 <= value <= hi:
-            raise PuzzleError(f"{name} must be 1 to {hi} (or 0 for the model's default); got {value}.")
+def _whole(value: Any) -> Any:
+    """gradio_client may send 16.0 for 16: accept whole floats, leave anything else for resolve_counts to refuse."""
+    return int(value) if isinstance(value, float) and value.is_integer() else (value or 0)
 
 
 def make_trace_api(registry: ModelRegistry):
@@ -47,17 +47,17 @@ def make_trace_api(registry: ModelRegistry):
         try:
             if task not in TASK_NAMES:
                 raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
-            steps, H_cycles, L_cycles = int(steps or 0), int(H_cycles or 0), int(L_cycles or 0)
-            check_counts(steps, H_cycles, L_cycles)
             t = get_task(task)
+            loaded = registry.get(task)
+            steps, H_cycles, L_cycles = resolve_counts(loaded.config, _whole(steps), _whole(H_cycles),
+                                                       _whole(L_cycles), HOSTED_LIMITS)
             if not isinstance(puzzle, str) or not puzzle.strip():
                 raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
             p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
             if task == "arc" and arc_task_id:
                 p.arc_task_id = arc_task_id
             t.validate(p)
-            loaded = registry.get(task)
-            result = run(loaded.model, p, steps or None, H_cycles or None, L_cycles or None)
+            result = run(loaded.model, p, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         result.meta["checkpoint"] = loaded.label

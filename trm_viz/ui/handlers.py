@@ -132,7 +132,7 @@ class RunHandlers:
                 else "q_halt never passes 0.5 (it would run all steps)")
         verdict = ""
         if trace.exact is not None:
-            right = float(trace.correct[-1].mean())
+            right = float(trace.cell_accuracy[-1])
             verdict = (" Final answer: **right**." if trace.exact[-1]
                        else f" Final answer: **wrong** ({right:.0%} of cells right).")
         return (f"**Done:** {trace.num_steps} steps in {total:.1f} s (first step shown after {first:.2f} s); "

@@ -7,7 +7,6 @@ Loading never runs code from a file: ours is safetensors, official step_N files 
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model.checkpoints import CheckpointError, load_checkpoint
+from ..model.checkpoints import CheckpointError, load_checkpoint, read_config
 from ..model.config import TRMConfig
 from ..model.trm import TRM
 from ..tasks import TASK_NAMES
@@ -101,8 +100,8 @@ class ModelRegistry:
         if folder is None:
             return None
         try:
-            return TRMConfig.from_dict(json.loads((folder / "config.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            return read_config(folder)
+        except (OSError, CheckpointError):
             return None
 
     def loaded(self, task: str) -> LoadedModel | None:
