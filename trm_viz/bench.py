@@ -2,7 +2,8 @@
 
     python -m trm_viz.bench [--configs sudoku,maze] [--dtypes float32,bfloat16] [--repeats 3]
 
-Weights are random (timing only; the arithmetic does not depend on them). The "plain" baseline is the official-style
+Paper-size configurations run with random weights (timing only; the arithmetic does not depend on them), the
+shipped checkpoints with their own. The "plain" baseline is the official-style
 forward: 16 supervision steps, no recording. Prints one table and, last, one JSON line with every number.
 bfloat16 is only fast on CPUs with AMX / AVX512-BF16 (torch.backends.cpu.get_cpu_capability() tells); on AVX2-only
 machines it is ~20x slower than float32, so it is skipped there unless asked for.
@@ -13,13 +14,13 @@ import argparse
 import json
 import platform
 import time
+from pathlib import Path
 
-import numpy as np
 import torch
 
 from .model.config import TRMConfig
 from .model.trm import TRM
-from .tasks import Puzzle
+from .tasks import get_task
 from .trace import iter_trace
 
 CONFIGS = {
@@ -50,25 +51,24 @@ def bf16_is_fast() -> bool:
     return "AMX" in cap or "AVX512" in cap
 
 
-def _puzzle(task: str, rng: np.random.Generator) -> Puzzle:
-    if task == "sudoku":
-        from .tasks import get_task
-
-        return next(iter(get_task("sudoku").examples().values()))
-    grid = np.ones((30, 30), dtype=np.int64)
-    grid[0, :] = grid[-1, :] = grid[:, 0] = grid[:, -1] = 0
-    grid[1, 1], grid[28, 28] = 2, 3
-    return Puzzle("maze", grid, solution=None)
+def shipped() -> dict[str, Path]:
+    """The repository's trained checkpoints, by folder name (timed with their real weights)."""
+    root = Path(__file__).resolve().parents[1] / "checkpoints"
+    return {p.name: p for p in sorted(root.glob("*")) if (p / "config.json").is_file()}
 
 
 def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
-    cfg = CONFIGS[name]
-    torch.manual_seed(0)
-    model = TRM(cfg).eval().to(dtype)
-    puzzle = _puzzle(cfg.task, np.random.default_rng(0))
-    from .tasks import get_task
+    if name in CONFIGS:
+        cfg = CONFIGS[name]
+        torch.manual_seed(0)
+        model = TRM(cfg).eval().to(dtype)
+    else:
+        from .model.checkpoints import load_checkpoint
 
+        model = load_checkpoint(shipped()[name])[0].to(dtype)
+        cfg = model.config
     task = get_task(cfg.task)
+    puzzle = next(iter(task.examples().values()))
     inputs = torch.as_tensor(task.encode(puzzle.grid))[None]
     ids = torch.zeros(1, dtype=torch.long)
     plain, first, full = [], [], []
@@ -78,8 +78,7 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
             model(inputs, ids, steps=16)
             plain.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        gen = iter_trace(model, puzzle if puzzle.solution is not None else Puzzle(puzzle.task, puzzle.grid),
-                         steps=16)
+        gen = iter_trace(model, puzzle, steps=16)
         next(gen)
         first.append(time.perf_counter() - t0)
         for _ in gen:
@@ -95,7 +94,8 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trm_viz.bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configs", default="sudoku,maze")
+    ap.add_argument("--configs", default=None, help="paper-size sudoku,maze (random weights) and shipped "
+                    "checkpoint folders; default: all of them")
     ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 where the CPU has AMX/AVX512")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
@@ -103,7 +103,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     dtypes = args.dtypes.split(",") if args.dtypes else ["float32"] + (["bfloat16"] if bf16_is_fast() else [])
-    rows = [bench_one(c, getattr(torch, d), args.repeats) for c in args.configs.split(",") for d in dtypes]
+    names = args.configs.split(",") if args.configs else [*CONFIGS, *shipped()]
+    rows = [bench_one(c, getattr(torch, d), args.repeats) for c in names for d in dtypes]
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
            "capability": torch.backends.cpu.get_cpu_capability()}
     keys = list(rows[0])

@@ -2,7 +2,8 @@
 
 Parameter names match the official TinyRecursiveModels modules (``embedding_weight``, ``qkv_proj``, ``gate_up_proj``
 ...) so an official state dict loads without renaming. Weights are cast to the activations' dtype at use, so the
-same module runs in float32 (parity tests) or bfloat16 (fast CPU inference, GPU training).
+same module runs in float32 (parity tests, CPU inference) or bfloat16 (GPU training; on CPUs only where AMX or
+AVX512-BF16 exists: elsewhere bfloat16 matmuls are ~20x slower than float32).
 """
 from __future__ import annotations
 
