@@ -315,10 +315,31 @@ def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
         _run_cli(cache, tmp_path / "a", "--max-steps", "1")
 
 
+@pytest.mark.parametrize("extra,message", [
+    (["--resume", "{tmp}/nowhere"], r"error: .*nowhere is not a folder"),
+    (["--resume", "{tmp}"], r"error: .* has no train_state.safetensors: it is not a resumable training run"),
+    (["--set", "hidden_size=abc"], r"error: --set hidden_size=abc: expected an integer$"),
+    (["--config", "{tmp}"], r"error: --config .* is a folder; it wants a JSON file"),
+    (["--config", "{tmp}/bad.json"], r"error: --config .*bad.json is not valid JSON \(line 1"),
+    (["--config", "{tmp}/list.json"], r"error: hidden_size=\[64\]: expected an integer"),
+    (["--out", "{tmp}/bad.json"], r"error: --out .*bad.json is not a writable folder"),
+])
+def test_bad_command_line_ends_with_one_clear_line(tmp_path, extra, message):
+    """Mistakes in the command line stop the run before any data is built, with a message and no traceback."""
+    (tmp_path / "bad.json").write_text("{hidden_size: 64}")
+    (tmp_path / "list.json").write_text('{"hidden_size": [64]}')
+    args = ["--task", "sudoku", "--out", str(tmp_path / "out"), "--max-steps", "1"]
+    args += [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    with pytest.raises(SystemExit, match=message) as stop:
+        train_main(args)
+    assert "\n" not in str(stop.value.code)
+    assert not (tmp_path / "out" / "train_state.safetensors").exists()
+
+
 def test_unknown_setting_is_a_readable_error():
     with pytest.raises(ValueError, match="unknown setting 'hiden_size'"):
         build_configs("sudoku", {"hiden_size": "64"})
-    with pytest.raises(ValueError, match="expected a int"):
+    with pytest.raises(ValueError, match="expected an integer"):
         build_configs("sudoku", {"hidden_size": "big"})
 
 

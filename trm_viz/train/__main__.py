@@ -102,26 +102,58 @@ def init_distributed(device_arg: str | None) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), setup_device("cpu")
 
 
+def _read_config_file(path: str) -> dict:
+    """--config: a JSON object of KEY: VALUE overrides."""
+    try:
+        overrides = json.loads(Path(path).read_text(encoding="utf-8"))
+    except IsADirectoryError:
+        raise ValueError(f"--config {path} is a folder; it wants a JSON file of settings") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"--config {path} cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--config {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
+    if not isinstance(overrides, dict):
+        raise ValueError(f"--config {path} must hold a JSON object like {{\"hidden_size\": 128}}")
+    return overrides
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before generating data and training, not at the end, when --out cannot take the run's files."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise ValueError(f"--out {out} is not a writable folder ({e.strerror or e})") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank, world, device = init_distributed(args.device)
     out = Path(args.out)
-    resume = load_run(args.resume) if args.resume else None
-    task = args.task or (resume.model_config.task if resume else "sudoku")
-    if resume and resume.model_config.task and task != resume.model_config.task:
-        raise SystemExit(f"--task {task} does not match the resumed run's task {resume.model_config.task}")
-    if not resume and (out / "train_state.safetensors").exists():
-        raise SystemExit(f"{out} already holds a training run: pass --resume {out} to continue it, or another --out")
-
-    overrides: dict = json.loads(Path(args.config).read_text()) if args.config else {}
-    overrides.update(parse_overrides(args.overrides))
-    for flag, key in (("data_size", "train_size"), ("eval_size", "eval_size"), ("seed", "seed"),
-                      ("minutes", "minutes"), ("max_steps", "max_steps")):
-        if getattr(args, flag) is not None:
-            overrides[key] = getattr(args, flag)
-    base_model = resume.model_config.to_dict() if resume else None
-    base_train = dict(resume.train_config, minutes=0.0, max_steps=0) if resume else None
-    tcfg, mcfg = build_configs(task, overrides, base_model, base_train)
+    # Bad settings, folders or files end the run with one line saying what is wrong (SystemExit), not a traceback.
+    try:
+        resume = load_run(args.resume) if args.resume else None
+        task = args.task or (resume.model_config.task if resume else "sudoku")
+        if resume and resume.model_config.task and task != resume.model_config.task:
+            raise ValueError(f"--task {task} does not match the resumed run's task {resume.model_config.task}")
+        if not resume and (out / "train_state.safetensors").exists():
+            raise ValueError(f"{out} already holds a training run: pass --resume {out} to continue it, "
+                             "or another --out")
+        overrides: dict = _read_config_file(args.config) if args.config else {}
+        overrides.update(parse_overrides(args.overrides))
+        for flag, key in (("data_size", "train_size"), ("eval_size", "eval_size"), ("seed", "seed"),
+                          ("minutes", "minutes"), ("max_steps", "max_steps")):
+            if getattr(args, flag) is not None:
+                overrides[key] = getattr(args, flag)
+        base_model = resume.model_config.to_dict() if resume else None
+        base_train = dict(resume.train_config, minutes=0.0, max_steps=0) if resume else None
+        tcfg, mcfg = build_configs(task, overrides, base_model, base_train)
+        if rank == 0:
+            _check_writable(out)
+    except (ValueError, TypeError) as e:      # TypeError: a --config value of the wrong JSON type
+        raise SystemExit(f"python -m trm_viz.train: error: {e}") from None
 
     if rank == 0:   # one process generates and caches the data, the others read the cache
         arrays, info = build_or_load_arrays(tcfg)

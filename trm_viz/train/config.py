@@ -12,6 +12,7 @@ overrides) for each task:
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +112,9 @@ def _field_types(cls) -> dict[str, Any]:
     return {f.name: type(f.default) for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
 
 
+_KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+
+
 def parse_value(key: str, text: str, kind: type) -> Any:
     """'--set key=value' text -> a value of the field's type, with a readable error."""
     try:
@@ -124,7 +128,21 @@ def parse_value(key: str, text: str, kind: type) -> Any:
             return int(float(text)) if float(text).is_integer() else int(text)
         return kind(text)
     except ValueError:
-        raise ValueError(f"--set {key}={text}: expected a {kind.__name__}") from None
+        raise ValueError(f"--set {key}={text}: expected {_KIND_WORDS.get(kind, kind.__name__)}") from None
+
+
+def typed_value(key: str, value: Any, kind: type) -> Any:
+    """An override value (command-line text, or a typed JSON value from --config) -> the field's type."""
+    if isinstance(value, str) and kind is not str:
+        return parse_value(key, value, kind)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is float and number:
+        return float(value)
+    if kind is int and number and float(value).is_integer():
+        return int(value)
+    if isinstance(value, kind):
+        return value
+    raise ValueError(f"{key}={json.dumps(value)}: expected {_KIND_WORDS.get(kind, kind.__name__)}")
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
@@ -159,10 +177,10 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
             raise ValueError("use --task, not --set task=...")
         if key in model_types and key not in ("task", "puzzle_names", "vocab_size", "seq_len",
                                               "num_puzzle_identifiers"):
-            model_kw[key] = parse_value(key, value, model_types[key]) if isinstance(value, str) else value
+            model_kw[key] = typed_value(key, value, model_types[key])
             explicit_emb_ndim |= key == "puzzle_emb_ndim"
         elif key in train_types:
-            train_kw[key] = parse_value(key, value, train_types[key]) if isinstance(value, str) else value
+            train_kw[key] = typed_value(key, value, train_types[key])
         else:
             known = sorted(set(model_types) | set(train_types))
             raise ValueError(f"unknown setting {key!r}; known: {', '.join(known)}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..model.checkpoints import BF16_ABOVE_BYTES, load_checkpoint, save_checkpoint
@@ -118,11 +119,22 @@ def save_run(out: str | Path, raw_model: TRM, ema_model: TRM, train_config: dict
 
 
 def load_run(directory: str | Path) -> ResumeState:
-    """Read a folder written by save_run, to continue training from it."""
+    """Read a folder written by save_run, to continue training from it. Any problem (no such folder, missing or
+    damaged files) is a ValueError whose message names the folder."""
     d = Path(directory)
+    if not d.is_dir():
+        raise ValueError(f"{d} is not a folder (--resume wants the folder an earlier run wrote with --out)")
     state_file = d / "train_state.safetensors"
     if not state_file.is_file():
-        raise FileNotFoundError(f"{d} has no train_state.safetensors: it is not a resumable training run")
+        raise ValueError(f"{d} has no train_state.safetensors: it is not a resumable training run")
+    try:
+        return _read_run(d, state_file)
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError) as e:
+        detail = str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+        raise ValueError(f"cannot resume from {d}: {detail}") from None
+
+
+def _read_run(d: Path, state_file: Path) -> ResumeState:
     from safetensors import safe_open
     with safe_open(str(state_file), framework="pt") as f:
         meta = f.metadata() or {}
