@@ -161,7 +161,8 @@ class MazeTask(Task):
                 lines = text.replace("\r\n", "\n").split("\n")
                 cut = [i for i, l in enumerate(lines) if l.strip() == "---"]
                 if len(cut) > 1:
-                    raise PuzzleError("The maze has more than one '---' line; write the maze, '---', then its solution.")
+                    raise PuzzleError("The maze has more than one '---' line; write the maze, '---', then its "
+                                      "solution.")
                 grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines))
                 if cut and (grid == PATH).any():
                     raise PuzzleError("The maze above '---' contains path cells 'o'; only the solution may.")
