@@ -223,6 +223,10 @@ def test_rendered_maze_parses_back_from_png_jpeg_and_one_pixel_per_cell():
     buf = io.BytesIO()
     img.resize((370, 370)).save(buf, "JPEG", quality=70)            # a scaled, lossy screenshot
     assert (T.parse(buf.getvalue()).solution == p.solution).all()
+    for fmt, options in (("TIFF", {}), ("WEBP", {"lossless": True})):      # other screenshot formats
+        buf = io.BytesIO()
+        img.save(buf, fmt, **options)
+        assert (T.parse(buf.getvalue()).solution == p.solution).all(), fmt
     small = T.parse(TINY)
     assert (T.parse(_png(T.render(_crop(small.grid, 7, 7), cell_px=1))).grid == small.grid).all()
 

@@ -148,8 +148,9 @@ class MazeTask(Task):
     def parse(self, data: Any, filename: str | None = None) -> Puzzle:
         notes: list[str] = []
         solution = None
+        raw = isinstance(data, (bytes, bytearray, memoryview))
         if (hasattr(data, "convert") and hasattr(data, "size")) or (
-                isinstance(data, (bytes, bytearray, memoryview)) and maze_image.looks_like_image(bytes(data[:8]))):
+                raw and maze_image.looks_like_image(bytes(data[:maze_image.SNIFF_BYTES]))):
             grid = maze_image.grid_from_image(data)
         elif isinstance(data, (list, tuple, np.ndarray)):
             grid, notes = self._grid_from_values(data)
