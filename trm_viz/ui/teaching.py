@@ -5,9 +5,10 @@ code (see trm_viz/model/trm.py)."""
 TITLE = "# Watch a Tiny Recursive Model think"
 
 INTRO = (
-    "A **Tiny Recursive Model** (TRM, Jolicoeur-Martineau 2025) is a 2-layer network of a few million parameters "
-    "that solves hard puzzles by improving its own answer again and again. Pick a puzzle, press **Run**, and scrub "
-    "through the up to 16 rounds of refinement it goes through."
+    "A **Tiny Recursive Model** (TRM, Jolicoeur-Martineau 2025) is a tiny network (5-7 million parameters in the "
+    "paper; a model loaded here may be smaller, its card says) that solves hard puzzles by improving its own answer "
+    "again and again. Pick a puzzle, press **Run**, and scrub through the up to 16 rounds of refinement it goes "
+    "through."
 )
 
 HOW_TRM_WORKS = """
@@ -20,8 +21,9 @@ HOW_TRM_WORKS = """
 1. update the scratchpad *n* = L_cycles times: `z_L = net(z_L, z_H + x)` (it sees the puzzle and the current answer);
 2. update the answer once: `z_H = net(z_H, z_L)` (it sees only the scratchpad).
 
-The same 2-layer `net` does both updates, so one step is T x (n + 1) x 2 = 42 layers deep with the usual
-T = 3, n = 6, from only a few million weights. After the step the output head turns z_H into an answer, and a
+The same small `net` does both updates: with the paper's 2 layers, T = 3 and n = 6, one step is
+T x (n + 1) x 2 = 42 layers deep, from only 5-7 million weights (a loaded model may be smaller and use other
+T and n; its card lists them). After the step the output head turns z_H into an answer, and a
 **halting head** turns z_H into **q_halt**, the model's estimate that this answer is already fully right.
 
 **Up to 16 supervision steps.** z_H and z_L are carried from one step into the next, so every step starts from
