@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from trm_viz.tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
 from trm_viz.tasks.sudoku import conflicts, is_solved
 from trm_viz.tasks.sudoku_augment import SudokuAug, random_augmentation
-from trm_viz.tasks.sudoku_generate import CHUNK, blank_out, generate_batch, generate_one
+from trm_viz.tasks.sudoku_generate import CHUNK, blank_out, generate_batch, generate_one, random_full_grids
 from trm_viz.tasks.sudoku_parse import load_data_file
 from trm_viz.tasks.sudoku_solver import count_solutions, search, solve_all, solve_batch
 
@@ -291,8 +291,17 @@ def test_data_file_lines_comments_solutions_and_errors(tmp_path):
         assert all(w in str(e.value) for w in words), str(e.value)
 
 
+def test_random_full_grids_are_valid_distinct_and_seeded():
+    grids = random_full_grids(200, seed=4)
+    assert grids.shape == (200, 81) and grids.dtype == np.uint8
+    for g in grids:
+        assert_valid_full(g.reshape(9, 9))
+    assert len({g.tobytes() for g in grids}) == 200
+    assert (random_full_grids(200, seed=4) == grids).all() and not (random_full_grids(200, seed=5) == grids).all()
+
+
 def test_blanked_full_grids_have_the_asked_blanks_and_a_unique_solution():
-    _, solutions, _ = generate_batch(64, seed=5, workers=1)
+    solutions = random_full_grids(64, seed=5)
     puzzles, sols, rating = blank_out(solutions, seed=1, min_blanks=20, max_blanks=50)
     blanks = (puzzles == 0).sum(1)
     assert blanks.min() >= 15 and blanks.max() <= 50 and blanks.std() > 3   # spread over the range

@@ -150,6 +150,16 @@ def test_sudoku_augment_keeps_puzzles_valid_and_consistent(cache):
     assert len({tuple(s.tolist()) for s in same}) == 64
 
 
+def test_sudoku_blanks_mode_builds_unique_puzzles_from_full_grids(cache):
+    tcfg, _ = tiny(cache, sudoku_blanks="10-20", train_size="64", eval_size="16")
+    data = load_task_data(tcfg, torch.device("cpu"))
+    blanks = (data.train.inputs == 1).sum(1)                  # token 1 = blank
+    assert len(data.train) == 64 and blanks.min() >= 1 and blanks.max() <= 20 and blanks.float().mean() > 12
+    for x, y in zip(data.train.inputs.long().numpy(), data.train.labels.long().numpy()):
+        assert _valid_sudoku(y - 1) and np.array_equal(x[x >= 2], y[x >= 2])
+    assert "random_full_grids" in data.info["source"]
+
+
 def test_maze_augment_is_one_of_the_eight_symmetries():
     rng = np.random.default_rng(0)
     grids = rng.integers(1, 6, size=(16, 30, 30))

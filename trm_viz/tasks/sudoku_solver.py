@@ -229,6 +229,18 @@ def _generate_many(n, seed, min_guesses, max_guesses, max_tries, puzzles, soluti
     return tries
 
 
+@njit(cache=True)
+def _random_full_grids(seed, grids):
+    """Fill ``grids`` (n, 81) with random complete grids: the search on an empty grid, candidates in random order
+    (the first step of _generate_one, without the costly clue removal)."""
+    np.random.seed(seed)
+    buf = np.zeros((1, 81), np.int64)
+    empty = np.zeros(81, np.int64)
+    for k in range(grids.shape[0]):
+        _search(empty, 1, MAX_NODES, buf, True, -1, -1)
+        grids[k, :] = buf[0]
+
+
 @dataclass
 class SearchResult:
     solutions: list[np.ndarray]  # (9, 9) int64 grids, at most ``limit`` of them

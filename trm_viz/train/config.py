@@ -45,7 +45,7 @@ class TrainConfig:
     train_size: int = 1000             # base puzzles (Sudoku/maze) generated for training; augmented per batch
     eval_size: int = 1000              # held-out puzzles (never trained on)
     augment: bool = True               # fresh random symmetry of every example each time it is drawn
-    sudoku_min_guesses: int = 0        # Sudoku: keep generated puzzles needing >= this many solver guesses
+    sudoku_min_guesses: int = 0        # Sudoku: keep minimal puzzles needing >= this many guesses (not with blanks)
     sudoku_blanks: str = ""            # Sudoku: "lo-hi" = full grids with lo..hi random blanks (unique), a curriculum
                                        # for small models; "" = minimal puzzles (the hard, Sudoku-Extreme-like default)
     maze_min_path: int = 110           # Maze: shortest path length filter (Maze-Hard uses >= 110)

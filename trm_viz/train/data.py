@@ -64,14 +64,17 @@ def _blank_range(spec: str) -> tuple[int, int]:
 
 # --- generators ---------------------------------------------------------------------------------------------------
 def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    from ..tasks.sudoku_generate import blank_out, generate_batch
+    from ..tasks.sudoku_generate import blank_out, generate_batch, random_full_grids
     out: dict[str, np.ndarray] = {}
     ratings = {}
+    blanks = _blank_range(cfg.sudoku_blanks) if cfg.sudoku_blanks else None
     for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
-        puzzles, solutions, rating = generate_batch(n, seed=_seed(cfg.seed, split), min_guesses=cfg.sudoku_min_guesses)
-        if cfg.sudoku_blanks:
-            lo, hi = _blank_range(cfg.sudoku_blanks)
-            puzzles, solutions, rating = blank_out(solutions, _seed(cfg.seed, split) + 1, lo, hi)
+        if blanks:   # full grids straight from the solver: no minimal puzzle is built only to be thrown away
+            grids = random_full_grids(n, seed=_seed(cfg.seed, split))
+            puzzles, solutions, rating = blank_out(grids, _seed(cfg.seed, split) + 1, *blanks)
+        else:
+            puzzles, solutions, rating = generate_batch(n, seed=_seed(cfg.seed, split),
+                                                        min_guesses=cfg.sudoku_min_guesses)
         inputs, labels = _encode("sudoku", puzzles), _encode("sudoku", solutions)
         if split == "eval":
             keep = _without(inputs, out["train_inputs"])
@@ -80,7 +83,8 @@ def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, An
         ratings[split] = {"median_guesses": float(np.median(rating)) if len(rating) else 0.0,
                           "mean_clues": float((puzzles > 0).sum(1).mean()) if len(puzzles) else 0.0}
     source = ("generated minimal unique Sudoku (trm_viz.tasks.sudoku_generate)" if not cfg.sudoku_blanks else
-              f"random full grids with {cfg.sudoku_blanks} random blanks, unique solution (sudoku_generate.blank_out)")
+              f"random full grids with {cfg.sudoku_blanks} random blanks, unique solution "
+              "(sudoku_generate.random_full_grids + blank_out)")
     info = {"source": source, "blanks": cfg.sudoku_blanks,
             "min_guesses": cfg.sudoku_min_guesses, **{f"{k}_stats": v for k, v in ratings.items()}}
     return out, info
@@ -170,7 +174,10 @@ def cache_path(cfg: TrainConfig) -> Path:
         keys.update(variants=cfg.arc_variants, subsets=cfg.arc_subsets)
     else:
         keys.update(train=cfg.train_size, eval=cfg.eval_size)
-        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks},
+        # "grids": blank-mode puzzles come from random_full_grids (before: the solutions of minimal puzzles), so
+        # caches of the old blank-mode data are not mistaken for the new.
+        keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks,
+                                **({"grids": "random_full"} if cfg.sudoku_blanks else {})},
                      "maze": {"min_path": cfg.maze_min_path}}[cfg.task])
     digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
