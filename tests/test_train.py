@@ -108,7 +108,7 @@ def test_adam_atan2_matches_the_per_element_formula(a, b):
                 want[i][j] = w - lr * a * math.atan2(m_hat, b * math.sqrt(v_hat))
         for p, w in zip(params, want):
             np.testing.assert_allclose(p.detach().reshape(-1).numpy(), w, rtol=1e-12, atol=1e-14)
-    assert float(params[1][0]) == pytest.approx(want[1][0]) and math.isfinite(float(params[1][0]))
+    assert float(params[1][0].detach()) == pytest.approx(want[1][0]) and math.isfinite(float(params[1][0].detach()))
 
 
 def test_optimizer_setting_selects_and_old_runs_keep_adamw(cache):
