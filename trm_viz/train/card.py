@@ -51,6 +51,17 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
+def _eval_set(data: dict[str, Any]) -> str:
+    """Which held-out set a run was scored on: runs of one card may train (and evaluate) on different data."""
+    if data.get("blanks"):
+        return f"{data['blanks']} blanks"
+    if "min_guesses" in data:
+        return "minimal puzzles" + (f", >= {data['min_guesses']} guesses" if data["min_guesses"] else "")
+    if "min_path" in data:
+        return f"path >= {data['min_path']}"
+    return data.get("source", "?")[:40]
+
+
 def render_readme(card: dict[str, Any]) -> str:
     task = card.get("task", "")
     model = card.get("model", {})
@@ -101,14 +112,15 @@ def render_readme(card: dict[str, Any]) -> str:
               "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
               "(first step with sigmoid(q_halt) > 0.5, else the last), fraction of cells right after the last step, "
               "and halting accuracy (final q_halt > 0 agrees with final exactness).", "",
-              "| run | date | device | steps | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
+              "| run | date | device | steps | held-out set | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
               + " | exact at halt | cells@last | halt acc. | mean halt step | n |",
-              "|---" * (9 + len(SHOWN_STEPS)) + "|"]
+              "|---" * (10 + len(SHOWN_STEPS)) + "|"]
     for i, run in enumerate(runs, 1):
         ev = run.get("eval") or {}
         by_step = ev.get("exact_by_step") or []
         cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
         lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
+                     f"{_eval_set(run.get('data') or {})} | "
                      + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
                      f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
