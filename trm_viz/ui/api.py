@@ -1,5 +1,6 @@
 """The named API endpoint ``/trace`` for gradio_client and scripts: a puzzle in -> the trace JSON out
-(trm_viz.trace.to_json), run with the shipped checkpoint of its task.
+(trm_viz.trace.to_json), run with the default shipped checkpoint of its task (checkpoints/<task>/ when shipped, else
+the first checkpoints/<task>-<variant>/). The UI's "Shipped model" menu and uploaded checkpoints do not apply here.
 
     from gradio_client import Client
     trace = Client("http://localhost:7860/").predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
@@ -30,6 +31,9 @@ def make_trace_api(registry: ModelRegistry):
     def trace(task: str, puzzle: str, steps: int = 0, H_cycles: int = 0, L_cycles: int = 0,
               arc_task_id: str = "") -> dict[str, Any]:
         """Run the shipped TRM on one puzzle and return every supervision step.
+
+        The model is the task's default shipped checkpoint (checkpoints/<task>/ when shipped, else the first
+        checkpoints/<task>-<variant>/, named in the result's meta.checkpoint), whatever model the web page has picked.
 
         Args:
             task: "sudoku", "maze" or "arc".

@@ -81,6 +81,9 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 task = gr.Radio([("Sudoku", "sudoku"), ("Maze", "maze"), ("ARC", "arc")], value="sudoku",
                                 label="Puzzle type", elem_id="task")
                 model_md = gr.Markdown(model_line(registry, "sudoku", None), elem_id="model-line")
+                shipped = registry.choices("sudoku")      # several checkpoints of one task: the session picks one
+                model_choice = gr.Dropdown(shipped, value=shipped[0] if shipped else None, label="Shipped model",
+                                           elem_id="model-choice", visible=len(shipped) >= 2)
                 editor = editor_for(get_task("sudoku"), sudoku_first.grid, label="Puzzle", elem_id="editor")
                 check = gr.Markdown(elem_id="check")
                 with gr.Row():
@@ -158,9 +161,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
 
         # --- wiring ----------------------------------------------------------------------------------------------
         load_outputs = [editor, session, demos, picker, check]
-        task_outputs = load_outputs + [example, arc_group, level, steps, h_cycles, l_cycles, model_md]
+        model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
+        task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], [session, *model_outputs], **QUIET)
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)

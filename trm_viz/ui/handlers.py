@@ -77,14 +77,15 @@ class RunHandlers:
         here shows one error and leaves every view, and the grid, as it was."""
         try:
             puzzle = ss.build_puzzle(task_name, grid, session, arc_task_id)
-            user_key = session.get("user_model")
-            loaded = active_model(self.registry, task_name, user_key)
+            user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
+            loaded = active_model(self.registry, task_name, user_key, shipped)
         except (PuzzleError, CheckpointError) as e:
             raise gr.Error(str(e)) from None
         for note in puzzle.notes:
             gr.Warning(note)
-        request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "steps": int(steps),
-                   "H_cycles": int(H_cycles), "L_cycles": int(L_cycles), "clicked": time.perf_counter()}
+        request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "shipped": shipped,
+                   "steps": int(steps), "H_cycles": int(H_cycles), "L_cycles": int(L_cycles),
+                   "clicked": time.perf_counter()}
         return request, f"Running step 1 of {int(steps)} with the {loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
@@ -97,7 +98,7 @@ class RunHandlers:
         task_name, puzzle, n = request["task"], request["puzzle"], request["steps"]
         t0 = request["clicked"]
         try:
-            loaded = active_model(self.registry, task_name, request["user_model"])
+            loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
             raise gr.Error(str(e)) from None
         task = get_task(task_name)

@@ -19,7 +19,7 @@ from ..viz.grids import render_grid
 from . import session as ss
 from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
-from .models import ModelRegistry, active_config, known_arc_tasks, model_line
+from .models import ModelRegistry, active_config, known_arc_tasks, model_line, own_model_for
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},
@@ -74,7 +74,7 @@ class InputHandlers:
     def arc_choices(self, session: dict) -> list[tuple[str, str]]:
         """ARC tasks to pick from: those the active model has an embedding for; without an ARC model, the
         curated tasks and the training collection (the editor and demonstrations still work)."""
-        cfg = active_config(self.registry, "arc", session.get("user_model"))
+        cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
         ids = known_arc_tasks(cfg) if cfg is not None else []
         if not ids:
             try:
@@ -104,6 +104,24 @@ class InputHandlers:
         return (editor_update(task, new), session, demos, gr.skip() if picker is None else picker,
                 ss.check_line(task_name, new, session, arc_id))
 
+    def _model_updates(self, task_name: str, session: dict) -> tuple:
+        """What follows the model Run will use for ``task_name``: the supervision steps, H_cycles and L_cycles
+        sliders (that model's defaults) and the model line."""
+        user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
+        cfg = active_config(self.registry, task_name, user_key, shipped)
+        steps, T, n = (min(cfg.halt_max_steps, MAX_STEPS), cfg.H_cycles, cfg.L_cycles) if cfg else (MAX_STEPS, 3, 6)
+        return (gr.update(value=steps), gr.update(value=min(T, MAX_H_CYCLES)), gr.update(value=min(n, MAX_L_CYCLES)),
+                model_line(self.registry, task_name, user_key, shipped))
+
+    def _model_menu(self, task_name: str, session: dict) -> dict:
+        """The "Shipped model" menu: the task's shipped checkpoints, shown when there is a choice to make (and
+        hidden while the user's own checkpoint answers for the task: picking would change nothing)."""
+        names = self.registry.choices(task_name)
+        pick = ss.shipped(session, task_name)
+        visible = len(names) >= 2 and own_model_for(task_name, session.get("user_model")) is None
+        return gr.update(choices=names, value=pick if pick in names else (names[0] if names else None),
+                         visible=visible)
+
     def _arc_puzzle(self, task_id: str) -> Puzzle:
         from ..tasks.arc import task_puzzles
         from ..tasks.arc_data import curated_tasks, find_task
@@ -114,16 +132,13 @@ class InputHandlers:
     # --- handlers ---------------------------------------------------------------------------------------------
     def task_changed(self, task_name: str, session: dict) -> tuple:
         """Show the task's last grid (or its first example), its examples, the ARC picker when needed, which model
-        will run and its default settings."""
+        will run, its default settings and the menu of shipped models."""
         task = get_task(task_name)
-        user_key = session.get("user_model")
         names = list(examples(task_name))
         grid = session["grids"].get(task_name)
         if grid is None:
             grid = ss.load(session, task_name, examples(task_name)[names[0]])
         src = ss.source(session, task_name)
-        cfg = active_config(self.registry, task_name, user_key)
-        steps, T, n = (min(cfg.halt_max_steps, MAX_STEPS), cfg.H_cycles, cfg.L_cycles) if cfg else (MAX_STEPS, 3, 6)
         is_arc = task_name == "arc"
         arc_id = src.arc_task_id if src is not None else None
         return (
@@ -133,9 +148,16 @@ class InputHandlers:
             ss.check_line(task_name, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
-            gr.update(value=steps), gr.update(value=min(T, MAX_H_CYCLES)), gr.update(value=min(n, MAX_L_CYCLES)),
-            model_line(self.registry, task_name, user_key),
+            *self._model_updates(task_name, session), self._model_menu(task_name, session),
         )
+
+    def shipped_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
+        """The user picked another shipped model for this task: Run, the run settings and the model line follow it.
+        Outputs: session, steps, H_cycles, L_cycles, model line."""
+        if name not in self.registry.choices(task_name):
+            raise gr.Error(f"There is no shipped {task_name} model called {name!r}.")
+        ss.choose_shipped(session, task_name, name)
+        return (session, *self._model_updates(task_name, session))
 
     def page_loaded(self, task_name: str, session: dict) -> tuple:
         """A new visitor: remember where the grid the page opened with came from (the first example) and check it.
@@ -144,8 +166,8 @@ class InputHandlers:
         if session["grids"].get(task_name) is None:
             ss.load(session, task_name, next(iter(examples(task_name).values())))
         grid = session["grids"][task_name]
-        return session, ss.check_line(task_name, grid, session), model_line(self.registry, task_name,
-                                                                             session.get("user_model"))
+        return session, ss.check_line(task_name, grid, session), model_line(
+            self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
         if not name:

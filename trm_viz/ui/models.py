@@ -1,6 +1,6 @@
-"""Which trained model answers for each task: the shipped checkpoints (checkpoints/<task>/, discovered on disk,
-loaded on first use and cached, thread-safe) and checkpoints a user brings (uploaded files, or a local path when
-the host allows it).
+"""Which trained model answers for each task: the shipped checkpoints (checkpoints/<task>/ and
+checkpoints/<task>-<variant>/, discovered on disk, loaded on first use and cached, thread-safe; a session may pick
+one of several for a task) and checkpoints a user brings (uploaded files, or a local path when the host allows it).
 
 Loading never runs code from a file: ours is safetensors, official step_N files go through torch weights_only
 (trm_viz.model.checkpoints). Every failure is a CheckpointError whose message is shown in the UI as is.
@@ -73,64 +73,100 @@ def describe(loaded: LoadedModel) -> str:
 
 
 class ModelRegistry:
-    """The shipped checkpoints: ``root/<task>/config.json`` (+ weights). Models load on first use, once, even when
-    several sessions ask at the same time."""
+    """The shipped checkpoints: ``root/<task>/`` and ``root/<task>-<variant>/`` folders (config.json + weights),
+    found once per registry. A task may have several (e.g. the paper-size sudoku/ beside sudoku-tiny/); a session
+    picks one by folder name, and None means the task's default, its first choice. Models load on first use, once,
+    even when several sessions ask at the same time."""
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else checkpoints_dir()
-        self._models: dict[str, LoadedModel] = {}
+        self._models: dict[str, LoadedModel] = {}              # by folder name
+        self._found: dict[str, dict[str, TRMConfig | None]] = {}   # task -> folder name -> config (None: unreadable)
         self._locks = {task: threading.Lock() for task in TASK_NAMES}
 
-    def path(self, task: str) -> Path | None:
-        """checkpoints/<task>/ when it exists, else the first checkpoints/<task>-<variant>/ (e.g. sudoku-tiny)."""
-        for folder in [self.root / task, *sorted(self.root.glob(f"{task}-*"))]:
-            if (folder / "config.json").is_file():
-                return folder
-        return None
+    def _discover(self, task: str) -> dict[str, TRMConfig | None]:
+        """<task>/ first, then <task>-*/ sorted; a folder whose config names another task is not offered. One whose
+        config.json is unreadable is kept: Run then says what is wrong with it instead of the model vanishing."""
+        if task not in self._found:
+            found: dict[str, TRMConfig | None] = {}
+            for folder in [self.root / task, *sorted(self.root.glob(f"{task}-*"))]:
+                if not (folder / "config.json").is_file():
+                    continue
+                try:
+                    cfg: TRMConfig | None = read_config(folder)
+                except (OSError, CheckpointError):
+                    cfg = None
+                if cfg is None or cfg.task in (task, ""):
+                    found[folder.name] = cfg
+            self._found[task] = found       # a racing thread computes the same dict; either one may stay
+        return self._found[task]
+
+    def choices(self, task: str) -> list[str]:
+        """Folder names of the task's shipped checkpoints, the default first (empty when none is shipped)."""
+        return list(self._discover(task))
+
+    def _name(self, task: str, name: str | None) -> str | None:
+        """The folder ``name`` stands for: the default when None or empty; None when there is no such choice."""
+        found = self._discover(task)
+        if not name:
+            return next(iter(found), None)
+        return name if name in found else None
+
+    def path(self, task: str, name: str | None = None) -> Path | None:
+        """The folder of the chosen checkpoint (default: checkpoints/<task>/ when it exists, else the first
+        checkpoints/<task>-<variant>/, e.g. sudoku-tiny); None when there is none."""
+        name = self._name(task, name)
+        return None if name is None else self.root / name
 
     def available(self) -> list[str]:
-        return [t for t in TASK_NAMES if self.path(t) is not None]
+        return [t for t in TASK_NAMES if self.choices(t)]
 
-    def config(self, task: str) -> TRMConfig | None:
-        """The shipped model's settings without loading its weights (slider defaults); None if there is none
+    def config(self, task: str, name: str | None = None) -> TRMConfig | None:
+        """The chosen model's settings without loading its weights (slider defaults); None if there is none
         or its config.json is unreadable (Run then reports why)."""
-        if task in self._models:
-            return self._models[task].config
-        folder = self.path(task)
-        if folder is None:
+        name = self._name(task, name)
+        if name is None:
             return None
-        try:
-            return read_config(folder)
-        except (OSError, CheckpointError):
-            return None
+        if name in self._models:
+            return self._models[name].config
+        return self._discover(task)[name]
 
-    def loaded(self, task: str) -> LoadedModel | None:
-        """The model if it is already in memory (never loads)."""
-        return self._models.get(task)
+    def loaded(self, task: str, name: str | None = None) -> LoadedModel | None:
+        """The chosen model if it is already in memory (never loads)."""
+        name = self._name(task, name)
+        return None if name is None else self._models.get(name)
 
-    def get(self, task: str) -> LoadedModel:
-        if task in self._models:
-            return self._models[task]
-        folder = self.path(task)
-        if folder is None:
+    def get(self, task: str, name: str | None = None) -> LoadedModel:
+        folder_name = self._name(task, name)
+        if folder_name is None and name and self.choices(task):
+            # a choice from a menu of an earlier start, or a name typed by hand: never a path to follow
+            raise NoModel(f"There is no shipped {task} model called {name!r}; the shipped ones are "
+                          f"{', '.join(self.choices(task))}.")
+        if folder_name is None:
             raise NoModel(f"No trained {task} model is shipped yet; you can still edit, upload, check and solve "
                           f"{task} puzzles here, or load your own checkpoint under 'Use your own checkpoint'.")
+        if folder_name in self._models:
+            return self._models[folder_name]
+        folder = self.root / folder_name
         with self._locks[task]:
-            if task not in self._models:
+            if folder_name not in self._models:
                 model, info = load_checkpoint(folder)
                 if model.config.task and model.config.task != task:
                     raise CheckpointError(f"{folder} holds a {model.config.task} model, not a {task} one.")
                 rel = folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder
-                self._models[task] = LoadedModel(model, info, f"shipped {task} model ({rel})")
-        return self._models[task]
+                self._models[folder_name] = LoadedModel(model, info, f"shipped {task} model ({rel})")
+        return self._models[folder_name]
 
     def preload(self) -> None:
-        """Load every shipped model (a background thread at start-up: the first Run then starts at once)."""
-        for task in self.available():
+        """Load every shipped model, defaults first (a background thread at start-up: the first Run, and the first
+        after a switch of model, then starts at once)."""
+        defaults = [(t, names[0]) for t in TASK_NAMES if (names := self.choices(t))]
+        others = [(t, name) for t in TASK_NAMES for name in self.choices(t)[1:]]
+        for task, name in defaults + others:
             try:
-                self.get(task)
+                self.get(task, name)
             except CheckpointError:
-                pass    # reported when someone runs that task
+                pass    # reported when someone runs that model
 
 
 # --- checkpoints users bring -----------------------------------------------------------------------------------
@@ -210,30 +246,34 @@ def load_local(path: str) -> tuple[str, LoadedModel]:
 
 
 # --- which model a session uses ----------------------------------------------------------------------------------
-def active_model(registry: ModelRegistry, task: str, user_key: str | None) -> LoadedModel:
-    """The session's own checkpoint when it is a model for ``task``, else the shipped one (NoModel if none)."""
+# ``shipped`` is the session's pick among the task's shipped checkpoints (a folder name; None: the default).
+def own_model_for(task: str, user_key: str | None) -> LoadedModel | None:
+    """The session's own checkpoint when it is a model for ``task`` (it takes precedence over the shipped ones)."""
     user = user_model(user_key)
-    if user is not None and user.task in (task, ""):
-        return user
-    return registry.get(task)
+    return user if user is not None and user.task in (task, "") else None
 
 
-def active_config(registry: ModelRegistry, task: str, user_key: str | None) -> TRMConfig | None:
-    user = user_model(user_key)
-    if user is not None and user.task in (task, ""):
-        return user.config
-    return registry.config(task)
+def active_model(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> LoadedModel:
+    """The session's own checkpoint when it is a model for ``task``, else the chosen shipped one (NoModel if none)."""
+    return own_model_for(task, user_key) or registry.get(task, shipped)
 
 
-def model_line(registry: ModelRegistry, task: str, user_key: str | None) -> str:
+def active_config(registry: ModelRegistry, task: str, user_key: str | None,
+                  shipped: str | None = None) -> TRMConfig | None:
+    user = own_model_for(task, user_key)
+    return user.config if user is not None else registry.config(task, shipped)
+
+
+def model_line(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> str:
     """One line saying which model Run will use for ``task`` (or that there is none)."""
-    user = user_model(user_key)
-    if user is not None and user.task in (task, ""):
+    user = own_model_for(task, user_key)
+    if user is not None:
         return "**Model:** " + describe(user)
-    folder = registry.path(task)
+    folder = registry.path(task, shipped)
     if folder is None:
         return (f"**No trained {task} model is shipped yet.** You can still edit, upload, check and solve {task} "
                 "puzzles, or load your own checkpoint below.")
-    if registry.loaded(task) is not None:
-        return "**Model:** " + describe(registry.loaded(task))
+    loaded = registry.loaded(task, shipped)
+    if loaded is not None:
+        return "**Model:** " + describe(loaded)
     return f"**Model:** shipped {task} model ({folder.name}/), loaded on first run."

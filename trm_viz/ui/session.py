@@ -1,6 +1,7 @@
 """One visitor's state, kept server-side in gr.State (never shared between sessions): the grid last seen for each
 task, an undo stack per task, where each task's grid came from (an example, a generated puzzle, an upload, an ARC
-task: its known solution, name, ARC id and demonstrations), and the user's own checkpoint if they loaded one.
+task: its known solution, name, ARC id and demonstrations), which shipped model they picked for each task, and the
+user's own checkpoint if they loaded one.
 
 Plus the one place that turns the editor's grid into the Puzzle the model runs (the "source" decides whether a
 known solution still applies: only while the grid is unchanged).
@@ -22,8 +23,18 @@ def new_session() -> dict[str, Any]:
         "grids": {t: None for t in TASK_NAMES},     # last grid seen in the editor, per task (None: not shown yet)
         "undo": {t: [] for t in TASK_NAMES},        # earlier grids, most recent last
         "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
+        "shipped": {t: None for t in TASK_NAMES},   # the shipped checkpoint picked per task (None: the default)
         "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
     }
+
+
+def shipped(session: dict, task: str) -> str | None:
+    """The folder name of the shipped model the session picked for ``task`` (None: the task's default)."""
+    return session.get("shipped", {}).get(task)
+
+
+def choose_shipped(session: dict, task: str, name: str | None) -> None:
+    session.setdefault("shipped", {})[task] = name or None
 
 
 def rows(grid: Any) -> list[list[int]] | None:

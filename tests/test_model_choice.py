@@ -1,0 +1,186 @@
+"""Several shipped checkpoints of one task: the registry lists them (checkpoints/<task>/ first, then <task>-*/),
+loads each on its own, and a session picks one in the "Shipped model" menu; Run, the run settings and the model line
+follow the pick, a user's own checkpoint still comes first, and the /trace API keeps the default.
+
+The temporary checkpoints folder holds two copies of the real trained checkpoints/sudoku-tiny (same weights). The
+copy named "sudoku" gets other default counts in its config.json (H_cycles 3, L_cycles 3, 8 steps: the weights do
+not depend on them), so a user can tell the two apart by the run settings as well as by the model line.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import free_port   # pytest puts tests/ on sys.path
+from trm_viz.model.checkpoints import save_checkpoint
+from trm_viz.model.config import TRMConfig
+from trm_viz.model.trm import TRM
+from trm_viz.tasks import get_task
+from trm_viz.ui import session as ss
+from trm_viz.ui.handlers import RunHandlers
+from trm_viz.ui.input_handlers import InputHandlers
+from trm_viz.ui.models import CHECKPOINTS_ENV, REPO, ModelRegistry, NoModel, load_uploaded
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
+TINY = REPO / "checkpoints" / "sudoku-tiny"
+EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("checkpoints")
+    for name in ("sudoku", "sudoku-tiny", "sudoku-wrong-task"):
+        (root / name).mkdir()
+        for f in ("config.json", "model.safetensors"):
+            shutil.copyfile(TINY / f, root / name / f)
+    _edit_config(root / "sudoku", H_cycles=3, L_cycles=3, halt_max_steps=8)
+    _edit_config(root / "sudoku-wrong-task", task="maze")     # named like a Sudoku variant, configured for mazes
+    (root / "sudoku-notes").mkdir()                              # no config.json: not a checkpoint
+    return root
+
+
+def _edit_config(folder: Path, **changes) -> None:
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, **changes}))
+
+
+# --- the registry -----------------------------------------------------------------------------------------------
+def test_registry_lists_loads_and_caches_each_checkpoint(root):
+    reg = ModelRegistry(root)
+    assert reg.choices("sudoku") == ["sudoku", "sudoku-tiny"] and reg.choices("maze") == []
+    assert reg.available() == ["sudoku"]
+    assert reg.path("sudoku") == root / "sudoku" and reg.path("sudoku", "sudoku-tiny") == root / "sudoku-tiny"
+    assert (reg.config("sudoku").H_cycles, reg.config("sudoku", "sudoku-tiny").H_cycles) == (3, 2)
+    assert reg.loaded("sudoku") is None
+    default, tiny = reg.get("sudoku"), reg.get("sudoku", "sudoku-tiny")
+    assert default is reg.get("sudoku", "sudoku") is reg.loaded("sudoku") and tiny is reg.loaded("sudoku", "sudoku-tiny")
+    assert default is not tiny and str(root / "sudoku-tiny") in tiny.label and f"({root / 'sudoku'})" in default.label
+    assert (default.config.H_cycles, default.config.halt_max_steps, tiny.config.H_cycles) == (3, 8, 2)
+    for k, v in tiny.model.state_dict().items():                # both hold the real sudoku-tiny weights
+        assert torch.equal(v, default.model.state_dict()[k])
+    for bad in ("sudoku-wrong-task", "sudoku-notes", "../sudoku-tiny", str(root / "sudoku-tiny")):
+        with pytest.raises(NoModel, match="no shipped sudoku model called .*the shipped ones are sudoku, sudoku-tiny"):
+            reg.get("sudoku", bad)
+    with pytest.raises(NoModel, match="No trained maze model is shipped yet"):
+        reg.get("maze")
+
+
+def test_registry_loads_a_checkpoint_once_when_sessions_ask_together(root):
+    reg, got = ModelRegistry(root), []
+    threads = [threading.Thread(target=lambda: got.append(reg.get("sudoku", "sudoku-tiny"))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 4 and all(m is got[0] for m in got)
+
+
+def test_the_repositorys_default_is_unchanged():
+    reg = ModelRegistry(REPO / "checkpoints")
+    assert reg.choices("sudoku")[0] == reg.path("sudoku").name and reg.path("sudoku").parent == REPO / "checkpoints"
+
+
+# --- the handlers behind the menu -------------------------------------------------------------------------------
+def test_the_sessions_pick_drives_settings_model_line_and_run(root):
+    reg = ModelRegistry(root)
+    inputs, runs = InputHandlers(reg), RunHandlers(reg)
+    session = ss.new_session()
+    out = inputs.task_changed("sudoku", session)
+    steps, h, l, line, menu = out[-5:]
+    assert menu["visible"] and menu["choices"] == ["sudoku", "sudoku-tiny"] and menu["value"] == "sudoku"
+    assert (steps["value"], h["value"], l["value"]) == (8, 3, 3) and "(sudoku/)" in line
+    assert inputs.task_changed("maze", session)[-1]["visible"] is False
+
+    session, steps, h, l, line = inputs.shipped_chosen("sudoku", "sudoku-tiny", session)
+    assert (steps["value"], h["value"], l["value"]) == (16, 2, 2) and "(sudoku-tiny/)" in line
+    assert inputs.task_changed("sudoku", session)[-1]["value"] == "sudoku-tiny"    # kept across task switches
+    other = ss.new_session()                                                           # another visitor: default
+    assert inputs.task_changed("sudoku", other)[-1]["value"] == "sudoku"
+    with pytest.raises(Exception, match="no shipped sudoku model called '../x'"):
+        inputs.shipped_chosen("sudoku", "../x", session)
+
+    grid = get_task("sudoku").parse(EASY).grid.tolist()
+    request, status = runs.prepare("sudoku", grid, session, None, 1, 2, 2)
+    assert request["shipped"] == "sudoku-tiny" and str(root / "sudoku-tiny") in status
+    *_, last = runs.run(request)
+    assert last[3]["trace"].meta["checkpoint"] == reg.get("sudoku", "sudoku-tiny").label
+    # the model line now describes the loaded model: the line a user reads before pressing Run
+    assert "sudoku-tiny" in inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-1]
+
+
+def test_own_checkpoint_still_comes_first(root, tmp_path):
+    reg = ModelRegistry(root)
+    inputs, runs = InputHandlers(reg), RunHandlers(reg)
+    mine = TRM(TRMConfig(hidden_size=64, num_heads=4, L_layers=1, H_cycles=1, L_cycles=1, puzzle_emb_ndim=64,
+                         vocab_size=11, seq_len=81, mlp_t=True, pos_encodings="none", task="sudoku"))
+    folder = save_checkpoint(tmp_path / "mine", mine)
+    key, loaded = load_uploaded([str(folder / "config.json"), str(folder / "model.safetensors")])
+    session = ss.new_session()
+    inputs.shipped_chosen("sudoku", "sudoku-tiny", session)
+    session["user_model"] = key
+    out = inputs.task_changed("sudoku", session)
+    assert out[-1]["visible"] is False and "your checkpoint" in out[-2] and out[-4]["value"] == 1
+    request, status = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 1, 1, 1)
+    assert loaded.label in status
+    session["user_model"] = None                                   # "Back to the shipped models": the pick is back
+    assert inputs.task_changed("sudoku", session)[-1]["value"] == "sudoku-tiny"
+
+
+# --- the API and the page ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def app(root):
+    from trm_viz.ui.app_layout import build_app, launch_kwargs
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(CHECKPOINTS_ENV, str(root))
+        demo = build_app(ModelRegistry(), warm=False)
+    kwargs = launch_kwargs()
+    kwargs.update(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    demo.launch(**kwargs)
+    try:
+        yield demo
+    finally:
+        demo.close()
+
+
+def test_trace_api_uses_the_default_shipped_model(app, root):
+    from gradio_client import Client
+
+    trace = Client(app.local_url, verbose=False).predict("sudoku", EASY, 1, 0, 0, "", api_name="/trace")
+    assert trace["meta"]["checkpoint"].endswith(f"({root / 'sudoku'})") and trace["meta"]["H_cycles"] == 3
+
+
+def test_menu_in_the_browser(app, browser):
+    t0 = time.time()
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    page.goto(app.local_url)
+    page.wait_for_selector("#editor .ge-cell")
+    menu, line = page.locator("#model-choice"), page.locator("#model-line")
+    assert menu.is_visible() and "(sudoku/)" in line.inner_text()
+    page.click("#task label:has-text('Maze')")
+    _wait(lambda: not menu.is_visible(), "menu hidden for mazes")
+    page.click("#task label:has-text('Sudoku')")
+    _wait(menu.is_visible, "menu back for Sudoku")
+    page.locator("#model-choice input").click()
+    page.locator("[role=option]:has-text('sudoku-tiny')").click()
+    _wait(lambda: "(sudoku-tiny/)" in line.inner_text(), "model line follows the pick")
+    page.click("button:has-text('Run settings')")
+    h_cycles = page.locator("input[aria-label='number input for H_cycles (T): z_H updates per step']")
+    _wait(lambda: h_cycles.input_value() == "2", "H_cycles slider follows the pick")
+    page.close()
+    print(f"browser test: {time.time() - t0:.1f} s")
+
+
+def _wait(pred, what: str, timeout: float = 15.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not after {timeout} s")
