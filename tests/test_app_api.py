@@ -99,15 +99,15 @@ def test_known_solution_applies_only_to_the_unchanged_grid():
     example = SUDOKU.parse(EASY)
     example.name, example.solution = "easy", SUDOKU.solve(example)
     grid = ss.load(session, "sudoku", example)
-    assert ss.build_puzzle("sudoku", grid, session).name == "easy"
+    assert ss.build_puzzle(get_task("sudoku"), grid, session).name == "easy"
     edited = [row[:] for row in grid]
     edited[0][2] = 4
-    p = ss.build_puzzle("sudoku", edited, session)
+    p = ss.build_puzzle(get_task("sudoku"), edited, session)
     assert p.name == "" and p.solution is None and p.givens[0, 2]
     with pytest.raises(PuzzleError, match="two 5s"):
         edited[0][2] = 5
-        ss.build_puzzle("sudoku", edited, session)
-    assert "Not runnable" in ss.check_line("sudoku", edited, session)
+        ss.build_puzzle(get_task("sudoku"), edited, session)
+    assert "Not runnable" in ss.check_line(get_task("sudoku"), edited, session)
 
 
 def test_undo_steps_back_through_edits_and_loads():
@@ -127,10 +127,10 @@ def test_arc_puzzle_keeps_its_task_when_the_test_input_is_edited():
     session = ss.new_session()
     task_puzzle = next(iter(arc.examples().values()))
     grid = ss.load(session, "arc", task_puzzle)
-    p = ss.build_puzzle("arc", grid, session)
+    p = ss.build_puzzle(get_task("arc"), grid, session)
     assert p.arc_task_id == task_puzzle.arc_task_id and p.solution is not None and len(p.demos) > 0
     edited = [[(v + 1) % 10 for v in row] for row in grid]
-    p = ss.build_puzzle("arc", edited, session)
+    p = ss.build_puzzle(get_task("arc"), edited, session)
     assert p.arc_task_id == task_puzzle.arc_task_id and p.solution is None and len(p.demos) > 0
 
 

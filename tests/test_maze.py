@@ -295,13 +295,46 @@ def test_data_file_blocks_with_optional_solutions(tmp_path):
 
 def test_examples_are_valid_and_carry_shortest_path_solutions():
     examples = T.examples()
-    assert len(examples) == 6
+    assert len(examples) == 8
     for name, p in examples.items():
         T.validate(p)
         _, length, n_paths = M.shortest_paths(p.grid)
         assert (p.solution == M.PATH).sum() + 1 == length
         assert (n_paths > 1) == ("several" in name)
     assert any(M.shortest_paths(p.grid)[1] >= 110 for p in examples.values())
+
+
+# --- smaller canvases (a maze model may read fewer than 30x30 tokens) ---------------------------------------------
+def test_small_canvas_task_fits_pads_refuses_and_offers_the_examples_that_fit():
+    small = get_task("maze", 144)
+    assert small is M.maze_task(12) and (small.seq_len, small.canvas_shape) == (144, (12, 12))
+    assert get_task("maze", 900) is T and get_task("maze") is T and get_task("sudoku", 144).seq_len == 81
+    examples = small.examples()
+    assert list(examples) == ["tiny", "small", "several shortest paths", "generated 12x12", "long path 12x12"]
+    tiny = examples["tiny"]
+    assert tiny.grid.shape == (12, 12) and (tiny.grid[:2] == M.WALL).all()      # 7x7, centred, walls around
+    assert small.decode(small.encode(tiny.solution)).tolist() == tiny.solution.tolist()
+    small.validate(tiny)            # 8 steps < 18: a note, not an error
+    assert any("12x12 maze model is trained on mazes with paths of 18+ steps" in n for n in tiny.notes)
+    with pytest.raises(PuzzleError, match="at most 12x12 is supported by this model"):
+        small.parse(T.to_text(T.examples()["medium 21x21"].grid))
+    with pytest.raises(PuzzleError, match="5x5 to 30x30"):
+        M.MazeTask(4)
+
+
+@pytest.mark.parametrize("size", [5, 9, 12, 17])
+def test_generator_on_small_canvases_gives_unique_shortest_paths_of_the_scaled_length(size):
+    from trm_viz.tasks.maze_generate import hard_min_path
+    puzzles, labels = generate_batch(30, seed=3, size=size)
+    task = M.maze_task(size)
+    assert puzzles.shape == (30, size, size)
+    for p, l in zip(puzzles, labels):
+        solution, length, n_paths = M.shortest_paths(p.astype(np.int64))
+        assert n_paths == 1 and length >= hard_min_path(size)
+        assert solution.tolist() == l.tolist()
+        task.validate(task.parse(p.astype(np.int64).tolist()))
+    with pytest.raises(ValueError, match="size must be between 5 and 30"):
+        generate_batch(1, 0, size=31)
 
 
 # --- nothing but Puzzle or PuzzleError, whatever arrives ---------------------------------------------------------

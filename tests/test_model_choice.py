@@ -97,8 +97,9 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     assert (steps["value"], h["value"], l["value"]) == (8, 3, 3) and "(sudoku/)" in line
     assert inputs.task_changed("maze", session)[-1]["visible"] is False
 
-    session, steps, h, l, line = inputs.shipped_chosen("sudoku", "sudoku-tiny", session)
+    steps, h, l, line, menu = inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-5:]
     assert (steps["value"], h["value"], l["value"]) == (16, 2, 2) and "(sudoku-tiny/)" in line
+    assert menu["value"] == "sudoku-tiny"
     assert inputs.task_changed("sudoku", session)[-1]["value"] == "sudoku-tiny"    # kept across task switches
     other = ss.new_session()                                                           # another visitor: default
     assert inputs.task_changed("sudoku", other)[-1]["value"] == "sudoku"
@@ -111,7 +112,7 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     *_, last = runs.run(request)
     assert last[3]["trace"].meta["checkpoint"] == reg.get("sudoku", "sudoku-tiny").label
     # the model line now describes the loaded model: the line a user reads before pressing Run
-    assert "sudoku-tiny" in inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-1]
+    assert "sudoku-tiny" in inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-2]
 
 
 def test_own_checkpoint_still_comes_first(root, tmp_path):

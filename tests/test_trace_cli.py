@@ -151,6 +151,9 @@ def test_a_model_for_other_sizes_is_refused_with_a_reason(model):
     taskless = TRM(model.config.replace(task=""))
     maze = next(iter(get_task("maze").examples().values()))
     with pytest.raises(PuzzleError, match="reads 81 tokens of 11 kinds; a maze puzzle is 900 tokens"):
+        trace_mod.check_compatible(taskless.config, get_task("maze"))
+    # 81 tokens would also be a 9x9 maze canvas: then the token kinds are what differs
+    with pytest.raises(PuzzleError, match="reads tokens of 11 kinds; a maze puzzle uses 6 kinds"):
         trace_mod.run(taskless, maze)
 
 

@@ -14,6 +14,7 @@ import torch.multiprocessing as mp
 
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
+from trm_viz.tasks import get_task
 from trm_viz.tasks.arc import encode_grid
 from trm_viz.tasks.arc_aug import ArcAug
 from trm_viz.tasks.common import dihedral
@@ -262,6 +263,30 @@ def test_maze_and_arc_train_and_evaluate(cache, task):
     ids = data.eval.puzzle_identifiers
     res = evaluate(trainer.ema_model(), *split_tokens(task, data.eval)[:2], ids, batch_size=4, steps=2)
     assert res["n"] == 4 and len(res["exact_by_step"]) == 2
+
+
+def test_small_maze_canvas_sets_the_model_size_and_trains(cache):
+    """--set maze_size=8: 8x8 mazes (path >= the scaled Maze-Hard filter), a 64-token model, dihedral augmentation
+    on the 8x8 canvas, and a held-out set the trace's task reads."""
+    from trm_viz.tasks.maze import shortest_paths
+    from trm_viz.train.augment import BatchSampler
+    tcfg, mcfg = build_configs("maze", {"maze_size": "8", "hidden_size": "32", "num_heads": "2", "L_layers": "1",
+                                        "H_cycles": "1", "L_cycles": "1", "global_batch_size": "4",
+                                        "train_size": "16", "eval_size": "4", "data_dir": cache})
+    assert mcfg.seq_len == 64
+    data = load_task_data(tcfg, torch.device("cpu"))
+    assert tuple(data.train.inputs.shape) == (16, 64) and data.info["min_path"] == 8
+    task = get_task("maze", mcfg.seq_len)
+    inputs, labels, _ = BatchSampler("maze", data.train, True, seed=0).sample(8)
+    for x, y in zip(inputs.numpy(), labels.numpy()):     # a transformed maze keeps its unique shortest path
+        solution, length, n_paths = shortest_paths(task.decode(x))
+        assert n_paths == 1 and length >= 8 and solution.tolist() == task.decode(y).tolist()
+    trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"))
+    logs: list[dict] = []
+    trainer.run(max_steps=2, deadline=lambda s: False, log=logs.append)
+    assert all(math.isfinite(m["loss"]) for m in logs)
+    with pytest.raises(ValueError, match="maze_size must be between 5 and 30"):
+        build_configs("maze", {"maze_size": "40"})
 
 
 def test_large_arc_table_ships_identity_rows_and_resumes_whole(tmp_path):

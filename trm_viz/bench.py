@@ -67,7 +67,7 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
 
         model = load_checkpoint(shipped()[name])[0].to(dtype)
         cfg = model.config
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg.seq_len)
     puzzle = next(iter(task.examples().values()))
     inputs = torch.as_tensor(task.encode(puzzle.grid))[None]
     ids = torch.zeros(1, dtype=torch.long)

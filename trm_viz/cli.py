@@ -17,10 +17,12 @@ from .tasks import TASK_NAMES, PuzzleError, get_task
 from . import trace as trace_mod
 
 
-def _load_model(path: str, task: str):
+def _load_model(path: str, task_name: str):
+    """(model, info, task): the task as this model reads it (a maze model's canvas size)."""
     model, info = load_checkpoint(path)
-    trace_mod.check_compatible(model.config, get_task(task))
-    return model, info
+    task = get_task(task_name, model.config.seq_len)
+    trace_mod.check_compatible(model.config, task)
+    return model, info, task
 
 
 def _read_input(path: str) -> bytes:
@@ -37,8 +39,7 @@ def _read_input(path: str) -> bytes:
 
 
 def cmd_trace(args) -> int:
-    task = get_task(args.task)
-    model, info = _load_model(args.checkpoint, args.task)
+    model, info, task = _load_model(args.checkpoint, args.task)
     if args.example:
         examples = task.examples()
         if args.example not in examples:
@@ -73,8 +74,7 @@ def cmd_trace(args) -> int:
 def cmd_eval(args) -> int:
     from .train.evaluate import evaluate
 
-    task = get_task(args.task)
-    model, info = _load_model(args.checkpoint, args.task)
+    model, info, task = _load_model(args.checkpoint, args.task)
     if not Path(args.data).is_file():
         raise PuzzleError(f"No such data file: {args.data}")
     puzzles = task.load_data_file(Path(args.data))

@@ -16,7 +16,7 @@ import torch
 from .model.config import resolve_counts
 from .model.stablemax import stablemax_probs
 from .model.trm import TRM
-from .tasks import Puzzle, PuzzleError, get_task
+from .tasks import Puzzle, PuzzleError, Task, get_task
 
 TRACE_FORMAT_VERSION = 1
 
@@ -81,13 +81,22 @@ def _pca_basis(z: torch.Tensor) -> torch.Tensor:
     return basis * signs
 
 
+def task_of(trace: "Trace") -> Task:
+    """The task a trace was recorded on, at its canvas size (a maze model's canvas may be smaller than 30x30)."""
+    H, W = trace.canvas_shape
+    return get_task(trace.task, H * W)
+
+
 def check_compatible(config, task) -> None:
     """Refuse a model that cannot read this task's tokens (a wrong task, or a task-less checkpoint of other sizes)."""
     if config.task and config.task != task.name:
         raise PuzzleError(f"This checkpoint is a {config.task} model; it cannot run a {task.name} puzzle.")
-    if (config.seq_len, config.vocab_size) != (task.seq_len, task.vocab_size):
+    if config.seq_len != task.seq_len:
         raise PuzzleError(f"This checkpoint reads {config.seq_len} tokens of {config.vocab_size} kinds; a {task.name} "
                           f"puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. Use a {task.name} model.")
+    if config.vocab_size != task.vocab_size:    # e.g. a 9x9 maze canvas has Sudoku's 81 tokens
+        raise PuzzleError(f"This checkpoint reads tokens of {config.vocab_size} kinds; a {task.name} puzzle uses "
+                          f"{task.vocab_size} kinds. Use a {task.name} model.")
 
 
 def puzzle_identifier(config, puzzle: Puzzle) -> int:
@@ -110,11 +119,14 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
 
     Deterministic: the same checkpoint and puzzle give the same trace. Works in the model's dtype (float32 on CPU).
     Inference mode is held only while a step computes, never across a yield, so the caller's code runs normally."""
-    task = get_task(puzzle.task)
     cfg = model.config
+    task = get_task(puzzle.task, cfg.seq_len)
     check_compatible(cfg, task)
     steps, T, n = resolve_counts(cfg, steps, H_cycles, L_cycles)
     H, W = task.canvas_shape
+    if puzzle.task != "arc" and puzzle.grid.shape != (H, W):
+        raise PuzzleError(f"The puzzle is on a {puzzle.grid.shape[0]}x{puzzle.grid.shape[1]} canvas but this model "
+                          f"reads {H}x{W}: parse it with get_task({puzzle.task!r}, model.config.seq_len).")
     P = model.puzzle_emb_len
     input_tokens = task.encode(puzzle.grid)
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
@@ -205,7 +217,7 @@ def _r(a: np.ndarray, digits: int = 4) -> list:
 
 def to_json(trace: Trace) -> dict[str, Any]:
     """A JSON-ready dict: top level task, halt_step, steps[] (step, answer, q_halt_prob, changed_cells, ...)."""
-    task = get_task(trace.task)
+    task = task_of(trace)
     exact, cell_acc = trace.exact, trace.cell_accuracy
     steps = []
     for i in range(trace.num_steps):

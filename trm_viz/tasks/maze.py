@@ -1,6 +1,8 @@
 """Maze: find the shortest path from S to G on a 30x30 grid (the Maze-Hard task of HRM/TRM).
 
 Official encoding: characters "# SGo" -> tokens 1..5, pad 0, the 30x30 grid flattened row by row (vocab 6).
+A model may also work on a smaller square canvas (seq_len = size^2, e.g. a 12x12 model trained on CPU):
+``maze_task(size)`` is the task for that canvas, ``TASK`` the 30x30 one.
 Cell codes here are the token minus one: 0 wall '#', 1 open ' ', 2 start 'S', 3 goal 'G', 4 path 'o'.
 The label is the input with the cells of the shortest path (S and G excluded) turned into 'o'.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -16,18 +19,18 @@ import numpy as np
 from .base import Puzzle, PuzzleError, Task
 from .common import grid_from_rows, load_json, read_text, read_source
 from . import maze_image
+from .maze_generate import MIN_SIZE, hard_min_path
 
 SIZE = 30
 CHARS = "# SGo"
 WALL, OPEN, START, GOAL, PATH = range(5)
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "maze"
-TRAINED_MIN_PATH = 110      # Maze-Hard keeps mazes whose shortest path has >= 110 steps
 COLOURS = {WALL: "#1f2937", OPEN: "#f3f4f6", START: "#2ECC40", GOAL: "#FF4136", PATH: "#0074D9"}
 _CHAR_CODE = {"#": WALL, " ": OPEN, ".": OPEN, "S": START, "G": GOAL, "o": PATH}
 
 
 # --- text --------------------------------------------------------------------------------------------------------
-def grid_from_text(text: str, what: str = "maze") -> tuple[np.ndarray, list[str]]:
+def grid_from_text(text: str, what: str = "maze", size: int = SIZE) -> tuple[np.ndarray, list[str]]:
     """Rows of '#', ' ' or '.', 'S', 'G', 'o' -> codes. Short rows (editors strip trailing spaces) are padded open."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and lines[0] == "":
@@ -36,9 +39,9 @@ def grid_from_text(text: str, what: str = "maze") -> tuple[np.ndarray, list[str]
         lines.pop()
     if not lines:
         raise PuzzleError(f"The {what} is empty: write rows of '#' (wall), ' ' or '.' (open), 'S' and 'G'.")
-    if len(lines) > SIZE + 2 or max(len(l) for l in lines) > SIZE + 2:
+    if len(lines) > size + 2 or max(len(l) for l in lines) > size + 2:
         raise PuzzleError(f"The {what} is {len(lines)} rows x {max(len(l) for l in lines)} columns; "
-                          f"at most {SIZE}x{SIZE} is supported.")
+                          f"at most {size}x{size} is supported{_by_model(size)}.")
     width = max(len(l) for l in lines)
     grid = np.full((len(lines), width), OPEN, dtype=np.int64)
     notes = []
@@ -59,31 +62,35 @@ def _ranges(rows: list[int]) -> str:
     return ", ".join(map(str, rows[:8])) + (f" and {len(rows) - 8} more" if len(rows) > 8 else "")
 
 
-def fit_canvas(grid: np.ndarray, what: str = "maze") -> tuple[np.ndarray, list[str]]:
-    """Any maze up to 30x30 -> the 30x30 canvas the model works on (centred, walls around it)."""
+def _by_model(size: int) -> str:
+    return "" if size == SIZE else " by this model"
+
+
+def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[np.ndarray, list[str]]:
+    """Any maze up to size x size -> the size x size canvas the model works on (centred, walls around it)."""
     notes = []
     h, w = grid.shape
-    if h > SIZE or w > SIZE:
+    if h > size or w > size:
         # A 31/32-wide maze often only adds an outer wall ring; the canvas edge blocks moves just as well.
-        while grid.shape[0] > SIZE and (grid[0] == WALL).all():
+        while grid.shape[0] > size and (grid[0] == WALL).all():
             grid = grid[1:]
-            if grid.shape[0] > SIZE and (grid[-1] == WALL).all():
+            if grid.shape[0] > size and (grid[-1] == WALL).all():
                 grid = grid[:-1]
-        while grid.shape[1] > SIZE and (grid[:, 0] == WALL).all():
+        while grid.shape[1] > size and (grid[:, 0] == WALL).all():
             grid = grid[:, 1:]
-            if grid.shape[1] > SIZE and (grid[:, -1] == WALL).all():
+            if grid.shape[1] > size and (grid[:, -1] == WALL).all():
                 grid = grid[:, :-1]
-        if grid.shape[0] > SIZE or grid.shape[1] > SIZE:
-            raise PuzzleError(f"The {what} is {h}x{w} cells; at most {SIZE}x{SIZE} is supported.")
-        notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {SIZE}x{SIZE}.")
+        if grid.shape[0] > size or grid.shape[1] > size:
+            raise PuzzleError(f"The {what} is {h}x{w} cells; at most {size}x{size} is supported{_by_model(size)}.")
+        notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {size}x{size}.")
     h, w = grid.shape
-    if (h, w) != (SIZE, SIZE):
-        canvas = np.full((SIZE, SIZE), WALL, dtype=np.int64)
-        top, left = (SIZE - h) // 2, (SIZE - w) // 2
+    if (h, w) != (size, size):
+        canvas = np.full((size, size), WALL, dtype=np.int64)
+        top, left = (size - h) // 2, (size - w) // 2
         canvas[top:top + h, left:left + w] = grid
         grid = canvas
-        notes.append(f"The {h}x{w} {what} was placed in the middle of a {SIZE}x{SIZE} canvas surrounded by walls "
-                     f"(the model works on {SIZE}x{SIZE} mazes).")
+        notes.append(f"The {h}x{w} {what} was placed in the middle of a {size}x{size} canvas surrounded by walls "
+                     f"(the model works on {size}x{size} mazes).")
     return grid, notes
 
 
@@ -142,8 +149,15 @@ def shortest_paths(grid: np.ndarray) -> tuple[np.ndarray | None, int, int]:
 class MazeTask(Task):
     name = "maze"
     vocab_size = 6
-    seq_len = SIZE * SIZE
-    canvas_shape = (SIZE, SIZE)
+
+    def __init__(self, size: int = SIZE):
+        if not MIN_SIZE <= size <= SIZE:
+            raise PuzzleError(f"A maze model works on a {MIN_SIZE}x{MIN_SIZE} to {SIZE}x{SIZE} canvas, not "
+                              f"{size}x{size}.")
+        self.size = size
+        self.seq_len = size * size
+        self.canvas_shape = (size, size)
+        self.trained_min_path = hard_min_path(size)   # Maze-Hard's >= 110 steps on 30x30, scaled to the canvas
 
     def parse(self, data: Any, filename: str | None = None) -> Puzzle:
         notes: list[str] = []
@@ -164,11 +178,11 @@ class MazeTask(Task):
                 if len(cut) > 1:
                     raise PuzzleError("The maze has more than one '---' line; write the maze, '---', then its "
                                       "solution.")
-                grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines))
+                grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines), size=self.size)
                 if cut and (grid == PATH).any():
                     raise PuzzleError("The maze above '---' contains path cells 'o'; only the solution may.")
                 if cut:
-                    solution, more = grid_from_text("\n".join(lines[cut[0] + 1:]), "solution")
+                    solution, more = grid_from_text("\n".join(lines[cut[0] + 1:]), "solution", self.size)
                     notes += more
                     if solution.shape != grid.shape:
                         raise PuzzleError(f"The solution is {solution.shape[0]}x{solution.shape[1]} but the maze is "
@@ -177,29 +191,28 @@ class MazeTask(Task):
         if (grid == PATH).any():   # a drawn path means the grid is an answer: the puzzle is the same without it
             solution = grid
             grid = np.where(grid == PATH, OPEN, grid)
-        grid, more = fit_canvas(grid)
+        grid, more = fit_canvas(grid, size=self.size)
         notes += more
         if solution is not None:
-            solution, _ = fit_canvas(solution, "solution")
+            solution, _ = fit_canvas(solution, "solution", self.size)
         name = Path(filename).stem if filename else ""
         return Puzzle(task=self.name, grid=grid, solution=solution, givens=grid != OPEN, name=name, notes=notes)
 
-    @staticmethod
-    def _grid_from_values(values: Any) -> tuple[np.ndarray, list[str]]:
+    def _grid_from_values(self, values: Any) -> tuple[np.ndarray, list[str]]:
         if isinstance(values, np.ndarray):
             if values.ndim != 2:
                 raise PuzzleError(f"A maze array must be 2-D, got shape {values.shape}.")
             values = values.tolist()
         if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
-            return grid_from_text("\n".join(values))       # JSON list of row strings
-        return grid_from_rows(values, "maze", max_size=SIZE + 2, lo=WALL, hi=PATH), []
+            return grid_from_text("\n".join(values), size=self.size)       # JSON list of row strings
+        return grid_from_rows(values, "maze", max_size=self.size + 2, lo=WALL, hi=PATH), []
 
     def validate(self, puzzle: Puzzle) -> list[str]:
         """Refuse mazes without exactly one S and one G or without a route; return all notes (parse's too), which
         are also stored in ``puzzle.notes``."""
-        grid = puzzle.grid
-        if grid.shape != (SIZE, SIZE):
-            raise PuzzleError(f"The maze is {grid.shape[0]}x{grid.shape[1]}; the model needs {SIZE}x{SIZE} "
+        grid, size = puzzle.grid, self.size
+        if grid.shape != (size, size):
+            raise PuzzleError(f"The maze is {grid.shape[0]}x{grid.shape[1]}; the model needs {size}x{size} "
                               f"(parse() pads smaller mazes).")
         if grid.min() < WALL or grid.max() > GOAL:
             raise PuzzleError("The maze may only hold walls, open cells, one S and one G (no path cells).")
@@ -207,7 +220,7 @@ class MazeTask(Task):
             where = _find(grid, code)
             if len(where) != 1:
                 at = ("; found at " + ", ".join(f"row {r + 1} col {c + 1}" for r, c in where[:5])
-                      + f" of the {SIZE}x{SIZE} canvas") if where else ""
+                      + f" of the {size}x{size} canvas") if where else ""
                 raise PuzzleError(f"The maze needs exactly one {label}; it has {len(where)}{at}.")
         solution, length, n_paths = shortest_paths(grid)
         if solution is None:
@@ -216,9 +229,9 @@ class MazeTask(Task):
         if n_paths > 1:
             notes.append(f"There are {n_paths} different shortest paths ({length} steps); the model is scored against "
                          f"one of them, so another equally short answer would count as wrong.")
-        if length < TRAINED_MIN_PATH:
-            notes.append(f"The shortest path has {length} steps; the model was trained on mazes with paths of "
-                         f"{TRAINED_MIN_PATH}+ steps.")
+        if length < self.trained_min_path:
+            notes.append(f"The shortest path has {length} steps; a {size}x{size} maze model is trained on mazes "
+                         f"with paths of {self.trained_min_path}+ steps.")
         if puzzle.solution is not None:
             problem = solution_problem(grid, puzzle.solution, length)
             notes += [problem] if problem else []
@@ -228,14 +241,14 @@ class MazeTask(Task):
 
     def encode(self, grid: np.ndarray) -> np.ndarray:
         grid = np.asarray(grid, dtype=np.int64)
-        if grid.shape != (SIZE, SIZE):
-            grid, _ = fit_canvas(grid)
+        if grid.shape != self.canvas_shape:
+            grid, _ = fit_canvas(grid, size=self.size)
         if grid.min() < WALL or grid.max() > PATH:
             raise PuzzleError("A maze grid holds cell codes 0-4 only.")
         return (grid + 1).reshape(-1)
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
-        tokens = np.asarray(tokens, dtype=np.int64).reshape(SIZE, SIZE)
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(self.canvas_shape)
         if tokens.min() < 0 or tokens.max() >= self.vocab_size:
             raise ValueError(f"Maze tokens must be 0..{self.vocab_size - 1}.")
         return np.maximum(tokens - 1, WALL)   # pad (0) never appears in a label; shown as wall if predicted
@@ -269,25 +282,29 @@ class MazeTask(Task):
         return img
 
     def examples(self) -> dict[str, Puzzle]:
+        """The curated mazes of assets/maze that fit this canvas (a 12x12 model gets the small ones)."""
         out = {}
         for path in sorted(ASSETS.glob("*.txt")):
-            puzzle = load_data_file(path)[0]
+            if self.size < SIZE and _rows_cols(path.read_text(encoding="utf-8")) > (self.size + 2):
+                continue
+            puzzle = load_data_file(path, self)[0]
             puzzle.name = path.stem.split("-", 1)[-1].replace("-", " ")
             out[puzzle.name] = puzzle
         return out
 
-    def generate(self, rng: np.random.Generator, min_path: int = TRAINED_MIN_PATH, n_extra: int = 27,
+    def generate(self, rng: np.random.Generator, min_path: int | None = None, n_extra: int | None = None,
                  **kwargs) -> Puzzle:
+        """A maze like the training data of a model on this canvas (path >= trained_min_path steps)."""
         from .maze_generate import generate_maze
 
         seed = int(rng.integers(0, 2**63))
-        puzzle, label, length = generate_maze(seed, 0, min_path=min_path, n_extra=n_extra)
+        puzzle, label, length = generate_maze(seed, 0, min_path=min_path, n_extra=n_extra, size=self.size)
         grid = puzzle.astype(np.int64)
         return Puzzle(task=self.name, grid=grid, solution=label, givens=grid != OPEN,
                       name=f"generated maze ({length} steps, seed {seed})")
 
     def load_data_file(self, source) -> list[Puzzle]:
-        return load_data_file(source)
+        return load_data_file(source, self)
 
     def legend(self) -> list[tuple[int, str, str]]:
         return [(WALL, "wall #", COLOURS[WALL]), (OPEN, "open", COLOURS[OPEN]), (START, "start S", COLOURS[START]),
@@ -302,7 +319,7 @@ def solution_problem(grid: np.ndarray, solution: np.ndarray, length: int) -> str
     Raises PuzzleError when it is not even the same maze (walls, S or G changed)."""
     if solution.shape != grid.shape:
         raise PuzzleError(f"The solution is {solution.shape} but the maze is {grid.shape}.")
-    _same_maze(grid, solution, f" of the {SIZE}x{SIZE} canvas")
+    _same_maze(grid, solution, f" of the {grid.shape[0]}x{grid.shape[1]} canvas")
     steps = int((solution == PATH).sum()) + 1
     walk = np.where(solution == OPEN, WALL, solution)          # only S, G and the path are walkable
     reached = bfs_distances(walk, _find(grid, START)[0])[_find(grid, GOAL)[0]]
@@ -325,16 +342,23 @@ def _same_maze(grid: np.ndarray, solution: np.ndarray, where: str = "") -> None:
                           f"it may only add 'o' path cells.")
 
 
+def _rows_cols(text: str) -> int:
+    """The larger side of the first maze of a data file (as written, outer wall ring included)."""
+    rows = text.replace("\r\n", "\n").split("\n\n")[0].split("---")[0].strip("\n").split("\n")
+    return max(len(rows), max(len(r) for r in rows))
+
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
-def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
+def load_data_file(path_or_text: str | os.PathLike, task: "MazeTask | None" = None) -> list[Puzzle]:
     """Mazes for evaluation: blocks separated by blank lines, each the maze rows, optionally '---' and the
     solution rows (path marked 'o'). A row that is entirely open must use '.' (a blank line ends a block).
 
     A given solution must be a shortest path: evaluation scores answers against it, so a wrong label is an error
     here (where the app, for a single puzzle, only notes it)."""
+    task = task or TASK
     text, path = read_source(path_or_text, "maze file", limit=None)
     stem = path.stem if path else "maze"
     blocks: list[tuple[int, list[str]]] = []        # (first line number, rows)
@@ -352,8 +376,8 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     puzzles = []
     for i, (first_line, lines) in enumerate(blocks, start=1):
         try:
-            puzzle = TASK.parse("\n".join(lines))
-            TASK.validate(puzzle)
+            puzzle = task.parse("\n".join(lines))
+            task.validate(puzzle)
             if puzzle.solution is not None:
                 problem = solution_problem(puzzle.grid, puzzle.solution, shortest_paths(puzzle.grid)[1])
                 if problem:
@@ -365,4 +389,10 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     return puzzles
 
 
-TASK = MazeTask()
+@lru_cache(maxsize=None)
+def maze_task(size: int = SIZE) -> MazeTask:
+    """The task of a maze model whose canvas is size x size (one instance per size)."""
+    return MazeTask(size)
+
+
+TASK = maze_task(SIZE)

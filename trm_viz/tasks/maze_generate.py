@@ -1,8 +1,10 @@
-"""Maze-Hard-like 30x30 mazes with a unique shortest path, compiled with numba.
+"""Maze-Hard-like mazes (30x30 by default, any square size from 5 to 30) with a unique shortest path, compiled with
+numba.
 
 Recipe (why each step):
-1. A depth-first "recursive backtracker" tree maze on a 15x15 lattice of cells (cells two grid squares apart, walls
-   between them): a tree has exactly one path between any two cells, so the label is never ambiguous.
+1. A depth-first "recursive backtracker" tree maze on a lattice of (size + 1) // 2 cells per side (15x15 for 30x30;
+   cells two grid squares apart, walls between them): a tree has exactly one path between any two cells, so the
+   label is never ambiguous.
 2. Start S and goal G are placed on cells whose tree distance is >= min_path (HRM/TRM's Maze-Hard filter is a shortest
    path of >= 110 steps): we pick S, run one BFS and draw G among the far cells instead of rejecting whole mazes.
 3. A few extra walls between cells are opened to make loops, so that simple wall following or dead-end filling no
@@ -18,8 +20,15 @@ import numpy as np
 from numba import njit, prange
 import numba
 
-SIZE = 30
-CELLS = 15            # cells per side of the lattice: 15 cells + 14 walls between them = 29 squares (+1 border)
+SIZE = 30             # the default (Maze-Hard) canvas
+MIN_SIZE = 5
+
+
+@njit(cache=True)
+def lattice_cells(size: int) -> int:
+    """Cells per side of the lattice on a size x size canvas: 15 cells + 14 walls between them = 29 squares (+1 spare
+    border row/column) on 30x30; an odd size has no spare."""
+    return (size + 1) // 2
 WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4
 _DR = np.array([-1, 1, 0, 0], dtype=np.int64)
 _DC = np.array([0, 0, -1, 1], dtype=np.int64)
@@ -43,19 +52,20 @@ def _randint(state: np.ndarray, n: int) -> int:
 @njit(cache=True)
 def _bfs(grid: np.ndarray, sr: int, sc: int, dist: np.ndarray, queue: np.ndarray) -> None:
     """Shortest step counts from (sr, sc) through non-wall squares; -1 where unreachable."""
+    n = grid.shape[0]
     dist[:] = -1
     dist[sr, sc] = 0
-    queue[0] = sr * SIZE + sc
+    queue[0] = sr * n + sc
     head, tail = 0, 1
     while head < tail:
         v = queue[head]
         head += 1
-        r, c = v // SIZE, v % SIZE
+        r, c = v // n, v % n
         for k in range(4):
             nr, nc = r + _DR[k], c + _DC[k]
-            if 0 <= nr < SIZE and 0 <= nc < SIZE and grid[nr, nc] != WALL and dist[nr, nc] < 0:
+            if 0 <= nr < n and 0 <= nc < n and grid[nr, nc] != WALL and dist[nr, nc] < 0:
                 dist[nr, nc] = dist[r, c] + 1
-                queue[tail] = nr * SIZE + nc
+                queue[tail] = nr * n + nc
                 tail += 1
 
 
@@ -63,47 +73,49 @@ def _bfs(grid: np.ndarray, sr: int, sc: int, dist: np.ndarray, queue: np.ndarray
 def _relax_from(grid: np.ndarray, r: int, c: int, dist: np.ndarray, queue: np.ndarray) -> None:
     """Update BFS distances after square (r, c) was opened: only squares that get closer change, so a BFS from
     (r, c) that stops where nothing improves replaces a full recomputation (~5x faster in the generator)."""
+    n = grid.shape[0]
     best = -1
     for k in range(4):
         nr, nc = r + _DR[k], c + _DC[k]
-        if 0 <= nr < SIZE and 0 <= nc < SIZE and dist[nr, nc] >= 0 and (best < 0 or dist[nr, nc] + 1 < best):
+        if 0 <= nr < n and 0 <= nc < n and dist[nr, nc] >= 0 and (best < 0 or dist[nr, nc] + 1 < best):
             best = dist[nr, nc] + 1
     dist[r, c] = best
     if best < 0:
         return
-    queue[0] = r * SIZE + c
+    queue[0] = r * n + c
     head, tail = 0, 1
     while head < tail:
         v = queue[head]
         head += 1
-        vr, vc = v // SIZE, v % SIZE
+        vr, vc = v // n, v % n
         for k in range(4):
             nr, nc = vr + _DR[k], vc + _DC[k]
-            if 0 <= nr < SIZE and 0 <= nc < SIZE and grid[nr, nc] != WALL and (
+            if 0 <= nr < n and 0 <= nc < n and grid[nr, nc] != WALL and (
                     dist[nr, nc] < 0 or dist[nr, nc] > dist[vr, vc] + 1):
                 dist[nr, nc] = dist[vr, vc] + 1
-                queue[tail] = nr * SIZE + nc
+                queue[tail] = nr * n + nc
                 tail += 1
 
 
 @njit(cache=True)
 def _carve_tree(grid: np.ndarray, off_r: int, off_c: int, state: np.ndarray) -> None:
-    """Recursive backtracker over the 15x15 cell lattice whose cell (i, j) sits at (off_r + 2i, off_c + 2j)."""
+    """Recursive backtracker over the cell lattice whose cell (i, j) sits at (off_r + 2i, off_c + 2j)."""
+    cells = lattice_cells(grid.shape[0])
     grid[:] = WALL
-    seen = np.zeros((CELLS, CELLS), dtype=np.bool_)
-    stack = np.empty(CELLS * CELLS, dtype=np.int64)
+    seen = np.zeros((cells, cells), dtype=np.bool_)
+    stack = np.empty(cells * cells, dtype=np.int64)
     options = np.empty(4, dtype=np.int64)
-    i, j = _randint(state, CELLS), _randint(state, CELLS)
+    i, j = _randint(state, cells), _randint(state, cells)
     seen[i, j] = True
     grid[off_r + 2 * i, off_c + 2 * j] = OPEN
-    stack[0] = i * CELLS + j
+    stack[0] = i * cells + j
     top = 1
     while top > 0:
-        i, j = stack[top - 1] // CELLS, stack[top - 1] % CELLS
+        i, j = stack[top - 1] // cells, stack[top - 1] % cells
         n = 0
         for k in range(4):
             ni, nj = i + _DR[k], j + _DC[k]
-            if 0 <= ni < CELLS and 0 <= nj < CELLS and not seen[ni, nj]:
+            if 0 <= ni < cells and 0 <= nj < cells and not seen[ni, nj]:
                 options[n] = k
                 n += 1
         if n == 0:
@@ -114,51 +126,56 @@ def _carve_tree(grid: np.ndarray, off_r: int, off_c: int, state: np.ndarray) -> 
         seen[ni, nj] = True
         grid[off_r + i + ni, off_c + j + nj] = OPEN          # the wall square between the two cells
         grid[off_r + 2 * ni, off_c + 2 * nj] = OPEN
-        stack[top] = ni * CELLS + nj
+        stack[top] = ni * cells + nj
         top += 1
 
 
 @njit(cache=True)
 def _generate_one(seed: np.uint64, index: np.uint64, min_path: int, n_extra: int,
                   puzzle: np.ndarray, label: np.ndarray) -> int:
-    """Fill puzzle/label (30x30 uint8) with one maze; return its shortest path length in steps, or -1 on failure."""
+    """Fill puzzle/label (size x size uint8) with one maze; return its shortest path length in steps, or -1 on
+    failure."""
+    size = puzzle.shape[0]
+    cells = lattice_cells(size)
+    spare = size - (2 * cells - 1)      # 1 on an even canvas, 0 on an odd one
     state = np.empty(1, dtype=np.uint64)
     state[0] = seed * np.uint64(0xD1B54A32D192ED03) ^ (index + np.uint64(1)) * np.uint64(0x8CB92BA72F3D8DD7)
     _rand(state)
-    grid = np.empty((SIZE, SIZE), dtype=np.uint8)
-    d_s = np.empty((SIZE, SIZE), dtype=np.int64)
-    d_g = np.empty((SIZE, SIZE), dtype=np.int64)
-    queue = np.empty(SIZE * SIZE, dtype=np.int64)
-    far = np.empty(CELLS * CELLS, dtype=np.int64)
-    walls = np.empty(SIZE * SIZE, dtype=np.int64)
+    grid = np.empty((size, size), dtype=np.uint8)
+    d_s = np.empty((size, size), dtype=np.int64)
+    d_g = np.empty((size, size), dtype=np.int64)
+    queue = np.empty(size * size, dtype=np.int64)
+    far = np.empty(cells * cells, dtype=np.int64)
+    walls = np.empty(size * size, dtype=np.int64)
     for _attempt in range(50):
-        off_r, off_c = _randint(state, 2), _randint(state, 2)   # the spare border row/column on either side
+        # the spare border row/column on either side
+        off_r, off_c = _randint(state, spare + 1), _randint(state, spare + 1)
         _carve_tree(grid, off_r, off_c, state)
         for _try_start in range(8):
-            sr = off_r + 2 * _randint(state, CELLS)
-            sc = off_c + 2 * _randint(state, CELLS)
+            sr = off_r + 2 * _randint(state, cells)
+            sc = off_c + 2 * _randint(state, cells)
             _bfs(grid, sr, sc, d_s, queue)
             n_far = 0
-            for i in range(CELLS):
-                for j in range(CELLS):
+            for i in range(cells):
+                for j in range(cells):
                     if d_s[off_r + 2 * i, off_c + 2 * j] >= min_path:
-                        far[n_far] = i * CELLS + j
+                        far[n_far] = i * cells + j
                         n_far += 1
             if n_far > 0:
                 break
         if n_far == 0:
             continue
         g = far[_randint(state, n_far)]
-        gr, gc = off_r + 2 * (g // CELLS), off_c + 2 * (g % CELLS)
+        gr, gc = off_r + 2 * (g // cells), off_c + 2 * (g % cells)
         length = d_s[gr, gc]
         _bfs(grid, gr, gc, d_g, queue)
         # Loops: try the closed walls between two cells in random order; open one only if every route through it is
         # longer than `length`, so the shortest path stays the same single path.
         n_walls = 0
-        for rr in range(2 * CELLS - 1):
-            for cc in range(2 * CELLS - 1):
+        for rr in range(2 * cells - 1):
+            for cc in range(2 * cells - 1):
                 if rr % 2 != cc % 2 and grid[off_r + rr, off_c + cc] == WALL:   # between two cells, closed
-                    walls[n_walls] = (off_r + rr) * SIZE + off_c + cc
+                    walls[n_walls] = (off_r + rr) * size + off_c + cc
                     n_walls += 1
         opened = 0
         for w in range(n_walls):
@@ -166,7 +183,7 @@ def _generate_one(seed: np.uint64, index: np.uint64, min_path: int, n_extra: int
                 break
             pick = w + _randint(state, n_walls - w)           # Fisher-Yates, drawn lazily
             walls[w], walls[pick] = walls[pick], walls[w]
-            r, c = walls[w] // SIZE, walls[w] % SIZE
+            r, c = walls[w] // size, walls[w] % size
             if (r - off_r) % 2 == 1:
                 ar, ac, br, bc = r - 1, c, r + 1, c          # wall between two vertically adjacent cells
             else:
@@ -187,7 +204,7 @@ def _generate_one(seed: np.uint64, index: np.uint64, min_path: int, n_extra: int
         while d_s[r, c] > 1:
             for k in range(4):
                 nr, nc = r + _DR[k], c + _DC[k]
-                if 0 <= nr < SIZE and 0 <= nc < SIZE and d_s[nr, nc] == d_s[r, c] - 1 and grid[nr, nc] != WALL:
+                if 0 <= nr < size and 0 <= nc < size and d_s[nr, nc] == d_s[r, c] - 1 and grid[nr, nc] != WALL:
                     r, c = nr, nc
                     break
             label[r, c] = PATH
@@ -202,34 +219,57 @@ def _generate_many(seed: np.uint64, n: int, min_path: int, n_extra: int,
         lengths[i] = _generate_one(seed, np.uint64(i), min_path, n_extra, puzzles[i], labels[i])
 
 
-def _check_args(min_path: int, n_extra: int) -> None:
-    # A 15x15-cell tree's longest possible path visits every cell: 2 * 224 = 448 steps; past ~300 DFS mazes rarely
-    # reach it, so refuse early rather than loop.
-    if not 1 <= min_path <= 300:
-        raise ValueError(f"min_path must be between 1 and 300 steps, got {min_path}.")
+def hard_min_path(size: int) -> int:
+    """Maze-Hard's filter (a shortest path of >= 110 steps on 30x30), scaled by the number of lattice cells."""
+    return max(1, round(110 * lattice_cells(size) ** 2 / lattice_cells(SIZE) ** 2))
+
+
+def extra_walls(size: int) -> int:
+    """Walls opened for loops: 27 on 30x30 (~14% of the closed ones), scaled by the number of lattice cells."""
+    return round(27 * lattice_cells(size) ** 2 / lattice_cells(SIZE) ** 2)
+
+
+def max_min_path(size: int) -> int:
+    """The longest min_path accepted on a size x size canvas. A tree of c x c cells has paths of at most
+    2 (c^2 - 1) steps (448 on 30x30); DFS mazes rarely come within a third of that, so refuse early rather than
+    loop (300 on 30x30)."""
+    return max(1, 2 * (lattice_cells(size) ** 2 - 1) * 2 // 3)
+
+
+def _check_args(min_path: int, n_extra: int, size: int) -> None:
+    if not MIN_SIZE <= size <= SIZE:
+        raise ValueError(f"size must be between {MIN_SIZE} and {SIZE}, got {size}.")
+    if not 1 <= min_path <= max_min_path(size):
+        raise ValueError(f"min_path must be between 1 and {max_min_path(size)} steps on a {size}x{size} canvas, "
+                         f"got {min_path}.")
     if not 0 <= n_extra <= 200:
         raise ValueError(f"n_extra must be between 0 and 200 walls, got {n_extra}.")
 
 
-def generate_maze(seed: int, index: int = 0, min_path: int = 110, n_extra: int = 27
-                  ) -> tuple[np.ndarray, np.ndarray, int]:
-    """One maze: (puzzle (30,30) uint8, label with the path marked 4, shortest path length in steps)."""
-    _check_args(min_path, n_extra)
-    puzzle = np.empty((SIZE, SIZE), dtype=np.uint8)
-    label = np.empty((SIZE, SIZE), dtype=np.uint8)
+def generate_maze(seed: int, index: int = 0, min_path: int | None = None, n_extra: int | None = None,
+                  size: int = SIZE) -> tuple[np.ndarray, np.ndarray, int]:
+    """One maze: (puzzle (size,size) uint8, label with the path marked 4, shortest path length in steps).
+    min_path and n_extra default to hard_min_path(size) and extra_walls(size) (110 and 27 on 30x30)."""
+    min_path = hard_min_path(size) if min_path is None else min_path
+    n_extra = extra_walls(size) if n_extra is None else n_extra
+    _check_args(min_path, n_extra, size)
+    puzzle = np.empty((size, size), dtype=np.uint8)
+    label = np.empty((size, size), dtype=np.uint8)
     length = _generate_one(np.uint64(seed % 2**64), np.uint64(index % 2**64), min_path, n_extra, puzzle, label)
     if length < 0:
         raise ValueError(f"Could not make a maze with a path of >= {min_path} steps; try a smaller min_path.")
     return puzzle, label, int(length)
 
 
-def generate_batch(n: int, seed: int, min_path: int = 110, workers: int | None = None, n_extra: int = 27
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """n mazes as (inputs (n,30,30) uint8, labels (n,30,30) uint8) in maze cell codes; maze i equals
-    generate_maze(seed, i, ...), whatever ``workers`` (threads, default all numba threads) is."""
-    _check_args(min_path, n_extra)
-    puzzles = np.empty((n, SIZE, SIZE), dtype=np.uint8)
-    labels = np.empty((n, SIZE, SIZE), dtype=np.uint8)
+def generate_batch(n: int, seed: int, min_path: int | None = None, workers: int | None = None,
+                   n_extra: int | None = None, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """n mazes as (inputs (n,size,size) uint8, labels (n,size,size) uint8) in maze cell codes; maze i equals
+    generate_maze(seed, i, ..., size=size), whatever ``workers`` (threads, default all numba threads) is."""
+    min_path = hard_min_path(size) if min_path is None else min_path
+    n_extra = extra_walls(size) if n_extra is None else n_extra
+    _check_args(min_path, n_extra, size)
+    puzzles = np.empty((n, size, size), dtype=np.uint8)
+    labels = np.empty((n, size, size), dtype=np.uint8)
     lengths = np.empty(n, dtype=np.int64)
     previous = numba.get_num_threads()
     numba.set_num_threads(max(1, min(workers or numba.config.NUMBA_NUM_THREADS, numba.config.NUMBA_NUM_THREADS)))

@@ -12,6 +12,8 @@ official encodings, as the task modules produce them:
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,7 +57,7 @@ def dihedral_index(size: int, device) -> torch.Tensor:
 
 
 def maze_augment(inputs: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, index: torch.Tensor):
-    """(B, 900) tokens -> one random dihedral transform each (``index`` from dihedral_index(30))."""
+    """(B, size^2) tokens -> one random dihedral transform each (``index`` from dihedral_index(size))."""
     k = torch.randint(0, 8, (inputs.shape[0],), generator=gen, device=inputs.device)
     idx = index[k]
     return inputs.gather(1, idx), labels.gather(1, idx)
@@ -116,7 +118,8 @@ class BatchSampler:
         self.device = data.inputs.device
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(seed)
-        self.index = dihedral_index(ARC_SIZE, self.device) if task == "maze" else None
+        # Maze canvases are square (30x30, or the smaller side of a small-maze model): side from the token count.
+        self.index = dihedral_index(math.isqrt(data.inputs.shape[1]), self.device) if task == "maze" else None
 
     def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(inputs (B, L), labels (B, L), puzzle_identifiers (B,)), all int64 on the device."""

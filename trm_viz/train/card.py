@@ -3,6 +3,7 @@ evaluation), and README.md is rendered from it so the shipped checkpoint always 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import platform
 from typing import Any
 
@@ -62,6 +63,13 @@ def _eval_set(data: dict[str, Any]) -> str:
     return data.get("source", "?")[:40]
 
 
+def _title(task: str, model: dict[str, Any]) -> str:
+    side = math.isqrt(int(model.get("seq_len", 900)))
+    if task == "maze" and side != 30:       # a small-canvas maze model (maze_size)
+        return f"Maze ({side}x{side}, shortest path)"
+    return TASK_TITLES.get(task, task)
+
+
 def render_readme(card: dict[str, Any]) -> str:
     task = card.get("task", "")
     model = card.get("model", {})
@@ -71,7 +79,7 @@ def render_readme(card: dict[str, Any]) -> str:
     data = last.get("data", {})
     variant = "TRM-MLP (MLP over positions)" if model.get("mlp_t") else "TRM-Att (self-attention)"
     lines = [
-        f"# Tiny Recursive Model for {TASK_TITLES.get(task, task)}", "",
+        f"# Tiny Recursive Model for {_title(task, model)}", "",
         f"A {variant} trained with trm_viz (`python -m trm_viz.train --task {task}`), a re-implementation of "
         "*Less is More: Recursive Reasoning with Tiny Networks* (Jolicoeur-Martineau, 2025). "
         f"Weights are the exponential moving average (rate {tc.get('ema_rate', '?')}) of the trained weights.", "",

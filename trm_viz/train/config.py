@@ -48,7 +48,8 @@ class TrainConfig:
     sudoku_min_guesses: int = 0        # Sudoku: keep minimal puzzles needing >= this many guesses (not with blanks)
     sudoku_blanks: str = ""            # Sudoku: "lo-hi" = full grids with lo..hi random blanks (unique), a curriculum
                                        # for small models; "" = minimal puzzles (the hard, Sudoku-Extreme-like default)
-    maze_min_path: int = 110           # Maze: shortest path length filter (Maze-Hard uses >= 110)
+    maze_size: int = 30                # Maze: square canvas side; the model reads maze_size^2 tokens
+    maze_min_path: int = 0             # Maze: shortest path filter; 0 = Maze-Hard's (>= 110 on 30x30) scaled to size
     arc_variants: int = 16             # ARC: augmentation variants per task, each with its own puzzle embedding
     # ARC collections (trm_viz.tasks.arc_data names). "training" ships with the repository; the published protocol
     # also trains on the demonstrations of "evaluation" (its test outputs are never used).
@@ -81,6 +82,10 @@ class TrainConfig:
         for name in ("global_batch_size", "train_size", "eval_size", "log_every", "arc_variants"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 5 <= self.maze_size <= 30:
+            raise ValueError(f"maze_size must be between 5 and 30, got {self.maze_size}")
+        if self.maze_min_path < 0:
+            raise ValueError(f"maze_min_path must be >= 0 (0: scaled Maze-Hard filter), got {self.maze_min_path}")
         if not 0.0 <= self.ema_rate < 1.0:
             raise ValueError(f"ema_rate must be in [0, 1), got {self.ema_rate}")
 
@@ -187,4 +192,7 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
     if not explicit_emb_ndim:
         # The official config ties the puzzle embedding width to the hidden size (puzzle_emb_ndim: ${.hidden_size}).
         model_kw["puzzle_emb_ndim"] = model_kw["hidden_size"]
-    return TrainConfig(**train_kw), TRMConfig(**model_kw)
+    train = TrainConfig(**train_kw)
+    if task == "maze":   # the canvas is a data setting; the model reads it as its token count
+        model_kw["seq_len"] = train.maze_size ** 2
+    return train, TRMConfig(**model_kw)

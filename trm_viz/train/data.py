@@ -3,7 +3,8 @@
 
 - Sudoku: ``train_size`` random minimal unique puzzles for training and ``eval_size`` others, held out (different
   seed, exact duplicates of training puzzles removed). Difficulty: ``sudoku_min_guesses`` (solver guesses).
-- Maze: 30x30 mazes with a unique shortest path of >= 110 steps (Maze-Hard's filter), split the same way.
+- Maze: 30x30 mazes with a unique shortest path of >= 110 steps (Maze-Hard's filter), split the same way; with
+  ``maze_size`` < 30, mazes of that canvas with the filter scaled to it (maze_generate.hard_min_path).
 - ARC: every demonstration pair of the chosen collections is trained on; the test pairs of tasks whose test
   outputs are known (the training collections) are held out, so evaluation asks for new pairs of tasks the model
   has seen (evaluation-set test outputs are never used). Each task gets ``arc_variants`` puzzle identifiers: the
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..tasks import get_task
+from ..tasks import Task, get_task
 from .augment import ARC_SIZE, DeviceData
 from .config import TrainConfig
 
@@ -48,9 +49,9 @@ def _without(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
     return np.array([r.tobytes() not in seen for r in rows], dtype=bool)
 
 
-def _encode(task: str, grids: np.ndarray) -> np.ndarray:
+def _encode(task: Task, grids: np.ndarray) -> np.ndarray:
     """Grids in the task's cell codes -> (n, seq_len) uint8 official tokens, by the task module's own encoder."""
-    encode = get_task(task).encode
+    encode = task.encode
     return np.stack([encode(g) for g in grids]).astype(np.uint8) if len(grids) else np.zeros((0, 0), np.uint8)
 
 
@@ -75,7 +76,7 @@ def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, An
         else:
             puzzles, solutions, rating = generate_batch(n, seed=_seed(cfg.seed, split),
                                                         min_guesses=cfg.sudoku_min_guesses)
-        inputs, labels = _encode("sudoku", puzzles), _encode("sudoku", solutions)
+        inputs, labels = _encode(get_task("sudoku"), puzzles), _encode(get_task("sudoku"), solutions)
         if split == "eval":
             keep = _without(inputs, out["train_inputs"])
             inputs, labels, puzzles, rating = inputs[keep], labels[keep], puzzles[keep], rating[keep]
@@ -91,17 +92,19 @@ def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, An
 
 
 def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    from ..tasks.maze_generate import generate_batch
+    from ..tasks.maze import maze_task
+    from ..tasks.maze_generate import generate_batch, hard_min_path
     out: dict[str, np.ndarray] = {}
+    task, min_path = maze_task(cfg.maze_size), cfg.maze_min_path or hard_min_path(cfg.maze_size)
     for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
-        mazes, labels = generate_batch(n, seed=_seed(cfg.seed, split), min_path=cfg.maze_min_path)
-        inputs, labels = _encode("maze", mazes), _encode("maze", labels)
+        mazes, labels = generate_batch(n, seed=_seed(cfg.seed, split), min_path=min_path, size=cfg.maze_size)
+        inputs, labels = _encode(task, mazes), _encode(task, labels)
         if split == "eval":
             keep = _without(inputs, out["train_inputs"])
             inputs, labels = inputs[keep], labels[keep]
         out[f"{split}_inputs"], out[f"{split}_labels"] = inputs, labels
-    info = {"source": "generated 30x30 mazes with a unique shortest path (trm_viz.tasks.maze_generate)",
-            "min_path": cfg.maze_min_path}
+    info = {"source": f"generated {cfg.maze_size}x{cfg.maze_size} mazes with a unique shortest path "
+                      "(trm_viz.tasks.maze_generate)", "min_path": min_path, "size": cfg.maze_size}
     return out, info
 
 
@@ -178,7 +181,7 @@ def cache_path(cfg: TrainConfig) -> Path:
         # caches of the old blank-mode data are not mistaken for the new.
         keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks,
                                 **({"grids": "random_full"} if cfg.sudoku_blanks else {})},
-                     "maze": {"min_path": cfg.maze_min_path}}[cfg.task])
+                     "maze": {"min_path": cfg.maze_min_path, "size": cfg.maze_size}}[cfg.task])
     digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
 

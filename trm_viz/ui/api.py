@@ -51,8 +51,8 @@ def make_trace_api(registry: ModelRegistry):
         try:
             if task not in TASK_NAMES:
                 raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
-            t = get_task(task)
             loaded = registry.get(task)
+            t = get_task(task, loaded.config.seq_len)
             steps, H_cycles, L_cycles = resolve_counts(loaded.config, _whole(steps), _whole(H_cycles),
                                                        _whole(L_cycles), HOSTED_LIMITS)
             if not isinstance(puzzle, str) or not puzzle.strip():

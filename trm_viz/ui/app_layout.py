@@ -46,11 +46,13 @@ def warm_up(registry: ModelRegistry) -> None:
     visitor's "New puzzle", check and Run do not wait for them."""
     rng = np.random.default_rng(0)
     try:
-        examples("sudoku")
+        examples(get_task("sudoku"))
         get_task("sudoku").generate(rng, **SUDOKU_LEVELS["easy"])
-        get_task("maze").generate(rng)
         for name in ("maze", "arc"):
-            examples(name)
+            task = get_task(name, getattr(registry.config(name), "seq_len", None))   # the default model's canvas
+            examples(task)
+            if name == "maze":
+                task.generate(rng)
     except Exception:  # noqa: BLE001 - a warm-up failure must not stop the server; the real call reports it
         pass
     registry.preload()
@@ -65,7 +67,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
     inputs, runs = InputHandlers(registry), RunHandlers(registry)
     if warm:
         threading.Thread(target=warm_up, args=(registry,), name="trm-warm-up", daemon=True).start()
-    sudoku_first = next(iter(examples("sudoku").values()))
+    sudoku_first = next(iter(examples(get_task("sudoku")).values()))
 
     # delete_cache: every streamed picture and export is a file in Gradio's cache; drop those older than an hour.
     with gr.Blocks(title="TRM: watch a tiny recursive model think", delete_cache=(3600, 3600)) as demo:
@@ -87,7 +89,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 editor = editor_for(get_task("sudoku"), sudoku_first.grid, label="Puzzle", elem_id="editor")
                 check = gr.Markdown(elem_id="check")
                 with gr.Row():
-                    example = gr.Dropdown(list(examples("sudoku")), value=sudoku_first.name, label="Examples",
+                    example = gr.Dropdown(list(examples(get_task("sudoku"))), value=sudoku_first.name, label="Examples",
                                           elem_id="examples", scale=3)
                     level = gr.Dropdown(list(SUDOKU_LEVELS), value="warm-up (30-45 blanks)", label="New puzzle difficulty", scale=2)
                 with gr.Row():
@@ -165,7 +167,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, **QUIET)
-        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], [session, *model_outputs], **QUIET)
+        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET)
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)

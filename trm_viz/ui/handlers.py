@@ -17,14 +17,14 @@ from gradio.utils import get_upload_folder
 
 from ..model.checkpoints import CheckpointError
 from ..tasks import PuzzleError, get_task
-from ..trace import Trace, to_json
+from ..trace import Trace, task_of, to_json
 from ..viz.animation import animation_gif
 from ..viz.corrections import cell_changes, corrections_table, summary_line
 from ..viz.latents import inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from . import session as ss
-from .models import ModelRegistry, active_model, load_local, load_uploaded
+from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
 from .runner import stream_trace
 from .step_viewer import select_update
 
@@ -59,9 +59,9 @@ def _file_stem(result: dict) -> str:
     return f"trm-{result['task']}-{name or 'puzzle'}"
 
 
-def step_images(trace: Trace, task_name: str, step: int) -> tuple:
+def step_images(trace: Trace, step: int) -> tuple:
     """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``."""
-    task = get_task(task_name)
+    task = task_of(trace)
     return (latent_heatmap(trace, step, "z_H"), latent_heatmap(trace, step, "z_L"), latent_rgb(trace, step, "z_H"),
             latent_rgb(trace, step, "z_L"), inner_strip(trace, task, step))
 
@@ -76,8 +76,9 @@ class RunHandlers:
         the model (loaded now if need be). Outputs: the run request (a gr.State) and the status line. A failure
         here shows one error and leaves every view, and the grid, as it was."""
         try:
-            puzzle = ss.build_puzzle(task_name, grid, session, arc_task_id)
             user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
+            task = active_task(self.registry, task_name, user_key, shipped)
+            puzzle = ss.build_puzzle(task, grid, session, arc_task_id)
             loaded = active_model(self.registry, task_name, user_key, shipped)
         except (PuzzleError, CheckpointError) as e:
             raise gr.Error(str(e)) from None
@@ -101,7 +102,7 @@ class RunHandlers:
             loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
             raise gr.Error(str(e)) from None
-        task = get_task(task_name)
+        task = get_task(task_name, loaded.config.seq_len)
         trace, first = None, None
         try:
             for trace in stream_trace(loaded.model, puzzle, n, request["H_cycles"], request["L_cycles"]):
@@ -124,7 +125,7 @@ class RunHandlers:
         summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
                                          if len(changes) > MAX_TABLE_ROWS else "")
         yield (skip, self.status_line(trace, first, total), halting_figure(trace, step), result,
-               *step_images(trace, task_name, step), f"Showing step {step}.", summary,
+               *step_images(trace, step), f"Showing step {step}.", summary,
                corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path))
 
     @staticmethod
@@ -148,7 +149,7 @@ class RunHandlers:
             step = min(max(1, int(getattr(evt, "step", 0) or trace.num_steps)), trace.num_steps)
         except (TypeError, ValueError):
             return (gr.skip(),) * 7
-        return (halting_figure(trace, step), *step_images(trace, result["task"], step), f"Showing step {step}.")
+        return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.")
 
     @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):
@@ -166,7 +167,7 @@ class RunHandlers:
         if not result:
             raise gr.Error("Run a puzzle first; the GIF shows its refinement.")
         path = export_dir() / f"{_file_stem(result)}.gif"
-        animation_gif(result["trace"], get_task(result["task"]), result["puzzle"], path=path)
+        animation_gif(result["trace"], task_of(result["trace"]), result["puzzle"], path=path)
         return str(path), str(path)
 
     @staticmethod

@@ -13,13 +13,13 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, get_task
+from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
 from ..tasks.arc_data import CURATED, load_collection
 from ..viz.grids import render_grid
 from . import session as ss
 from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
-from .models import ModelRegistry, active_config, known_arc_tasks, model_line, own_model_for
+from .models import ModelRegistry, active_config, active_task, known_arc_tasks, model_line, own_model_for
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},
@@ -31,10 +31,10 @@ UPLOAD_TYPES = [".txt", ".csv", ".json", ".png", ".jpg", ".jpeg", ".gif", ".bmp"
 
 
 @lru_cache(maxsize=None)
-def examples(task_name: str) -> dict[str, Puzzle]:
-    """The task's curated examples, computed once per process (Sudoku solves and checks each, ~1 s). Callers copy
-    a puzzle before changing it (session.load does)."""
-    return get_task(task_name).examples()
+def examples(task: Task) -> dict[str, Puzzle]:
+    """The task's curated examples (a maze model's: those that fit its canvas), computed once per process (Sudoku
+    solves and checks each, ~1 s). Callers copy a puzzle before changing it (session.load does)."""
+    return task.examples()
 
 
 def demo_images(puzzle: Puzzle | None) -> list[tuple[Image.Image, str]]:
@@ -71,6 +71,10 @@ class InputHandlers:
         self.registry = registry
 
     # --- helpers ----------------------------------------------------------------------------------------------
+    def task(self, task_name: str, session: dict) -> Task:
+        """The task as the model Run will use reads it (a maze model's canvas size)."""
+        return active_task(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
+
     def arc_choices(self, session: dict) -> list[tuple[str, str]]:
         """ARC tasks to pick from: those the active model has an embedding for; without an ARC model, the
         curated tasks and the training collection (the editor and demonstrations still work)."""
@@ -86,7 +90,7 @@ class InputHandlers:
     def _loaded(self, task_name: str, session: dict, puzzle: Puzzle | None, grid: Any = None,
                 picker: Any = None) -> tuple:
         """Outputs after a new grid went into the editor (an example, a generated puzzle, an upload...)."""
-        task = get_task(task_name)
+        task = self.task(task_name, session)
         src = ss.source(session, task_name)
         new = ss.load(session, task_name, puzzle, grid)
         puzzle = ss.source(session, task_name)      # the session's own copy (examples are shared by everyone)
@@ -102,7 +106,7 @@ class InputHandlers:
             picker = puzzle.arc_task_id
         arc_id = picker if isinstance(picker, str) else None
         return (editor_update(task, new), session, demos, gr.skip() if picker is None else picker,
-                ss.check_line(task_name, new, session, arc_id))
+                ss.check_line(task, new, session, arc_id))
 
     def _model_updates(self, task_name: str, session: dict) -> tuple:
         """What follows the model Run will use for ``task_name``: the supervision steps, H_cycles and L_cycles
@@ -133,11 +137,13 @@ class InputHandlers:
     def task_changed(self, task_name: str, session: dict) -> tuple:
         """Show the task's last grid (or its first example), its examples, the ARC picker when needed, which model
         will run, its default settings and the menu of shipped models."""
-        task = get_task(task_name)
-        names = list(examples(task_name))
+        task = self.task(task_name, session)
+        names = list(examples(task))
         grid = session["grids"].get(task_name)
+        if grid is not None and task_name == "maze" and np.asarray(grid).shape != task.canvas_shape:
+            grid = self._refit(task, grid, session)     # the maze model changed to one of another canvas size
         if grid is None:
-            grid = ss.load(session, task_name, examples(task_name)[names[0]])
+            grid = ss.load(session, task_name, examples(task)[names[0]])
         src = ss.source(session, task_name)
         is_arc = task_name == "arc"
         arc_id = src.arc_task_id if src is not None else None
@@ -145,40 +151,52 @@ class InputHandlers:
             editor_update(task, grid), session,
             demo_images(src) if is_arc else [],
             gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else gr.skip(),
-            ss.check_line(task_name, grid, session, arc_id),
+            ss.check_line(task, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
             *self._model_updates(task_name, session), self._model_menu(task_name, session),
         )
 
+    def _refit(self, task: Task, grid: Any, session: dict) -> list[list[int]] | None:
+        """The session's maze moved onto the canvas of the model now chosen (padded when it fits, with a note);
+        None when it does not fit (the caller shows the first example instead; undo brings the maze back)."""
+        try:
+            puzzle = task.parse(ss.rows(grid))
+        except PuzzleError as e:
+            gr.Warning(f"Your maze does not fit this model's {task.canvas_shape[0]}x{task.canvas_shape[1]} "
+                       f"canvas ({e}); showing an example instead. Undo brings your maze back.")
+            return None
+        return ss.load(session, task.name, None, puzzle.grid)
+
     def shipped_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
-        """The user picked another shipped model for this task: Run, the run settings and the model line follow it.
-        Outputs: session, steps, H_cycles, L_cycles, model line."""
+        """The user picked another shipped model for this task: Run, the run settings, the model line and (for a
+        maze model of another canvas size) the editor and examples follow it. Outputs: as task_changed."""
         if name not in self.registry.choices(task_name):
             raise gr.Error(f"There is no shipped {task_name} model called {name!r}.")
         ss.choose_shipped(session, task_name, name)
-        return (session, *self._model_updates(task_name, session))
+        return self.task_changed(task_name, session)
 
     def page_loaded(self, task_name: str, session: dict) -> tuple:
         """A new visitor: remember where the grid the page opened with came from (the first example) and check it.
         Outputs: session, check line, model line. Nothing the visitor can change (grid, sliders): a late answer
         would undo what they did meanwhile."""
+        task = self.task(task_name, session)
         if session["grids"].get(task_name) is None:
-            ss.load(session, task_name, next(iter(examples(task_name).values())))
+            ss.load(session, task_name, next(iter(examples(task).values())))
         grid = session["grids"][task_name]
-        return session, ss.check_line(task_name, grid, session), model_line(
+        return session, ss.check_line(task, grid, session), model_line(
             self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
         if not name:
             return (gr.skip(),) * 5
-        puzzle = examples(task_name).get(name)
+        puzzle = examples(self.task(task_name, session)).get(name)
         if puzzle is None:
             raise gr.Error(f"No {task_name} example named {name!r}.")
         return self._loaded(task_name, session, puzzle)
 
     def new_puzzle(self, task_name: str, level: str, session: dict) -> tuple:
-        task = get_task(task_name)
+        task = self.task(task_name, session)
         rng = np.random.default_rng()
         try:
             if task_name == "sudoku":
@@ -194,7 +212,7 @@ class InputHandlers:
 
     def clear(self, task_name: str, grid: Any, session: dict) -> tuple:
         """An empty grid of the same size (Sudoku: blank; maze: an open room with S and G; ARC: all black)."""
-        h, w = np.asarray(grid).shape if grid else get_task(task_name).canvas_shape
+        h, w = np.asarray(grid).shape if grid else self.task(task_name, session).canvas_shape
         return self._loaded(task_name, session, None, blank_grid(task_name, h, w))
 
     def undo(self, task_name: str, session: dict, picker: str | None) -> tuple:
@@ -202,26 +220,27 @@ class InputHandlers:
         if grid is None:
             gr.Info("Nothing to undo.")
             return (gr.skip(),) * 5
-        return (editor_update(get_task(task_name), grid), session, gr.skip(), gr.skip(),
-                ss.check_line(task_name, grid, session, picker))
+        task = self.task(task_name, session)
+        return (editor_update(task, grid), session, gr.skip(), gr.skip(), ss.check_line(task, grid, session, picker))
 
     def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
         """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
         Outputs: session, check line, ARC rows, ARC columns, examples menu."""
         shape = np.asarray(grid).shape if grid is not None else ()
-        if len(shape) != 2 or (task_name != "arc" and shape != get_task(task_name).canvas_shape):
+        task = self.task(task_name, session)
+        if len(shape) != 2 or (task_name != "arc" and shape != task.canvas_shape):
             return (session,) + (gr.skip(),) * 4        # the echo of a grid from before a task switch
         ss.remember(session, task_name, grid)
         size = (shape[0], shape[1]) if task_name == "arc" else (gr.skip(), gr.skip())   # the ARC resize fields
         src = ss.source(session, task_name)
         unchanged = src is not None and src.grid.tolist() == ss.rows(grid)
-        example = src.name if unchanged and src.name in examples(task_name) else None     # what the grid is now
-        return session, ss.check_line(task_name, grid, session, picker), *size, example
+        example = src.name if unchanged and src.name in examples(task) else None     # what the grid is now
+        return session, ss.check_line(task, grid, session, picker), *size, example
 
     def uploaded(self, task_name: str, file: str | None, session: dict, picker: str | None) -> tuple:
         if not file:
             return (gr.skip(),) * 5
-        task = get_task(task_name)
+        task = self.task(task_name, session)
         name = Path(file).name
         try:
             data = _read_upload(file)

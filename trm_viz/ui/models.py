@@ -20,7 +20,7 @@ from typing import Any
 from ..model.checkpoints import CheckpointError, load_checkpoint, read_config
 from ..model.config import TRMConfig
 from ..model.trm import TRM
-from ..tasks import TASK_NAMES
+from ..tasks import TASK_NAMES, Task, get_task
 from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>" = an augmented variant
 
 REPO = Path(__file__).resolve().parents[2]
@@ -262,6 +262,13 @@ def active_config(registry: ModelRegistry, task: str, user_key: str | None,
                   shipped: str | None = None) -> TRMConfig | None:
     user = own_model_for(task, user_key)
     return user.config if user is not None else registry.config(task, shipped)
+
+
+def active_task(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> Task:
+    """The task as the session's model reads it (a maze model's canvas may be smaller than 30x30); the default
+    task when there is no model."""
+    cfg = active_config(registry, task, user_key, shipped)
+    return get_task(task, cfg.seq_len if cfg is not None else None)
 
 
 def model_line(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tasks import TASK_NAMES, Puzzle, PuzzleError, get_task
+from ..tasks import TASK_NAMES, Puzzle, PuzzleError, Task
 
 MAX_UNDO = 100          # edits remembered per task
 
@@ -81,11 +81,12 @@ def source(session: dict, task: str) -> Puzzle | None:
     return session["sources"].get(task)
 
 
-def build_puzzle(task_name: str, grid: Any, session: dict | None, arc_task_id: str | None = None) -> Puzzle:
-    """The editor's grid -> a validated Puzzle (PuzzleError on input the model cannot run; notes in
-    ``puzzle.notes``). A known solution carries over only while the grid equals the one it belongs to; an ARC
-    puzzle keeps its task id and demonstrations even when its test input is edited (the id picks the embedding)."""
-    task = get_task(task_name)
+def build_puzzle(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None) -> Puzzle:
+    """The editor's grid -> a validated Puzzle for ``task`` as the session's model reads it (a maze model's canvas:
+    models.active_task). PuzzleError on input the model cannot run; notes in ``puzzle.notes``. A known solution
+    carries over only while the grid equals the one it belongs to; an ARC puzzle keeps its task id and
+    demonstrations even when its test input is edited (the id picks the embedding)."""
+    task_name = task.name
     if grid is None:
         raise PuzzleError("There is no grid yet: type, paint, upload or pick an example first.")
     puzzle = task.parse(rows(grid))
@@ -106,13 +107,13 @@ def build_puzzle(task_name: str, grid: Any, session: dict | None, arc_task_id: s
     return puzzle
 
 
-def check_line(task_name: str, grid: Any, session: dict | None, arc_task_id: str | None = None) -> str:
+def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None) -> str:
     """A one-line verdict on the editor's grid, shown under it while the user edits."""
+    task_name = task.name
     try:
-        puzzle = build_puzzle(task_name, grid, session, arc_task_id)
+        puzzle = build_puzzle(task, grid, session, arc_task_id)
     except PuzzleError as e:
         return f"**Not runnable:** {e}"
-    task = get_task(task_name)
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
     if task_name == "sudoku":
         what = f"{int((puzzle.grid != 0).sum())} clues"
