@@ -2,6 +2,7 @@
 evaluation, and 2-process DDP on the CPU."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -265,6 +266,29 @@ def test_maze_and_arc_train_and_evaluate(cache, task):
     assert res["n"] == 4 and len(res["exact_by_step"]) == 2
 
 
+def test_arc_pass_at_2_votes_over_variants_in_the_tasks_frame(cache):
+    """The exact outputs in every variant's frame vote to pass@1 = 1; when most variants agree on a wrong grid the
+    right one still passes at 2 (second-most votes) but not at 1; a real model run reports every test pair."""
+    from trm_viz.train.arc_vote import arc_pass_at_k, score_votes, variant_canvases, variant_ids
+    tcfg, mcfg = build_configs("arc", {"hidden_size": "32", "num_heads": "2", "L_layers": "1", "H_cycles": "1",
+                                       "L_cycles": "1", "eval_size": "6", "arc_variants": "4", "data_dir": cache})
+    data = load_task_data(tcfg, torch.device("cpu"))
+    ids = variant_ids(data.eval)
+    assert ids.shape == (6 * 4,) and ids[:4].tolist() == [data.eval.puzzle_identifiers[0] + v for v in range(4)]
+    oracle = variant_canvases(data.eval, "labels", ids).numpy()
+    q = np.full(len(ids), 0.9)
+    assert score_votes(data.eval, ids, oracle, q) == {"pass_at_1": 1.0, "pass_at_2": 1.0, "n": 6, "variants": 4}
+    off = data.eval.labels.clone()
+    off[:, 0, 0] = (off[:, 0, 0] + 1) % 10                # one wrong cell, in the task's own frame
+    wrong = variant_canvases(dataclasses.replace(data.eval, labels=off), "labels", ids).numpy()
+    wrong[::4] = oracle[::4]                               # the identity variant right, the other 3 agree wrongly
+    res = score_votes(data.eval, ids, wrong, q)
+    assert (res["pass_at_1"], res["pass_at_2"]) == (0.0, 1.0)
+    mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
+    res = arc_pass_at_k(TRM(mcfg), data.eval, steps=1, batch_size=8)
+    assert (res["n"], res["variants"], res["steps"]) == (6, 4, 1) and 0 <= res["pass_at_1"] <= res["pass_at_2"] <= 1
+
+
 def test_small_maze_canvas_sets_the_model_size_and_trains(cache):
     """--set maze_size=8: 8x8 mazes (path >= the scaled Maze-Hard filter), a 64-token model, dihedral augmentation
     on the 8x8 canvas, and a held-out set the trace's task reads."""
@@ -342,6 +366,19 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
     cfg = json.loads((second / "config.json").read_text())
     assert cfg["weights_dtype"] == "float32" and cfg["step"] == 11 and cfg["weights"] == "ema"
+
+
+def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):
+    args = ["--task", "arc", "--out", str(tmp_path), "--eval-size", "4", "--max-steps", "2"]
+    for k, v in {"hidden_size": 32, "num_heads": 2, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
+                 "global_batch_size": 4, "arc_variants": 2, "data_dir": cache}.items():
+        args += ["--set", f"{k}={v}"]
+    assert train_main(args) == 0
+    ev = json.loads((tmp_path / "card.json").read_text())["runs"][0]["eval"]
+    assert ev["vote_variants"] == 2 and ev["n"] == 4 and 0 <= ev["pass_at_1"] <= ev["pass_at_2"] <= 1
+    readme = (tmp_path / "README.md").read_text()
+    assert "| run | pass@1 | pass@2 | variants voted | n |" in readme and "ARC vote over 2 variants" in (
+        tmp_path / "train.log").read_text()
 
 
 def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):

@@ -222,6 +222,14 @@ def main(argv: list[str] | None = None) -> int:
                      + f" | at halt {100 * eval_result['exact_at_halt']:.1f}% | halt acc "
                      f"{100 * eval_result['halt_accuracy']:.1f}% | mean steps {eval_result['mean_steps']} | "
                      f"n {eval_result['n']} | {eval_result['seconds']:.1f} s")
+            if task == "arc":   # the paper's ARC number: pass@2 of the vote over every augmented variant
+                from .arc_vote import arc_pass_at_k
+                votes = arc_pass_at_k(ema_model, data.eval, batch_size=eval_bs, dtype=trainer.eval_dtype)
+                eval_result.update(pass_at_1=votes["pass_at_1"], pass_at_2=votes["pass_at_2"],
+                                   vote_variants=votes["variants"], vote_seconds=votes["seconds"])
+                log.line(f"eval (EMA): ARC vote over {votes['variants']} variants: pass@1 "
+                         f"{100 * votes['pass_at_1']:.1f}% | pass@2 {100 * votes['pass_at_2']:.1f}% | "
+                         f"n {votes['n']} | {votes['seconds']:.1f} s")
             log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
         card = resume.card if resume and resume.card else new_card(task)
         minutes = (time.time() - _T0) / 60

@@ -132,6 +132,14 @@ def render_readme(card: dict[str, Any]) -> str:
                      + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
                      f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
+    votes = [(i, run["eval"]) for i, run in enumerate(runs, 1) if "pass_at_2" in (run.get("eval") or {})]
+    if votes:   # ARC: the paper's metric
+        lines += ["", "ARC pass@k: every augmented variant of a test pair's task is run, its prediction mapped back, "
+                  "equal grids pooled and the k with the most votes (then highest mean halting probability) "
+                  "submitted, as the official evaluator.", "", "| run | pass@1 | pass@2 | variants voted | n |",
+                  "|---|---|---|---|---|"]
+        lines += [f"| {i} | {_pct(ev.get('pass_at_1'))} | {_pct(ev.get('pass_at_2'))} | "
+                  f"{ev.get('vote_variants', '-')} | {ev.get('n', '-')} |" for i, ev in votes]
     lines += ["", "## Intended use", "",
               "Watching a real TRM refine its answer step by step in the trm_viz app (answer, latent changes, "
               "halting probability), and as a starting point for further training. It is a research/teaching "
