@@ -16,7 +16,7 @@ import pytest
 from trm_viz.tasks import get_task
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
-SUDOKU, MAZE = get_task("sudoku"), get_task("maze")
+SUDOKU = get_task("sudoku")
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 
 
@@ -121,11 +121,14 @@ def test_type_a_sudoku_run_it_and_scrub(page):
         page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
 
 
-def test_paint_a_maze_wall_and_undo(page):
+def test_paint_a_maze_wall_undo_and_run(page, registry):
+    cfg = registry.config("maze")
+    maze = get_task("maze", cfg.seq_len if cfg is not None else None)      # the canvas of the shipped maze model
     page.click("#task label:has-text('Maze')")
     page.wait_for_selector('#editor .ge-tool[data-tool="0"]')
-    tiny = MAZE.examples()["tiny"]
-    path = MAZE.solve(tiny)
+    wait_for(lambda: page.locator("#editor .ge-cell").count(), lambda n: n == maze.seq_len, "the maze editor")
+    tiny = maze.examples()["tiny"]
+    path = maze.solve(tiny)
     length = int((path == 4).sum()) + 1
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: f"shortest path {length} steps" in t, "maze")
     r, c = (int(v) for v in np.argwhere(path == 4)[0])
@@ -138,6 +141,17 @@ def test_paint_a_maze_wall_and_undo(page):
     page.click("#undo")
     wait_for(lambda: cell(page, "#editor", r, c).get_attribute("data-v"), lambda v: v == "1", "undo")
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: f"shortest path {length} steps" in t, "undone")
+    if cfg is None:
+        return
+    # The shipped maze model runs on it: every streamed step paints the whole canvas in the viewer.
+    page.click("button:has-text('Run settings')")
+    set_slider(page, "Supervision steps", 4)
+    page.click("#run-button")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the maze run", 120)
+    assert page.locator("#viewer .sv-cell").count() == maze.seq_len
+    page.click("button[role=tab]:has-text('Export')")
+    trace = json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
+    assert trace["task"] == "maze" and trace["num_steps"] == 4 and trace["input"] == tiny.grid.tolist()
 
 
 def test_bad_upload_shows_the_error_and_keeps_the_grid(page):

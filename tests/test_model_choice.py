@@ -185,3 +185,40 @@ def _wait(pred, what: str, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{what}: not after {timeout} s")
+
+
+# --- a maze model's canvas ----------------------------------------------------------------------------------------
+def test_the_maze_editor_follows_the_models_canvas(tmp_path):
+    """A maze model that reads 12x12 (its config.json is all the editor needs: weights load only on Run): the
+    editor, the examples and "new puzzle" use that canvas; a maze moved to another canvas comes back onto it when it
+    fits, and otherwise the first example shows (undo restores the user's maze)."""
+    import numpy as np
+
+    folder = tmp_path / "maze-small"
+    folder.mkdir()
+    cfg = TRMConfig(task="maze", vocab_size=6, seq_len=144, hidden_size=64, num_heads=4, L_layers=1, mlp_t=True,
+                    pos_encodings="none", puzzle_emb_ndim=64, H_cycles=2, L_cycles=3)
+    (folder / "config.json").write_text(json.dumps({"format": "trm_viz", "format_version": 1, **cfg.to_dict()}))
+    reg = ModelRegistry(tmp_path)
+    inputs = InputHandlers(reg)
+    session = ss.new_session()
+    out = inputs.task_changed("maze", session)
+    small = get_task("maze", reg.config("maze").seq_len)
+    first = np.asarray(session["grids"]["maze"])
+    assert first.shape == small.canvas_shape == (12, 12)
+    assert out[5]["choices"] == list(small.examples()) and "medium 21x21" not in out[5]["choices"]
+    assert (out[-5]["value"], out[-4]["value"], out[-3]["value"]) == (16, 2, 3)     # the model's own counts
+    inputs.new_puzzle("maze", "", session)
+    generated = np.asarray(session["grids"]["maze"])
+    assert generated.shape == (12, 12) and small.validate(ss.source(session, "maze")) == []
+
+    big = get_task("maze")
+    padded = inputs._refit(big, generated.tolist(), session)              # as if a 30x30 model had been chosen
+    assert np.asarray(padded).shape == (30, 30)
+    inputs.task_changed("maze", session)                                  # back on this model's canvas
+    assert session["grids"]["maze"] == generated.tolist()
+    ss.load(session, "maze", big.examples()["medium 21x21"])               # too big for 12x12
+    with pytest.warns(UserWarning, match="does not fit this model's 12x12 canvas"):
+        inputs.task_changed("maze", session)
+    assert session["grids"]["maze"] == first.tolist()
+    assert np.asarray(ss.undo(session, "maze")).shape == (30, 30)          # the user's maze is not lost

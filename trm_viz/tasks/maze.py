@@ -30,7 +30,7 @@ _CHAR_CODE = {"#": WALL, " ": OPEN, ".": OPEN, "S": START, "G": GOAL, "o": PATH}
 
 
 # --- text --------------------------------------------------------------------------------------------------------
-def grid_from_text(text: str, what: str = "maze", size: int = SIZE) -> tuple[np.ndarray, list[str]]:
+def grid_from_text(text: str, what: str = "maze") -> tuple[np.ndarray, list[str]]:
     """Rows of '#', ' ' or '.', 'S', 'G', 'o' -> codes. Short rows (editors strip trailing spaces) are padded open."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     while lines and lines[0] == "":
@@ -39,9 +39,9 @@ def grid_from_text(text: str, what: str = "maze", size: int = SIZE) -> tuple[np.
         lines.pop()
     if not lines:
         raise PuzzleError(f"The {what} is empty: write rows of '#' (wall), ' ' or '.' (open), 'S' and 'G'.")
-    if len(lines) > size + 2 or max(len(l) for l in lines) > size + 2:
+    if len(lines) > SIZE + 2 or max(len(l) for l in lines) > SIZE + 2:   # a model's own canvas: fit_canvas
         raise PuzzleError(f"The {what} is {len(lines)} rows x {max(len(l) for l in lines)} columns; "
-                          f"at most {size}x{size} is supported{_by_model(size)}.")
+                          f"at most {SIZE}x{SIZE} is supported.")
     width = max(len(l) for l in lines)
     grid = np.full((len(lines), width), OPEN, dtype=np.int64)
     notes = []
@@ -178,11 +178,11 @@ class MazeTask(Task):
                 if len(cut) > 1:
                     raise PuzzleError("The maze has more than one '---' line; write the maze, '---', then its "
                                       "solution.")
-                grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines), size=self.size)
+                grid, notes = grid_from_text("\n".join(lines[:cut[0]] if cut else lines))
                 if cut and (grid == PATH).any():
                     raise PuzzleError("The maze above '---' contains path cells 'o'; only the solution may.")
                 if cut:
-                    solution, more = grid_from_text("\n".join(lines[cut[0] + 1:]), "solution", self.size)
+                    solution, more = grid_from_text("\n".join(lines[cut[0] + 1:]), "solution")
                     notes += more
                     if solution.shape != grid.shape:
                         raise PuzzleError(f"The solution is {solution.shape[0]}x{solution.shape[1]} but the maze is "
@@ -198,14 +198,15 @@ class MazeTask(Task):
         name = Path(filename).stem if filename else ""
         return Puzzle(task=self.name, grid=grid, solution=solution, givens=grid != OPEN, name=name, notes=notes)
 
-    def _grid_from_values(self, values: Any) -> tuple[np.ndarray, list[str]]:
+    @staticmethod
+    def _grid_from_values(values: Any) -> tuple[np.ndarray, list[str]]:
         if isinstance(values, np.ndarray):
             if values.ndim != 2:
                 raise PuzzleError(f"A maze array must be 2-D, got shape {values.shape}.")
             values = values.tolist()
         if isinstance(values, list) and values and all(isinstance(v, str) for v in values):
-            return grid_from_text("\n".join(values), size=self.size)       # JSON list of row strings
-        return grid_from_rows(values, "maze", max_size=self.size + 2, lo=WALL, hi=PATH), []
+            return grid_from_text("\n".join(values))       # JSON list of row strings
+        return grid_from_rows(values, "maze", max_size=SIZE + 2, lo=WALL, hi=PATH), []
 
     def validate(self, puzzle: Puzzle) -> list[str]:
         """Refuse mazes without exactly one S and one G or without a route; return all notes (parse's too), which
@@ -285,9 +286,12 @@ class MazeTask(Task):
         """The curated mazes of assets/maze that fit this canvas (a 12x12 model gets the small ones)."""
         out = {}
         for path in sorted(ASSETS.glob("*.txt")):
-            if self.size < SIZE and _rows_cols(path.read_text(encoding="utf-8")) > (self.size + 2):
-                continue
-            puzzle = load_data_file(path, self)[0]
+            try:
+                puzzle = load_data_file(path, self)[0]
+            except PuzzleError:
+                if self.size == SIZE:       # every example fits the full canvas: a failure here is a broken file
+                    raise
+                continue                    # too big for this model's canvas
             puzzle.name = path.stem.split("-", 1)[-1].replace("-", " ")
             out[puzzle.name] = puzzle
         return out
@@ -340,12 +344,6 @@ def _same_maze(grid: np.ndarray, solution: np.ndarray, where: str = "") -> None:
         raise PuzzleError(f"The solution differs from the maze at row {r + 1}, column {c + 1}{where}{more} "
                           f"('{CHARS[int(solution[r, c])]}' where the maze has '{CHARS[int(grid[r, c])]}'): "
                           f"it may only add 'o' path cells.")
-
-
-def _rows_cols(text: str) -> int:
-    """The larger side of the first maze of a data file (as written, outer wall ring included)."""
-    rows = text.replace("\r\n", "\n").split("\n\n")[0].split("---")[0].strip("\n").split("\n")
-    return max(len(rows), max(len(r) for r in rows))
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
