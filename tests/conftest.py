@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 
 import pytest
 
@@ -45,13 +46,12 @@ def registry():
     return reg
 
 
-@pytest.fixture(scope="session")
-def app_server(registry):
-    """The whole app (build_app + launch_kwargs, as app.py serves it) on 127.0.0.1:<free port>. Yields the
-    launched gr.Blocks; its ``local_url`` is the page."""
-    from trm_viz.ui.app_layout import build_app, launch_kwargs
+@contextmanager
+def served(demo):
+    """A built app launched as app.py serves it (launch_kwargs) on 127.0.0.1:<free port>, closed afterwards.
+    Yields the launched gr.Blocks; its ``local_url`` is the page."""
+    from trm_viz.ui.app_layout import launch_kwargs
 
-    demo = build_app(registry, warm=False)
     kwargs = launch_kwargs()
     kwargs.update(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     demo.launch(**kwargs)
@@ -59,6 +59,15 @@ def app_server(registry):
         yield demo
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_server(registry):
+    """The whole app with the shipped checkpoints, served (see ``served``)."""
+    from trm_viz.ui.app_layout import build_app
+
+    with served(build_app(registry, warm=False)) as demo:
+        yield demo
 
 
 @pytest.fixture(scope="module")

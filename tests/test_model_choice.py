@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import free_port   # pytest puts tests/ on sys.path
+from conftest import served   # pytest puts tests/ on sys.path
 from trm_viz.model.checkpoints import save_checkpoint
 from trm_viz.model.config import TRMConfig
 from trm_viz.model.trm import TRM
@@ -136,18 +136,13 @@ def test_own_checkpoint_still_comes_first(root, tmp_path):
 # --- the API and the page ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def app(root):
-    from trm_viz.ui.app_layout import build_app, launch_kwargs
+    from trm_viz.ui.app_layout import build_app
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(CHECKPOINTS_ENV, str(root))
         demo = build_app(ModelRegistry(), warm=False)
-    kwargs = launch_kwargs()
-    kwargs.update(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
-    demo.launch(**kwargs)
-    try:
+    with served(demo):
         yield demo
-    finally:
-        demo.close()
 
 
 def test_trace_api_uses_the_default_shipped_model(app, root):

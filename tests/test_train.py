@@ -1,56 +1,27 @@
-"""Training pipeline: loss, augmentations, the deep-supervision loop on real generated Sudoku, budgeted resumable runs,
-evaluation, and 2-process DDP on the CPU."""
+"""Training pieces: loss, optimizer, augmentations, the deep-supervision loop on real generated Sudoku, maze and ARC
+data, evaluation and ARC pass@2. The `python -m trm_viz.train` command itself: test_train_runs.py."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 
-from trm_viz.model.checkpoints import load_checkpoint
+from train_fixtures import cache, one_thread, tiny  # noqa: F401  (fixtures; pytest puts tests/ on sys.path)
 from trm_viz.model.trm import TRM
 from trm_viz.tasks import get_task
 from trm_viz.tasks.arc import encode_grid
 from trm_viz.tasks.arc_aug import ArcAug
 from trm_viz.tasks.common import dihedral
-from trm_viz.train.__main__ import main as train_main
 from trm_viz.train.augment import arc_canvas, dihedral_index, maze_augment, split_tokens, sudoku_augment
-from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
 from trm_viz.train.evaluate import evaluate
 from trm_viz.train.loop import Trainer
 from trm_viz.train.losses import act_loss, stablemax_cross_entropy
 from trm_viz.train.optim import AdamATan2
-from trm_viz.train.state import load_run, save_run
-
-TINY = {"hidden_size": "32", "L_layers": "1", "H_cycles": "2", "L_cycles": "2", "global_batch_size": "32",
-        "expansion": "2", "lr": "3e-3", "lr_warmup_steps": "5", "log_every": "10", "train_size": "256",
-        "eval_size": "48"}
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("train_cache"))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread avoids thread synchronisation, which costs 2-4x on a shared 2-core CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def tiny(cache: str, **more):
-    return build_configs("sudoku", {**TINY, "data_dir": cache, **more})
 
 
 # --- loss -----------------------------------------------------------------------------------------------------------
@@ -311,139 +282,3 @@ def test_small_maze_canvas_sets_the_model_size_and_trains(cache):
     assert all(math.isfinite(m["loss"]) for m in logs)
     with pytest.raises(ValueError, match="maze_size must be between 5 and 30"):
         build_configs("maze", {"maze_size": "40"})
-
-
-def test_large_arc_table_ships_identity_rows_and_resumes_whole(tmp_path):
-    """A 512-wide ARC model with 16 variants x 400 tasks: model.safetensors keeps one row per task (< 16 MB) while
-    the full table goes to its own file, and resuming restores every row."""
-    _, mcfg = build_configs("arc", {})
-    names = ["<blank>"] + [f"{t:08x}" if v == 0 else f"{t:08x}|||t1|||0123456789" for t in range(400)
-                           for v in range(16)]
-    mcfg = mcfg.replace(num_puzzle_identifiers=len(names), puzzle_names=names)
-    torch.manual_seed(0)
-    model = TRM(mcfg)
-    with torch.no_grad():
-        model.puzzle_emb.weights.normal_()
-    card = new_card("arc")
-    save_run(tmp_path, model, model, {"task": "arc"}, 7, card, render_readme(card))
-    sizes = {f.name: f.stat().st_size for f in tmp_path.iterdir()}
-    assert "puzzle_emb.safetensors" in sizes and len(sizes) <= 8 and max(sizes.values()) < 16 * 2**20
-    shipped, _ = load_checkpoint(tmp_path)
-    assert shipped.config.num_puzzle_identifiers == 401 and shipped.config.puzzle_names[1] == "00000000"
-    torch.testing.assert_close(shipped.puzzle_emb.weights[1], model.puzzle_emb.weights[1].detach().bfloat16().float())
-    resumed = load_run(tmp_path)
-    assert resumed.step == 7 and resumed.raw_state["puzzle_emb.weights"].shape == (len(names), 512)
-
-
-def _run_cli(cache: str, out: Path, *extra: str) -> None:
-    args = ["--task", "sudoku", "--out", str(out), "--eval-size", "24"]
-    for k, v in TINY.items():
-        if k not in ("eval_size",):
-            args += ["--set", f"{k}={v}"]
-    args += ["--set", f"data_dir={cache}", "--set", "log_every=4", *extra]
-    assert train_main(args) == 0
-
-
-def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
-    first, second = tmp_path / "a", tmp_path / "b"
-    _run_cli(cache, first, "--max-steps", "6")
-    _run_cli(cache, second, "--resume", str(first), "--max-steps", "5", "--minutes", "5")
-    card = json.loads((second / "card.json").read_text())
-    assert card["total_steps"] == 11
-    assert [r["steps"] for r in card["runs"]] == [6, 5]
-    assert card["runs"][1]["steps_start"] == 6
-    assert all(len(r["eval"]["exact_by_step"]) == 16 for r in card["runs"])
-    files = list(second.iterdir())
-    assert len(files) <= 8 and all(f.stat().st_size < 16 * 2**20 for f in files)
-    assert {"config.json", "model.safetensors", "train_state.safetensors", "card.json", "README.md",
-            "metrics.jsonl", "train.log"} <= {f.name for f in files}
-    steps = [json.loads(line)["step"] for line in (second / "metrics.jsonl").read_text().splitlines()]
-    assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
-    readme = (second / "README.md").read_text()
-    assert "| 2 |" in readme and "exact@16" in readme
-    assert "| optimizer | Adam-atan2" in readme                     # the training table names the optimizer
-    model, info = load_checkpoint(second)                          # the shipped EMA weights load for inference
-    assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
-    cfg = json.loads((second / "config.json").read_text())
-    assert cfg["weights_dtype"] == "float32" and cfg["step"] == 11 and cfg["weights"] == "ema"
-
-
-def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):
-    args = ["--task", "arc", "--out", str(tmp_path), "--eval-size", "4", "--max-steps", "2"]
-    for k, v in {"hidden_size": 32, "num_heads": 2, "L_layers": 1, "H_cycles": 1, "L_cycles": 1,
-                 "global_batch_size": 4, "arc_variants": 2, "data_dir": cache}.items():
-        args += ["--set", f"{k}={v}"]
-    assert train_main(args) == 0
-    ev = json.loads((tmp_path / "card.json").read_text())["runs"][0]["eval"]
-    assert ev["vote_variants"] == 2 and ev["n"] == 4 and 0 <= ev["pass_at_1"] <= ev["pass_at_2"] <= 1
-    readme = (tmp_path / "README.md").read_text()
-    assert "| run | pass@1 | pass@2 | variants voted | n |" in readme and "ARC vote over 2 variants" in (
-        tmp_path / "train.log").read_text()
-
-
-def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
-    _run_cli(cache, tmp_path / "a", "--max-steps", "1", "--no-eval")
-    with pytest.raises(SystemExit, match="already holds a training run"):
-        _run_cli(cache, tmp_path / "a", "--max-steps", "1")
-
-
-@pytest.mark.parametrize("extra,message", [
-    (["--resume", "{tmp}/nowhere"], r"error: .*nowhere is not a folder"),
-    (["--resume", "{tmp}"], r"error: .* has no train_state.safetensors: it is not a resumable training run"),
-    (["--set", "hidden_size=abc"], r"error: --set hidden_size=abc: expected an integer$"),
-    (["--config", "{tmp}"], r"error: --config .* is a folder; it wants a JSON file"),
-    (["--config", "{tmp}/bad.json"], r"error: --config .*bad.json is not valid JSON \(line 1"),
-    (["--config", "{tmp}/list.json"], r"error: hidden_size=\[64\]: expected an integer"),
-    (["--out", "{tmp}/bad.json"], r"error: --out .*bad.json is not a writable folder"),
-])
-def test_bad_command_line_ends_with_one_clear_line(tmp_path, extra, message):
-    """Mistakes in the command line stop the run before any data is built, with a message and no traceback."""
-    (tmp_path / "bad.json").write_text("{hidden_size: 64}")
-    (tmp_path / "list.json").write_text('{"hidden_size": [64]}')
-    args = ["--task", "sudoku", "--out", str(tmp_path / "out"), "--max-steps", "1"]
-    args += [a.replace("{tmp}", str(tmp_path)) for a in extra]
-    with pytest.raises(SystemExit, match=message) as stop:
-        train_main(args)
-    assert "\n" not in str(stop.value.code)
-    assert not (tmp_path / "out" / "train_state.safetensors").exists()
-
-
-def test_unknown_setting_is_a_readable_error():
-    with pytest.raises(ValueError, match="unknown setting 'hiden_size'"):
-        build_configs("sudoku", {"hiden_size": "64"})
-    with pytest.raises(ValueError, match="expected an integer"):
-        build_configs("sudoku", {"hidden_size": "big"})
-
-
-# --- DDP --------------------------------------------------------------------------------------------------------------
-def _ddp_worker(rank: int, world: int, cache: str, port: int, result_dir: str) -> None:
-    import torch.distributed as dist
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
-    try:
-        tcfg, mcfg = tiny(cache)
-        data = load_task_data(tcfg, torch.device("cpu"))
-        trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"), rank=rank, world_size=world)
-        logs: list[dict] = []
-        trainer.run(max_steps=4, deadline=lambda s: False, log=logs.append)
-        flat = torch.cat([p.detach().reshape(-1) for p in trainer.model.parameters()])
-        torch.save({"flat": flat, "logs": logs, "batch": trainer.batch}, Path(result_dir) / f"rank{rank}.pt")
-    finally:
-        dist.destroy_process_group()
-
-
-def test_two_process_ddp_keeps_ranks_identical(cache, tmp_path):
-    tcfg, _ = tiny(cache)
-    load_task_data(tcfg, torch.device("cpu"))          # build the cache once, before the workers read it
-    port = 29500 + os.getpid() % 1000
-    mp.spawn(_ddp_worker, args=(2, cache, port, str(tmp_path)), nprocs=2, join=True)
-    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
-    assert r0["batch"] == r1["batch"] == 16                           # the global batch is split
-    assert torch.equal(r0["flat"], r1["flat"])
-    # ... and the weights did move away from the shared initialisation
-    tcfg, mcfg = tiny(cache)
-    torch.manual_seed(tcfg.seed)
-    init = torch.cat([p.detach().reshape(-1) for p in TRM(mcfg).parameters()])
-    assert not torch.allclose(init, r0["flat"])
-    assert r0["logs"][-1]["loss"] == pytest.approx(r1["logs"][-1]["loss"])   # metrics are reduced over ranks

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from pathlib import Path
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -22,6 +22,9 @@ import numba
 
 SIZE = 30             # the default (Maze-Hard) canvas
 MIN_SIZE = 5
+WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4
+_DR = np.array([-1, 1, 0, 0], dtype=np.int64)
+_DC = np.array([0, 0, -1, 1], dtype=np.int64)
 
 
 @njit(cache=True)
@@ -29,9 +32,6 @@ def lattice_cells(size: int) -> int:
     """Cells per side of the lattice on a size x size canvas: 15 cells + 14 walls between them = 29 squares (+1 spare
     border row/column) on 30x30; an odd size has no spare."""
     return (size + 1) // 2
-WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4
-_DR = np.array([-1, 1, 0, 0], dtype=np.int64)
-_DC = np.array([0, 0, -1, 1], dtype=np.int64)
 
 
 @njit(cache=True)
