@@ -1,6 +1,8 @@
 """Refresh assets/screenshot.png: the app, served in-process with the shipped checkpoints, after a real run.
 
     python scripts/screenshot.py [--example "Warm-up 3 (46 blanks)"] [--step 2] [--tab Latents] [--out PATH]
+    python scripts/screenshot.py --task Maze --example "long path 8x8" --step 2 --tab Corrections \
+        --out assets/screenshot-maze.png
 
 Needs Debian's chromium and the playwright package (never `playwright install`).
 """
@@ -24,6 +26,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 def main() -> int:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="Sudoku", choices=["Sudoku", "Maze", "ARC"])
     ap.add_argument("--example", default="Warm-up 3 (46 blanks)")
     ap.add_argument("--step", type=int, default=2)
     ap.add_argument("--tab", default="Inner recursion")
@@ -43,6 +46,10 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(demo.local_url)
             page.wait_for_selector("#editor .ge-cell")
+            if args.task != "Sudoku":
+                page.click(f"#task label:has-text('{args.task}')")
+                page.wait_for_selector('#editor .ge-tool[data-tool="0"]')    # the task's own palette
+                time.sleep(1.0)
             page.locator("#examples input").fill(args.example)
             page.locator("#examples input").press("Enter")
             page.wait_for_function("document.querySelector('#check').innerText.includes('Ready')", timeout=30_000)
@@ -54,6 +61,9 @@ def main() -> int:
             slider.dispatch_event("change")
             page.click(f"button[role=tab]:has-text('{args.tab}')")
             time.sleep(2.0)
+            for close in page.locator(".toast-close").all():     # notes such as "placed on the canvas" cover the page
+                close.click()
+            time.sleep(0.5)
             page.screenshot(path=args.out, full_page=True)
             browser.close()
     finally:

@@ -82,15 +82,17 @@ def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
         client.predict(*args, 0, 0, "", api_name="/trace")
 
 
-def test_trace_api_task_without_a_model(client, registry):
+@pytest.mark.parametrize("task, puzzle", [("maze", "#######\n#S    #\n# ### #\n#    G#\n#######"),
+                                          ("arc", "[[1, 2], [3, 4]]")])
+def test_trace_api_runs_the_shipped_model_or_says_there_is_none(client, registry, task, puzzle):
     from gradio_client.exceptions import AppError
 
-    maze = "#######\n#S    #\n# ### #\n#    G#\n#######"
-    if "maze" in registry.available():
-        assert client.predict("maze", maze, 1, 1, 1, "", api_name="/trace")["num_steps"] == 1
+    if task in registry.available():
+        trace = client.predict(task, puzzle, 2, 1, 1, "", api_name="/trace")
+        assert trace["task"] == task and trace["num_steps"] == 2
     else:
-        with pytest.raises(AppError, match="No trained maze model is shipped yet"):
-            client.predict("maze", maze, 1, 0, 0, "", api_name="/trace")
+        with pytest.raises(AppError, match=f"No trained {task} model is shipped yet"):
+            client.predict(task, puzzle, 1, 0, 0, "", api_name="/trace")
 
 
 # --- puzzles from the editor, undo ------------------------------------------------------------------------------

@@ -295,7 +295,7 @@ def test_data_file_blocks_with_optional_solutions(tmp_path):
 
 def test_examples_are_valid_and_carry_shortest_path_solutions():
     examples = T.examples()
-    assert len(examples) == 8
+    assert len(examples) == 10
     for name, p in examples.items():
         T.validate(p)
         _, length, n_paths = M.shortest_paths(p.grid)
@@ -310,7 +310,9 @@ def test_small_canvas_task_fits_pads_refuses_and_offers_the_examples_that_fit():
     assert small is M.maze_task(12) and (small.seq_len, small.canvas_shape) == (144, (12, 12))
     assert get_task("maze", 900) is T and get_task("maze") is T and get_task("sudoku", 144).seq_len == 81
     examples = small.examples()
-    assert list(examples) == ["tiny", "small", "several shortest paths", "generated 12x12", "long path 12x12"]
+    assert list(examples) == ["tiny", "small", "several shortest paths", "generated 12x12", "long path 12x12",
+                              "generated 8x8", "long path 8x8"]
+    assert list(M.maze_task(8).examples()) == ["tiny", "generated 8x8", "long path 8x8"]
     tiny = examples["tiny"]
     assert tiny.grid.shape == (12, 12) and (tiny.grid[:2] == M.WALL).all()      # 7x7, centred, walls around
     assert small.decode(small.encode(tiny.solution)).tolist() == tiny.solution.tolist()
