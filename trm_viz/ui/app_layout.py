@@ -165,8 +165,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         load_outputs = [editor, session, demos, picker, check]
         model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
         task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
-        demo.load(inputs.page_loaded, [task, session], [session, check, model_md], **QUIET)
-        task.change(inputs.task_changed, [task, session], task_outputs, **QUIET)
+        # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
+        # task the page opened with) cannot overwrite the model line of a task the visitor has switched to.
+        demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
+                  **QUIET)
+        task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET)
         model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET)
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
