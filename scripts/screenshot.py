@@ -1,8 +1,7 @@
 """Refresh assets/screenshot.png: the app, served in-process with the shipped checkpoints, after a real run.
 
     python scripts/screenshot.py [--example "Warm-up 3 (46 blanks)"] [--step 2] [--tab Latents] [--out PATH]
-    python scripts/screenshot.py --task Maze --example "long path 8x8" --step 2 --tab Corrections \
-        --out assets/screenshot-maze.png
+    python scripts/screenshot.py --task Maze --example tiny --step 9 --tab Corrections --out assets/screenshot-maze.png
 
 Needs Debian's chromium and the playwright package (never `playwright install`).
 """

@@ -89,7 +89,7 @@ def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[
         top, left = (size - h) // 2, (size - w) // 2
         canvas[top:top + h, left:left + w] = grid
         grid = canvas
-        article = "an" if str(size)[0] == "8" or size in (11, 18) else "a"     # "an 8x8", "an 18x18"
+        article = "an" if size in (8, 11, 18) else "a"                       # "an 8x8", "an 18x18"
         notes.append(f"The {h}x{w} {what} was placed in the middle of {article} {size}x{size} canvas surrounded by "
                      f"walls (the model works on {size}x{size} mazes).")
     return grid, notes

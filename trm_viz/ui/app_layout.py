@@ -166,7 +166,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
         task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
-        # task the page opened with) cannot overwrite the model line of a task the visitor has switched to.
+        # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
+        # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
                   **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET)

@@ -7,7 +7,6 @@ Loading never runs code from a file: ours is safetensors, official step_N files 
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -69,8 +68,10 @@ def describe(loaded: LoadedModel) -> str:
     cfg = loaded.config
     n = loaded.model.num_parameters()
     kind = "MLP-T" if cfg.mlp_t else "attention"
-    side = math.isqrt(cfg.seq_len)
-    canvas = f", mazes up to {side}x{side}" if cfg.task == "maze" else ""
+    canvas = ""
+    if cfg.task == "maze":                                  # the task module owns the canvas of a sequence length
+        h, w = get_task("maze", cfg.seq_len).canvas_shape
+        canvas = f", mazes up to {h}x{w}"
     return (f"{loaded.label}: {n / 1e6:.1f}M parameters ({kind}), hidden {cfg.hidden_size}, {cfg.L_layers} layers, "
             f"H_cycles {cfg.H_cycles}, L_cycles {cfg.L_cycles}, up to {cfg.halt_max_steps} steps{canvas}.")
 
