@@ -13,7 +13,7 @@ from trm_viz.model.config import TRMConfig
 from trm_viz.model.trm import TRM
 from trm_viz.tasks import PuzzleError, get_task
 from trm_viz.ui import session as ss
-from trm_viz.ui.models import ModelRegistry, active_model, load_uploaded, user_model
+from trm_viz.ui.models import ModelRegistry, active_model, known_arc_tasks, load_uploaded, user_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
 SUDOKU = get_task("sudoku")
@@ -88,8 +88,14 @@ def test_trace_api_runs_the_shipped_model_or_says_there_is_none(client, registry
     from gradio_client.exceptions import AppError
 
     if task in registry.available():
-        trace = client.predict(task, puzzle, 2, 1, 1, "", api_name="/trace")
+        task_id = ""
+        if task == "arc":   # an ARC model needs the task (its puzzle embedding); without one it says so
+            with pytest.raises(AppError, match="Which ARC task is this grid a test input of"):
+                client.predict(task, puzzle, 2, 1, 1, "", api_name="/trace")
+            task_id = known_arc_tasks(registry.config("arc"))[0]
+        trace = client.predict(task, puzzle, 2, 1, 1, task_id, api_name="/trace")
         assert trace["task"] == task and trace["num_steps"] == 2
+        assert trace["meta"]["puzzle_identifier_name"] == (task_id or None)
     else:
         with pytest.raises(AppError, match=f"No trained {task} model is shipped yet"):
             client.predict(task, puzzle, 1, 0, 0, "", api_name="/trace")

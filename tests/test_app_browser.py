@@ -172,11 +172,13 @@ def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
     assert editor_digits(page)[:9] == ["3", "1", "2", "8", "5", "4", "9", "6", "5"]
 
 
-def test_arc_task_picker_shows_demonstrations(page):
+def test_arc_task_picker_shows_demonstrations_and_runs(page, registry):
     from trm_viz.tasks.arc_data import curated_tasks
 
+    cfg = registry.config("arc")
+    arc = get_task("arc", cfg.seq_len if cfg is not None else None)      # the canvas of the shipped ARC model
     page.click("#task label:has-text('ARC')")
-    first, second = list(curated_tasks())[:2]
+    first, second = [p.arc_task_id for p in arc.examples().values()][:2]  # the curated tasks that fit it
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: first in t, "first ARC example")
     demos = curated_tasks()
     wait_for(lambda: page.locator("#arc-demos img").count(), lambda n: n == len(demos[first]["train"]), "demos")
@@ -189,3 +191,14 @@ def test_arc_task_picker_shows_demonstrations(page):
     wait_for(lambda: page.locator("#arc-demos img").count(), lambda n: n == len(demos[second]["train"]), "its demos")
     shape = np.array(demos[second]["test"][0]["input"]).shape
     assert page.locator("#editor .ge-cell").count() == shape[0] * shape[1]
+    if cfg is None:
+        return
+    # The shipped ARC model runs on the picked task's test input and the trace names the task it used.
+    page.click("button:has-text('Run settings')")
+    set_slider(page, "Supervision steps", 3)
+    page.click("#run-button")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the ARC run", 120)
+    page.click("button[role=tab]:has-text('Export')")
+    trace = json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
+    assert trace["task"] == "arc" and trace["num_steps"] == 3 and trace["input"] == demos[second]["test"][0]["input"]
+    assert trace["meta"]["puzzle_identifier_name"] == second

@@ -120,6 +120,27 @@ def test_decode_inverts_encode_at_any_offset(rows, data):
     assert np.array_equal(T.decode(T.encode(g)), g)
 
 
+def test_a_small_canvas_model_reads_its_own_layout_and_refuses_bigger_grids():
+    """A 64-token ARC model works on an 8x8 canvas: same layout, its examples and random tasks fit it, and a test
+    input that does not fit gets a message that says what to do (not a crash in the encoder)."""
+    small = get_task("arc", 64)
+    assert small.canvas_shape == (8, 8) and small is get_task("arc", 64) and get_task("arc", 900) is T
+    g = np.array([[1, 2], [3, 4], [5, 6]])
+    tokens = small.encode(g, (1, 1)).reshape(8, 8)
+    assert tokens[1:4, 1:3].tolist() == [[3, 4], [5, 6], [7, 8]] and tokens[4, 1:3].tolist() == [1, 1]
+    assert np.array_equal(small.decode(small.encode(g)), g)
+    examples = small.examples()
+    assert examples and set(examples) < set(T.examples())
+    assert all(max(p.grid.shape + p.solution.shape) <= 8 for p in examples.values())
+    for seed in range(5):
+        assert max(small.generate(np.random.default_rng(seed)).grid.shape) <= 8
+    big = T.parse(json.dumps({"train": [], "test": [{"input": np.zeros((9, 3), int).tolist()}]}))
+    with pytest.raises(PuzzleError, match="8x8 canvas: the 9x3 test input does not fit"):
+        small.validate(big)
+    with pytest.raises(PuzzleError, match="3x3 to 30x30"):
+        A.ArcTask(2)
+
+
 def test_crop_reads_predictions_like_the_official_evaluator():
     canvas = np.zeros((30, 30), dtype=int)
     canvas[0, :5] = canvas[1, :3] = canvas[2, :4] = 5     # row widths 5, 3, 4: width never grows again -> 3x3

@@ -15,7 +15,7 @@ from trm_viz.tasks import get_task
 from trm_viz.tasks.arc import encode_grid
 from trm_viz.tasks.arc_aug import ArcAug
 from trm_viz.tasks.common import dihedral
-from trm_viz.train.augment import arc_canvas, dihedral_index, maze_augment, split_tokens, sudoku_augment
+from trm_viz.train.augment import BatchSampler, arc_canvas, dihedral_index, maze_augment, split_tokens, sudoku_augment
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
 from trm_viz.train.evaluate import evaluate
@@ -147,20 +147,24 @@ def test_maze_augment_is_one_of_the_eight_symmetries():
     assert len(used) >= 6                 # 16 independent draws out of 8 transforms
 
 
-def test_arc_canvas_matches_the_task_encoder():
-    """The on-device drawing equals trm_viz.tasks.arc's (official layout), for every symmetry and placement."""
+@pytest.mark.parametrize("size", [30, 8])
+def test_arc_canvas_matches_the_task_encoder(size):
+    """The on-device drawing equals trm_viz.tasks.arc's (official layout), for every symmetry and placement, on the
+    30x30 canvas and on a small model's."""
     rng = np.random.default_rng(3)
     for k in range(8):
-        for h, w in ((3, 7), (30, 30), (1, 29), (12, 5)):
+        for h, w in ((3, 7), (30, 30), (1, 29), (12, 5), (8, 8), (2, 6)):
+            if max(h, w) > size:
+                continue
             grid = rng.integers(0, 10, size=(h, w))
             aug = ArcAug.random(rng)
             aug = ArcAug(k, aug.perm)
-            dr, dc = int(rng.integers(0, 31 - max(h, w))), int(rng.integers(0, 31 - max(h, w)))
-            padded = np.zeros((30, 30), np.int64)
+            dr, dc = int(rng.integers(0, size + 1 - max(h, w))), int(rng.integers(0, size + 1 - max(h, w)))
+            padded = np.zeros((size, size), np.int64)
             padded[:h, :w] = grid
             got = arc_canvas(torch.from_numpy(padded)[None], torch.tensor([h]), torch.tensor([w]), torch.tensor([k]),
                              torch.tensor([dr]), torch.tensor([dc]), torch.tensor([aug.perm]))
-            np.testing.assert_array_equal(got[0].numpy(), encode_grid(aug.apply(grid), (dr, dc)))
+            np.testing.assert_array_equal(got[0].numpy(), encode_grid(aug.apply(grid), (dr, dc), size))
 
 
 # --- training ---------------------------------------------------------------------------------------------------------
@@ -235,6 +239,23 @@ def test_maze_and_arc_train_and_evaluate(cache, task):
     ids = data.eval.puzzle_identifiers
     res = evaluate(trainer.ema_model(), *split_tokens(task, data.eval)[:2], ids, batch_size=4, steps=2)
     assert res["n"] == 4 and len(res["exact_by_step"]) == 2
+
+
+def test_small_arc_canvas_keeps_only_the_tasks_that_fit(cache):
+    """arc_size=6: a 36-token model, trained and scored only on tasks whose every grid is at most 6x6; the samples
+    are the official layout of that canvas (translated, so inside it)."""
+    tcfg, mcfg = build_configs("arc", {"arc_size": "6", "arc_variants": "2", "data_dir": cache})
+    assert mcfg.seq_len == 36
+    data = load_task_data(tcfg, torch.device("cpu"))
+    ids = data.info["task_ids"]
+    assert data.info["tasks"] == len(ids) == 46 and data.info["skipped_too_big"] == 400 - 46
+    assert "3c9b0459" in ids and "007bbfb7" not in ids            # 3x3 rotate vs 9x9 fractal
+    assert data.train.inputs.shape[1:] == (6, 6) and data.eval.shapes.max() <= 6
+    inputs, labels, _ = BatchSampler("arc", data.train, augment=True, seed=0).sample(32)
+    assert inputs.shape == labels.shape == (32, 36)
+    one = build_configs("arc", {"arc_size": "6", "arc_tasks": "3c9b0459", "data_dir": cache, "arc_variants": "2"})[0]
+    names = load_task_data(one, torch.device("cpu")).puzzle_names          # arc_tasks narrows the choice further
+    assert len(names) == 3 and names[1] == "3c9b0459" and names[2].startswith("3c9b0459|||t")
 
 
 def test_arc_pass_at_2_votes_over_variants_in_the_tasks_frame(cache):

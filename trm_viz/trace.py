@@ -106,6 +106,9 @@ def puzzle_identifier(config, puzzle: Puzzle) -> int:
     if not config.puzzle_names:
         raise PuzzleError("This ARC checkpoint has no task names, so it is unknown which learned embedding belongs "
                           "to which task. Put the dataset's identifiers.json beside an official checkpoint.")
+    if not puzzle.arc_task_id:
+        raise PuzzleError("Which ARC task is this grid a test input of? An ARC TRM knows a task only through its "
+                          "learned puzzle embedding: pick the task (the task picker, or arc_task_id in the API).")
     try:
         return config.puzzle_names.index(puzzle.arc_task_id)
     except ValueError:

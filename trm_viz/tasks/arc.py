@@ -5,12 +5,16 @@ Official encoding (dataset/build_arc_dataset.py): a 30x30 canvas, pad 0, end-of-
 only as long as the grid's side (no corner marker) and only where the canvas has room. Predictions are read back
 as the official evaluator's _crop: the largest top-left rectangle of colour tokens.
 Grids are 1..30 x 1..30 arrays of colours 0..9.
+A model may also work on a smaller square canvas (seq_len = size^2, e.g. an 8x8 model trained on CPU on the tasks
+whose grids fit it): ``arc_task(size)`` is the task for that canvas, ``TASK`` the 30x30 one.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from .base import Puzzle, PuzzleError, Task
 from .common import grid_from_rows, load_json, read_text, read_source
 
 SIZE = 30
+MIN_SIZE = 3
 PAD, EOS, COLOUR0 = 0, 1, 2
 PALETTE = ("#000000", "#0074D9", "#FF4136", "#2ECC40", "#FFDC00",
            "#AAAAAA", "#F012BE", "#FF851B", "#7FDBFF", "#870C25")
@@ -44,26 +49,30 @@ def check_grid(grid: Any, what: str = "grid") -> np.ndarray:
     return grid.astype(np.int64)
 
 
-def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Grid -> (900,) tokens with the grid's top-left cell at ``offset`` (official layout)."""
+def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0), size: int = SIZE) -> np.ndarray:
+    """Grid -> (size*size,) tokens with the grid's top-left cell at ``offset`` (official layout, 900 tokens)."""
     grid = check_grid(grid)
     (r0, c0), (h, w) = offset, grid.shape
-    if r0 < 0 or c0 < 0 or r0 + h > SIZE or c0 + w > SIZE:
-        raise ValueError(f"A {h}x{w} grid does not fit the {SIZE}x{SIZE} canvas at offset {offset}.")
-    canvas = np.full((SIZE, SIZE), PAD, dtype=np.int64)
+    if r0 < 0 or c0 < 0 or r0 + h > size or c0 + w > size:
+        raise ValueError(f"A {h}x{w} grid does not fit the {size}x{size} canvas at offset {offset}.")
+    canvas = np.full((size, size), PAD, dtype=np.int64)
     canvas[r0:r0 + h, c0:c0 + w] = grid + COLOUR0
-    if r0 + h < SIZE:
+    if r0 + h < size:
         canvas[r0 + h, c0:c0 + w] = EOS
-    if c0 + w < SIZE:
+    if c0 + w < size:
         canvas[r0:r0 + h, c0 + w] = EOS
     return canvas.reshape(-1)
 
 
 def crop(tokens: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-    """Tokens -> grid, as the official _crop: rows from the top while they start with colour tokens, each row's
-    width the run of colours (never wider than the row above), keeping the largest area. (0, 0) when the first
-    token is not a colour: such a prediction can never be right."""
-    g = np.asarray(tokens, dtype=np.int64).reshape(SIZE, SIZE)[offset[0]:, offset[1]:]
+    """Tokens of a square canvas -> grid, as the official _crop: rows from the top while they start with colour
+    tokens, each row's width the run of colours (never wider than the row above), keeping the largest area. (0, 0)
+    when the first token is not a colour: such a prediction can never be right."""
+    tokens = np.asarray(tokens, dtype=np.int64)
+    side = math.isqrt(tokens.size)
+    if side * side != tokens.size:
+        raise ValueError(f"ARC tokens must fill a square canvas, got {tokens.size}.")
+    g = tokens.reshape(side, side)[offset[0]:, offset[1]:]
     is_colour = (g >= COLOUR0) & (g <= COLOUR0 + 9)
     best, size, width = 0, (0, 0), g.shape[1]
     for r in range(g.shape[0]):
@@ -128,8 +137,17 @@ def _id_from_filename(filename: str | None) -> str | None:
 class ArcTask(Task):
     name = "arc"
     vocab_size = 12
-    seq_len = SIZE * SIZE
-    canvas_shape = (SIZE, SIZE)
+
+    def __init__(self, size: int = SIZE):
+        if not MIN_SIZE <= size <= SIZE:
+            raise PuzzleError(f"An ARC model works on a {MIN_SIZE}x{MIN_SIZE} to {SIZE}x{SIZE} canvas, not "
+                              f"{size}x{size}.")
+        self.size = size
+        self.seq_len = size * size
+        self.canvas_shape = (size, size)
+
+    def fits(self, grid: np.ndarray) -> bool:
+        return grid.shape[0] <= self.size and grid.shape[1] <= self.size
 
     def parse(self, data: Any, filename: str | None = None, task_id: str | None = None,
               test_index: int = 0) -> Puzzle:
@@ -167,6 +185,10 @@ class ArcTask(Task):
         for i, (inp, out) in enumerate(puzzle.demos):
             check_grid(inp, f"input of training pair {i + 1}")
             check_grid(out, f"output of training pair {i + 1}")
+        if not self.fits(puzzle.grid):
+            h, w = puzzle.grid.shape
+            raise PuzzleError(f"This ARC model works on a {self.size}x{self.size} canvas: the {h}x{w} test input "
+                              f"does not fit. Make it at most {self.size}x{self.size}, or load a 30x30 model.")
         notes = []
         if not puzzle.arc_task_id:
             notes.append("No ARC task id: the model knows a task only by its id (puzzle embedding), so it has no "
@@ -177,12 +199,12 @@ class ArcTask(Task):
         return puzzle.notes
 
     def encode(self, grid: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
-        return encode_grid(grid, offset)
+        return encode_grid(grid, offset, self.size)
 
     def decode(self, tokens: np.ndarray, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
         tokens = np.asarray(tokens)
-        if tokens.size != SIZE * SIZE:
-            raise ValueError(f"ARC tokens must be {SIZE * SIZE} long, got {tokens.size}.")
+        if tokens.size != self.seq_len:
+            raise ValueError(f"ARC tokens must be {self.seq_len} long, got {tokens.size}.")
         return crop(tokens, offset)
 
     def solve(self, puzzle: Puzzle) -> np.ndarray | None:
@@ -208,17 +230,24 @@ class ArcTask(Task):
         return Image.fromarray(canvas, "RGB")
 
     def examples(self) -> dict[str, Puzzle]:
+        """The curated tasks of assets/arc whose first test input and output fit this canvas."""
         out = {}
         for task_id, task in curated_tasks().items():
             puzzle = task_puzzles(task, task_id)[0]
+            if not (self.fits(puzzle.grid) and (puzzle.solution is None or self.fits(puzzle.solution))):
+                continue
             puzzle.name = f"{task_id}: {CURATED[task_id]}"
             out[puzzle.name] = puzzle
         return out
 
     def generate(self, rng: np.random.Generator, collection: str = "training", **kwargs) -> Puzzle:
-        """ARC tasks cannot be made up: a random test input of a random task of a collection."""
+        """ARC tasks cannot be made up: a random test input of a random task of a collection (one whose test inputs
+        fit this canvas)."""
         tasks = load_collection(collection)
-        task_id = sorted(tasks)[int(rng.integers(len(tasks)))]
+        ids = sorted(t for t in tasks if all(self.fits(np.asarray(p.get("input", [[0]]))) for p in tasks[t]["test"]))
+        if not ids:
+            raise PuzzleError(f"No task of the {collection!r} collection fits a {self.size}x{self.size} canvas.")
+        task_id = ids[int(rng.integers(len(ids)))]
         puzzles = task_puzzles(tasks[task_id], task_id)
         return puzzles[int(rng.integers(len(puzzles)))]
 
@@ -255,4 +284,10 @@ def load_data_file(path_or_text: str | os.PathLike) -> list[Puzzle]:
     return puzzles
 
 
-TASK = ArcTask()
+@lru_cache(maxsize=None)
+def arc_task(size: int = SIZE) -> ArcTask:
+    """The task of an ARC model whose canvas is size x size (one instance per size)."""
+    return ArcTask(size)
+
+
+TASK = arc_task(SIZE)

@@ -21,7 +21,7 @@ from .evaluate import autocast_for
 @torch.no_grad()
 def _final_predictions(model: TRM, inputs: torch.Tensor, ids: torch.Tensor, steps: int, H_cycles: int,
                        L_cycles: int, batch_size: int, dtype: torch.dtype | None) -> tuple[np.ndarray, np.ndarray]:
-    """(tokens (N, 900), halting probability (N,)) after the last of ``steps`` supervision steps."""
+    """(tokens (N, seq_len), halting probability (N,)) after the last of ``steps`` supervision steps."""
     device = inputs.device
     tokens, q_prob = [], []
     for lo in range(0, inputs.shape[0], batch_size):
@@ -65,7 +65,7 @@ def variant_ids(data: DeviceData) -> torch.Tensor:
 
 
 def variant_canvases(data: DeviceData, which: str, ids: torch.Tensor) -> torch.Tensor:
-    """Official tokens (n * V, 900) of every pair's input ("inputs") or output ("labels") in each variant's frame,
+    """Official tokens (n * V, seq_len) of every pair's input ("inputs") or output ("labels") in each variant's frame,
     at the canvas' top-left (translation is a training augmentation only)."""
     V = ids.shape[0] // max(len(data), 1)
     pair = torch.arange(len(data), device=ids.device).repeat_interleave(V)
@@ -78,7 +78,7 @@ def variant_canvases(data: DeviceData, which: str, ids: torch.Tensor) -> torch.T
 
 def score_votes(data: DeviceData, ids: torch.Tensor, tokens: np.ndarray, q_prob: np.ndarray,
                 ks: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
-    """pass@k of predictions ``tokens`` (n * V, 900) in the variants' frames (rows as variant_ids) with their
+    """pass@k of predictions ``tokens`` (n * V, seq_len) in the variants' frames (rows as variant_ids) with their
     halting probabilities: each pair's candidates are voted on in the task's own frame."""
     n = len(data)
     V = ids.shape[0] // max(n, 1)

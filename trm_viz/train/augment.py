@@ -7,7 +7,7 @@ official encodings, as the task modules produce them:
 - Sudoku: 81 tokens, 1 blank, 2..10 digits. Symmetries: digit permutation, band/stack permutations, row/column
   permutations inside them, transpose (the validity-preserving group used by build_sudoku_dataset.py).
 - Maze: 30x30 tokens. Symmetries: the 8 dihedral transforms.
-- ARC: raw colour grids are drawn onto the 30x30 canvas here (pad 0, end-of-grid marker 1, colours 2..11): the
+- ARC: raw colour grids are drawn onto the 30x30 canvas (or a smaller square one: arc_size) here (pad 0, end-of-grid marker 1, colours 2..11): the
   variant's dihedral transform and colour permutation (fixed per puzzle identifier), then a random translation.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ import torch
 
 from ..tasks.common import dihedral
 
-ARC_SIZE = 30
 
 
 def _rand_perm(batch: int, n: int, gen: torch.Generator, device) -> torch.Tensor:
@@ -70,12 +69,12 @@ def swaps_sides(k: torch.Tensor) -> torch.Tensor:
 
 def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Tensor, dr: torch.Tensor,
                dc: torch.Tensor, colour_map: torch.Tensor) -> torch.Tensor:
-    """Official ARC tokens (B, 900) of colour grids (B, 30, 30) (top-left h x w valid) after dihedral transform k,
+    """Official ARC tokens (B, S*S) of colour grids (B, S, S) (top-left h x w valid; S = 30 or a smaller canvas) after dihedral transform k,
     colour map (B, 10) and placement at row/column offset (dr, dc), with end-of-grid markers (1) right of and below
     the grid where they fit on the canvas, as build_arc_dataset.py draws them."""
-    B, dev = grid.shape[0], grid.device
-    r = torch.arange(ARC_SIZE, device=dev).view(1, ARC_SIZE, 1)
-    c = torch.arange(ARC_SIZE, device=dev).view(1, 1, ARC_SIZE)
+    B, dev, S = grid.shape[0], grid.device, grid.shape[-1]
+    r = torch.arange(S, device=dev).view(1, S, 1)
+    c = torch.arange(S, device=dev).view(1, 1, S)
     hh, ww = h.view(B, 1, 1), w.view(B, 1, 1)
     swap = swaps_sides(k)
     H = torch.where(swap.view(B, 1, 1), ww, hh)
@@ -85,11 +84,11 @@ def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Te
     # Source cell of output (i, j) for each transform k (numbering of tasks.common.dihedral), picked per example.
     src_i = torch.stack([i, j, hh - 1 - i, hh - 1 - j, i, hh - 1 - i, j, hh - 1 - j])
     src_j = torch.stack([j, ww - 1 - i, ww - 1 - j, i, ww - 1 - j, j, i, ww - 1 - i])
-    pick = k.long().view(1, B, 1, 1).expand(1, B, ARC_SIZE, ARC_SIZE)
+    pick = k.long().view(1, B, 1, 1).expand(1, B, S, S)
     si, sj = src_i.gather(0, pick)[0], src_j.gather(0, pick)[0]
     inside = (i >= 0) & (j >= 0) & (i < H) & (j < W)
-    src = (si.clamp(0, ARC_SIZE - 1) * ARC_SIZE + sj.clamp(0, ARC_SIZE - 1)).view(B, -1)
-    colours = colour_map.gather(1, grid.view(B, -1).long().gather(1, src)).view(B, ARC_SIZE, ARC_SIZE)
+    src = (si.clamp(0, S - 1) * S + sj.clamp(0, S - 1)).view(B, -1)
+    colours = colour_map.gather(1, grid.view(B, -1).long().gather(1, src)).view(B, S, S)
     eos = ((i == H) & (j >= 0) & (j < W)) | ((j == W) & (i >= 0) & (i < H))  # corner (H, W) stays pad
     tokens = torch.where(inside, colours + 2, torch.where(eos, 1, 0))
     return tokens.view(B, -1)
@@ -98,7 +97,7 @@ def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Te
 @dataclass
 class DeviceData:
     """One split resident on the training device. Sudoku/maze: tokens. ARC: raw grids + shapes + variant tables."""
-    inputs: torch.Tensor                     # (N, L) tokens, or (N, 30, 30) ARC colour grids
+    inputs: torch.Tensor                     # (N, L) tokens, or (N, S, S) ARC colour grids (S: the canvas side)
     labels: torch.Tensor
     puzzle_identifiers: torch.Tensor         # (N,) sudoku/maze: 0; ARC: the task's identity-variant identifier
     shapes: torch.Tensor | None = None       # ARC (N, 4): input h, w, output h, w
@@ -153,8 +152,9 @@ class BatchSampler:
             # The official build leaves one example of each puzzle at offset (0, 0), the placement inference uses;
             # here a quarter of the draws stay there.
             still = torch.rand(B, generator=self.gen, device=dev) < 0.25
-            dr = torch.where(still, 0, (u[0] * (ARC_SIZE - hmax + 1)).long())
-            dc = torch.where(still, 0, (u[1] * (ARC_SIZE - wmax + 1)).long())
+            S = d.inputs.shape[-1]
+            dr = torch.where(still, 0, (u[0] * (S - hmax + 1)).long())
+            dc = torch.where(still, 0, (u[1] * (S - wmax + 1)).long())
         else:
             dr = dc = zero
         inputs = arc_canvas(d.inputs[pick], shapes[:, 0], shapes[:, 1], k, dr, dc, cmap)

@@ -67,6 +67,8 @@ def _title(task: str, model: dict[str, Any]) -> str:
     side = math.isqrt(int(model.get("seq_len", 900)))
     if task == "maze" and side != 30:       # a small-canvas maze model (maze_size)
         return f"Maze ({side}x{side}, shortest path)"
+    if task == "arc" and side != 30:        # a small-canvas ARC model (arc_size): the tasks whose grids fit it
+        return f"ARC-AGI (tasks with grids up to {side}x{side})"
     return TASK_TITLES.get(task, task)
 
 
@@ -115,7 +117,7 @@ def render_readme(card: dict[str, Any]) -> str:
               f"{data.get('eval_examples', '?')} (never trained on)"]
     for k, v in data.items():
         if k not in ("source", "train_examples", "eval_examples"):
-            lines.append(f"- {k}: {v}")
+            lines.append(f"- {k}: {', '.join(map(str, v)) if isinstance(v, list) else v}")
     lines += ["", "## Evaluation history (held-out set, EMA weights)", "",
               "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
               "(first step with sigmoid(q_halt) > 0.5, else the last), fraction of cells right after the last step, "

@@ -54,6 +54,10 @@ class TrainConfig:
     # ARC collections (trm_viz.tasks.arc_data names). "training" ships with the repository; the published protocol
     # also trains on the demonstrations of "evaluation" (its test outputs are never used).
     arc_subsets: str = "training"
+    # ARC: square canvas side (the model reads arc_size^2 tokens); only tasks whose every grid fits it are used, so a
+    # small canvas is also a choice of tasks (8: the 70 ARC-AGI-1 training tasks with grids up to 8x8).
+    arc_size: int = 30
+    arc_tasks: str = ""                # ARC: comma-separated task ids to keep ("" = every task that fits)
     data_dir: str = "data/train_cache"
     # --- run ---
     seed: int = 0
@@ -84,6 +88,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 5 <= self.maze_size <= 30:
             raise ValueError(f"maze_size must be between 5 and 30, got {self.maze_size}")
+        if not 3 <= self.arc_size <= 30:
+            raise ValueError(f"arc_size must be between 3 and 30, got {self.arc_size}")
         if self.maze_min_path < 0:
             raise ValueError(f"maze_min_path must be >= 0 (0: scaled Maze-Hard filter), got {self.maze_min_path}")
         if not 0.0 <= self.ema_rate < 1.0:
@@ -193,6 +199,6 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
         # The official config ties the puzzle embedding width to the hidden size (puzzle_emb_ndim: ${.hidden_size}).
         model_kw["puzzle_emb_ndim"] = model_kw["hidden_size"]
     train = TrainConfig(**train_kw)
-    if task == "maze":   # the canvas is a data setting; the model reads it as its token count
-        model_kw["seq_len"] = train.maze_size ** 2
+    if task in ("maze", "arc"):   # the canvas is a data setting; the model reads it as its token count
+        model_kw["seq_len"] = (train.maze_size if task == "maze" else train.arc_size) ** 2
     return train, TRMConfig(**model_kw)

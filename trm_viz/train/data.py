@@ -9,7 +9,8 @@
   outputs are known (the training collections) are held out, so evaluation asks for new pairs of tasks the model
   has seen (evaluation-set test outputs are never used). Each task gets ``arc_variants`` puzzle identifiers: the
   identity and arc_variants - 1 random (dihedral transform, colour permutation) variants, as the official build.
-  ``train_size`` does not apply (all demonstrations are used); ``eval_size`` caps the held-out pairs.
+  ``train_size`` does not apply (all demonstrations are used); ``eval_size`` caps the held-out pairs. With
+  ``arc_size`` < 30 only the tasks whose every grid fits that canvas are used (``arc_tasks`` narrows them further).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from ..tasks import Task, get_task
-from .augment import ARC_SIZE, DeviceData
+from .augment import DeviceData
 from .config import TrainConfig
 
 DATA_FORMAT_VERSION = 1
@@ -108,11 +109,12 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
     return out, info
 
 
-def _pad(grid: list[list[int]], what: str) -> tuple[np.ndarray, int, int]:
-    """An ARC grid (checked by the task module) at the top-left of a 30x30 uint8 array, and its height and width."""
+def _pad(grid: list[list[int]], what: str, size: int) -> tuple[np.ndarray, int, int]:
+    """An ARC grid (checked by the task module) at the top-left of a size x size uint8 array, and its height and
+    width."""
     from ..tasks.arc import check_grid
     a = check_grid(grid, what)
-    out = np.zeros((ARC_SIZE, ARC_SIZE), np.uint8)
+    out = np.zeros((size, size), np.uint8)
     out[:a.shape[0], :a.shape[1]] = a
     return out, a.shape[0], a.shape[1]
 
@@ -124,11 +126,16 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     names, dihedral, colours = ["<blank>"], [0], [np.arange(10)]
     rows: dict[str, list] = {"train": [], "eval": []}
     subsets = [s.strip() for s in cfg.arc_subsets.split(",") if s.strip()]
+    wanted = {t.strip() for t in cfg.arc_tasks.split(",") if t.strip()}
     seen_tasks: set[str] = set()
+    too_big = 0
     for subset in subsets:
         tasks = load_collection(subset)
         for task_id in sorted(tasks):
-            if task_id in seen_tasks:   # ARC-AGI-2 training repeats some ARC-AGI-1 tasks
+            if task_id in seen_tasks or (wanted and task_id not in wanted):   # ARC-AGI-2 repeats ARC-AGI-1 tasks
+                continue
+            if not _fits(tasks[task_id], cfg.arc_size):
+                too_big += 1
                 continue
             seen_tasks.add(task_id)
             ident = len(names)
@@ -152,11 +159,12 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     for split, items in rows.items():
         grids_in, grids_out, shapes, ids = [], [], [], []
         for inp, lab, ident, where in items:
-            a, h, w = _pad(inp, f"input of ARC task {where}")
-            b, h2, w2 = _pad(lab, f"output of ARC task {where}")
+            a, h, w = _pad(inp, f"input of ARC task {where}", cfg.arc_size)
+            b, h2, w2 = _pad(lab, f"output of ARC task {where}", cfg.arc_size)
             grids_in.append(a), grids_out.append(b), shapes.append((h, w, h2, w2)), ids.append(ident)
-        out[f"{split}_inputs"] = np.stack(grids_in) if grids_in else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
-        out[f"{split}_labels"] = np.stack(grids_out) if grids_out else np.zeros((0, ARC_SIZE, ARC_SIZE), np.uint8)
+        empty = np.zeros((0, cfg.arc_size, cfg.arc_size), np.uint8)
+        out[f"{split}_inputs"] = np.stack(grids_in) if grids_in else empty
+        out[f"{split}_labels"] = np.stack(grids_out) if grids_out else empty
         out[f"{split}_shapes"] = np.asarray(shapes, np.uint8).reshape(-1, 4)
         out[f"{split}_ids"] = np.asarray(ids, np.int64)
     out["variant_dihedral"] = np.asarray(dihedral, np.uint8)
@@ -164,8 +172,18 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
     out["puzzle_names"] = np.asarray(names)
     info = {"source": f"ARC-AGI collections {', '.join(subsets)}: every demonstration pair trained on, test pairs "
                       "(where their outputs are known) held out", "tasks": len(seen_tasks),
-            "variants_per_task": cfg.arc_variants}
+            "variants_per_task": cfg.arc_variants, "size": cfg.arc_size,
+            "skipped_too_big": too_big, **({"task_ids": sorted(seen_tasks)} if cfg.arc_size < 30 or wanted else {})}
+    if not seen_tasks:
+        raise ValueError(f"no ARC task of {cfg.arc_subsets} fits a {cfg.arc_size}x{cfg.arc_size} canvas"
+                         + (f" among arc_tasks={cfg.arc_tasks}" if wanted else ""))
     return out, info
+
+
+def _fits(task: dict, size: int) -> bool:
+    """Every grid of the task (demonstrations and test pairs) is at most size x size."""
+    grids = [p.get(k) for p in task.get("train", []) + task.get("test", []) for k in ("input", "output")]
+    return all(len(g) <= size and all(len(row) <= size for row in g) for g in grids if g is not None)
 
 
 _BUILDERS = {"sudoku": _build_sudoku, "maze": _build_maze, "arc": _build_arc}
@@ -175,6 +193,8 @@ def cache_path(cfg: TrainConfig) -> Path:
     keys = {"v": DATA_FORMAT_VERSION, "task": cfg.task, "seed": cfg.seed}
     if cfg.task == "arc":
         keys.update(variants=cfg.arc_variants, subsets=cfg.arc_subsets)
+        if cfg.arc_size != 30 or cfg.arc_tasks:    # (keeps the key, and so the cache, of 30x30 data as it was)
+            keys.update(arc_size=cfg.arc_size, arc_tasks=cfg.arc_tasks)
     else:
         keys.update(train=cfg.train_size, eval=cfg.eval_size)
         # "grids": blank-mode puzzles come from random_full_grids (before: the solutions of minimal puzzles), so

@@ -79,7 +79,8 @@ class InputHandlers:
         """ARC tasks to pick from: those the active model has an embedding for; without an ARC model, the
         curated tasks and the training collection (the editor and demonstrations still work)."""
         cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
-        ids = known_arc_tasks(cfg) if cfg is not None else []
+        known = known_arc_tasks(cfg) if cfg is not None else []
+        ids = [t for t in CURATED if t in known] + [t for t in known if t not in CURATED]   # described ones first
         if not ids:
             try:
                 ids = list(CURATED) + [t for t in sorted(load_collection("training")) if t not in CURATED]
@@ -280,8 +281,10 @@ class InputHandlers:
             h, w = int(height or 0), int(width or 0)
         except (TypeError, ValueError):
             raise gr.Error("Rows and columns must be whole numbers.") from None
-        if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
-            raise gr.Error(f"An ARC grid is 1 to {MAX_SIDE} cells on each side; {h}x{w} was asked for.")
+        side = min(MAX_SIDE, self.task("arc", session).canvas_shape[0])   # a small-canvas model's limit
+        if not (1 <= h <= side and 1 <= w <= side):
+            raise gr.Error(f"An ARC grid {'is' if side == MAX_SIDE else 'for this model is'} 1 to {side} cells on "
+                           f"each side; {h}x{w} was asked for.")
         new = np.zeros((h, w), dtype=np.int64)
         if grid:
             old = np.asarray(grid)

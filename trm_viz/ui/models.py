@@ -69,9 +69,9 @@ def describe(loaded: LoadedModel) -> str:
     n = loaded.model.num_parameters()
     kind = "MLP-T" if cfg.mlp_t else "attention"
     canvas = ""
-    if cfg.task == "maze":                                  # the task module owns the canvas of a sequence length
-        h, w = get_task("maze", cfg.seq_len).canvas_shape
-        canvas = f", mazes up to {h}x{w}"
+    if cfg.task in ("maze", "arc"):                         # the task module owns the canvas of a sequence length
+        h, w = get_task(cfg.task, cfg.seq_len).canvas_shape
+        canvas = f", {'mazes' if cfg.task == 'maze' else 'ARC grids'} up to {h}x{w}"
     return (f"{loaded.label}: {n / 1e6:.1f}M parameters ({kind}), hidden {cfg.hidden_size}, {cfg.L_layers} layers, "
             f"H_cycles {cfg.H_cycles}, L_cycles {cfg.L_cycles}, up to {cfg.halt_max_steps} steps{canvas}.")
 
