@@ -60,6 +60,9 @@ def _eval_set(data: dict[str, Any]) -> str:
         return "minimal puzzles" + (f", >= {data['min_guesses']} guesses" if data["min_guesses"] else "")
     if "min_path" in data:
         return f"path >= {data['min_path']}"
+    if "variants_per_task" in data:        # ARC: the test pairs of the trained tasks
+        size = data.get("size", 30)
+        return f"test pairs of {data.get('tasks', '?')} tasks" + (f" (grids <= {size}x{size})" if size < 30 else "")
     return data.get("source", "?")[:40]
 
 
