@@ -121,6 +121,18 @@ def test_type_a_sudoku_run_it_and_scrub(page):
         page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
 
 
+def run_and_export(page, steps: int, what: str, painted=lambda: True) -> dict:
+    """Run the grid in the editor for ``steps`` supervision steps; once done (and ``painted()``), the trace JSON the
+    Export tab offers for download."""
+    page.click("button:has-text('Run settings')")
+    set_slider(page, "Supervision steps", steps)
+    page.click("#run-button")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), what, 120)
+    assert painted()
+    page.click("button[role=tab]:has-text('Export')")
+    return json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
+
+
 def test_paint_a_maze_wall_undo_and_run(page, registry):
     cfg = registry.config("maze")
     maze = get_task("maze", cfg.seq_len if cfg is not None else None)      # the canvas of the shipped maze model
@@ -144,13 +156,8 @@ def test_paint_a_maze_wall_undo_and_run(page, registry):
     if cfg is None:
         return
     # The shipped maze model runs on it: every streamed step paints the whole canvas in the viewer.
-    page.click("button:has-text('Run settings')")
-    set_slider(page, "Supervision steps", 4)
-    page.click("#run-button")
-    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the maze run", 120)
-    assert page.locator("#viewer .sv-cell").count() == maze.seq_len
-    page.click("button[role=tab]:has-text('Export')")
-    trace = json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
+    trace = run_and_export(page, 4, "the maze run",
+                           lambda: page.locator("#viewer .sv-cell").count() == maze.seq_len)
     assert trace["task"] == "maze" and trace["num_steps"] == 4 and trace["input"] == tiny.grid.tolist()
 
 
@@ -194,11 +201,6 @@ def test_arc_task_picker_shows_demonstrations_and_runs(page, registry):
     if cfg is None:
         return
     # The shipped ARC model runs on the picked task's test input and the trace names the task it used.
-    page.click("button:has-text('Run settings')")
-    set_slider(page, "Supervision steps", 3)
-    page.click("#run-button")
-    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the ARC run", 120)
-    page.click("button[role=tab]:has-text('Export')")
-    trace = json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
+    trace = run_and_export(page, 3, "the ARC run")
     assert trace["task"] == "arc" and trace["num_steps"] == 3 and trace["input"] == demos[second]["test"][0]["input"]
     assert trace["meta"]["puzzle_identifier_name"] == second

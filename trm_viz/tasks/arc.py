@@ -139,12 +139,7 @@ class ArcTask(Task):
     vocab_size = 12
 
     def __init__(self, size: int = SIZE):
-        if not MIN_SIZE <= size <= SIZE:
-            raise PuzzleError(f"An ARC model works on a {MIN_SIZE}x{MIN_SIZE} to {SIZE}x{SIZE} canvas, not "
-                              f"{size}x{size}.")
-        self.size = size
-        self.seq_len = size * size
-        self.canvas_shape = (size, size)
+        self._square_canvas(size, MIN_SIZE, SIZE, "An ARC model")
 
     def fits(self, grid: np.ndarray) -> bool:
         return grid.shape[0] <= self.size and grid.shape[1] <= self.size

@@ -52,6 +52,13 @@ class Task(ABC):
     seq_len: int                 # tokens per puzzle (81 or 900)
     canvas_shape: tuple[int, int]  # the token canvas as a grid: (9, 9) or (30, 30)
 
+    def _square_canvas(self, size: int, min_size: int, max_size: int, model: str) -> None:
+        """A task whose model may read a smaller square canvas (maze, ARC): size, seq_len and canvas_shape."""
+        if not min_size <= size <= max_size:
+            raise PuzzleError(f"{model} works on a {min_size}x{min_size} to {max_size}x{max_size} canvas, not "
+                              f"{size}x{size}.")
+        self.size, self.seq_len, self.canvas_shape = size, size * size, (size, size)
+
     # --- user input -------------------------------------------------------------------------------------------
     @abstractmethod
     def parse(self, data: Any, filename: str | None = None) -> Puzzle:

@@ -152,12 +152,7 @@ class MazeTask(Task):
     vocab_size = 6
 
     def __init__(self, size: int = SIZE):
-        if not MIN_SIZE <= size <= SIZE:
-            raise PuzzleError(f"A maze model works on a {MIN_SIZE}x{MIN_SIZE} to {SIZE}x{SIZE} canvas, not "
-                              f"{size}x{size}.")
-        self.size = size
-        self.seq_len = size * size
-        self.canvas_shape = (size, size)
+        self._square_canvas(size, MIN_SIZE, SIZE, "A maze model")
         self.trained_min_path = hard_min_path(size)   # Maze-Hard's >= 110 steps on 30x30, scaled to the canvas
 
     def parse(self, data: Any, filename: str | None = None) -> Puzzle:
