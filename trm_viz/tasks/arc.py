@@ -50,7 +50,8 @@ def check_grid(grid: Any, what: str = "grid") -> np.ndarray:
 
 
 def encode_grid(grid: np.ndarray, offset: tuple[int, int] = (0, 0), size: int = SIZE) -> np.ndarray:
-    """Grid -> (size*size,) tokens with the grid's top-left cell at ``offset`` (official layout, 900 tokens)."""
+    """Grid -> (size*size,) tokens with the grid's top-left cell at ``offset`` (official layout; 900 tokens on the
+    30x30 canvas)."""
     grid = check_grid(grid)
     (r0, c0), (h, w) = offset, grid.shape
     if r0 < 0 or c0 < 0 or r0 + h > size or c0 + w > size:
@@ -144,6 +145,12 @@ class ArcTask(Task):
     def fits(self, grid: np.ndarray) -> bool:
         return grid.shape[0] <= self.size and grid.shape[1] <= self.size
 
+    def fits_task(self, task: dict) -> bool:
+        """Every grid of a task JSON (demonstration and test pairs) fits this canvas: a model of this canvas can
+        have been trained on it (train/data.py keeps exactly these tasks)."""
+        grids = [p.get(k) for p in task.get("train", []) + task.get("test", []) for k in ("input", "output")]
+        return all(len(g) <= self.size and all(len(row) <= self.size for row in g) for g in grids if g is not None)
+
     def parse(self, data: Any, filename: str | None = None, task_id: str | None = None,
               test_index: int = 0) -> Puzzle:
         """A task JSON, a Kaggle collection {task_id: task} (pick with ``task_id``), or a single grid (list of
@@ -236,10 +243,10 @@ class ArcTask(Task):
         return out
 
     def generate(self, rng: np.random.Generator, collection: str = "training", **kwargs) -> Puzzle:
-        """ARC tasks cannot be made up: a random test input of a random task of a collection (one whose test inputs
+        """ARC tasks cannot be made up: a random test input of a random task of a collection (one whose grids all
         fit this canvas)."""
         tasks = load_collection(collection)
-        ids = sorted(t for t in tasks if all(self.fits(np.asarray(p.get("input", [[0]]))) for p in tasks[t]["test"]))
+        ids = sorted(t for t in tasks if self.fits_task(tasks[t]))
         if not ids:
             raise PuzzleError(f"No task of the {collection!r} collection fits a {self.size}x{self.size} canvas.")
         task_id = ids[int(rng.integers(len(ids)))]

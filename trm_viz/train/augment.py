@@ -7,8 +7,9 @@ official encodings, as the task modules produce them:
 - Sudoku: 81 tokens, 1 blank, 2..10 digits. Symmetries: digit permutation, band/stack permutations, row/column
   permutations inside them, transpose (the validity-preserving group used by build_sudoku_dataset.py).
 - Maze: 30x30 tokens. Symmetries: the 8 dihedral transforms.
-- ARC: raw colour grids are drawn onto the 30x30 canvas (or a smaller square one: arc_size) here (pad 0, end-of-grid marker 1, colours 2..11): the
-  variant's dihedral transform and colour permutation (fixed per puzzle identifier), then a random translation.
+- ARC: raw colour grids are drawn onto the 30x30 canvas (or a smaller square one: arc_size) here (pad 0,
+  end-of-grid marker 1, colours 2..11): the variant's dihedral transform and colour permutation (fixed per puzzle
+  identifier), then a random translation.
 """
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ import numpy as np
 import torch
 
 from ..tasks.common import dihedral
-
 
 
 def _rand_perm(batch: int, n: int, gen: torch.Generator, device) -> torch.Tensor:
@@ -69,9 +69,9 @@ def swaps_sides(k: torch.Tensor) -> torch.Tensor:
 
 def arc_canvas(grid: torch.Tensor, h: torch.Tensor, w: torch.Tensor, k: torch.Tensor, dr: torch.Tensor,
                dc: torch.Tensor, colour_map: torch.Tensor) -> torch.Tensor:
-    """Official ARC tokens (B, S*S) of colour grids (B, S, S) (top-left h x w valid; S = 30 or a smaller canvas) after dihedral transform k,
-    colour map (B, 10) and placement at row/column offset (dr, dc), with end-of-grid markers (1) right of and below
-    the grid where they fit on the canvas, as build_arc_dataset.py draws them."""
+    """Official ARC tokens (B, S*S) of colour grids (B, S, S) (top-left h x w valid; S = 30 or a smaller canvas)
+    after dihedral transform k, colour map (B, 10) and placement at row/column offset (dr, dc), with end-of-grid
+    markers (1) right of and below the grid where they fit on the canvas, as build_arc_dataset.py draws them."""
     B, dev, S = grid.shape[0], grid.device, grid.shape[-1]
     r = torch.arange(S, device=dev).view(1, S, 1)
     c = torch.arange(S, device=dev).view(1, 1, S)

@@ -120,8 +120,10 @@ def _pad(grid: list[list[int]], what: str, size: int) -> tuple[np.ndarray, int, 
 
 
 def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    from ..tasks.arc import arc_task
     from ..tasks.arc_aug import ArcAug
     from ..tasks.arc_data import load_collection
+    canvas = arc_task(cfg.arc_size)
     rng = np.random.default_rng(_seed(cfg.seed, "train"))
     names, dihedral, colours = ["<blank>"], [0], [np.arange(10)]
     rows: dict[str, list] = {"train": [], "eval": []}
@@ -134,7 +136,7 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
         for task_id in sorted(tasks):
             if task_id in seen_tasks or (wanted and task_id not in wanted):   # ARC-AGI-2 repeats ARC-AGI-1 tasks
                 continue
-            if not _fits(tasks[task_id], cfg.arc_size):
+            if not canvas.fits_task(tasks[task_id]):
                 too_big += 1
                 continue
             seen_tasks.add(task_id)
@@ -178,12 +180,6 @@ def _build_arc(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]
         raise ValueError(f"no ARC task of {cfg.arc_subsets} fits a {cfg.arc_size}x{cfg.arc_size} canvas"
                          + (f" among arc_tasks={cfg.arc_tasks}" if wanted else ""))
     return out, info
-
-
-def _fits(task: dict, size: int) -> bool:
-    """Every grid of the task (demonstrations and test pairs) is at most size x size."""
-    grids = [p.get(k) for p in task.get("train", []) + task.get("test", []) for k in ("input", "output")]
-    return all(len(g) <= size and all(len(row) <= size for row in g) for g in grids if g is not None)
 
 
 _BUILDERS = {"sudoku": _build_sudoku, "maze": _build_maze, "arc": _build_arc}
