@@ -4,6 +4,8 @@
     python scripts/screenshot.py --task Maze --example tiny --step 9 --tab Corrections --out assets/screenshot-maze.png
     python scripts/screenshot.py --task ARC --example "0d3d703e: swap colours by a fixed mapping" --step 2 \
         --tab Corrections --out assets/screenshot-arc.png
+    python scripts/screenshot.py --task ARC --example "0d3d703e: swap colours by a fixed mapping" --step 2 \
+        --tab "Variant vote" --element "#vote-tab" --out assets/screenshot-arc-vote.png    # Vote is pressed
 
 Needs Debian's chromium and the playwright package (never `playwright install`).
 """
@@ -32,6 +34,7 @@ def main() -> int:
     ap.add_argument("--step", type=int, default=2)
     ap.add_argument("--tab", default="Inner recursion")
     ap.add_argument("--out", default=str(ROOT / "assets" / "screenshot.png"))
+    ap.add_argument("--element", help="CSS selector: picture only this element (default: the whole page)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -61,11 +64,18 @@ def main() -> int:
             slider.fill(str(args.step))
             slider.dispatch_event("change")
             page.click(f"button[role=tab]:has-text('{args.tab}')")
+            if args.tab == "Variant vote":
+                page.click("#vote-button")
+                page.wait_for_function("document.querySelector('#vote-summary').innerText.includes('Vote after')",
+                                       timeout=120_000)
             time.sleep(2.0)
             for close in page.locator(".toast-close").all():     # notes such as "placed on the canvas" cover the page
                 close.click()
             time.sleep(0.5)
-            page.screenshot(path=args.out, full_page=True)
+            if args.element:
+                page.locator(args.element).screenshot(path=args.out)
+            else:
+                page.screenshot(path=args.out, full_page=True)
             browser.close()
     finally:
         demo.close()

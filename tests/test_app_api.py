@@ -28,13 +28,37 @@ def client(app_server):
 
 
 # --- the API ----------------------------------------------------------------------------------------------------
-def test_only_the_trace_endpoint_is_public(client):
-    """UI listeners are private: a script sees exactly one endpoint, with the documented parameters."""
+def test_only_the_trace_and_vote_endpoints_are_public(client):
+    """UI listeners are private: a script sees exactly the two endpoints, with the documented parameters."""
     api = client.view_api(return_format="dict", print_info=False)
-    assert list(api["named_endpoints"]) == ["/trace"]
+    assert sorted(api["named_endpoints"]) == ["/trace", "/vote"]
     assert not api["unnamed_endpoints"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/trace"]["parameters"]]
     assert params == ["task", "puzzle", "steps", "H_cycles", "L_cycles", "arc_task_id"]
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/vote"]["parameters"]]
+    assert params == ["puzzle", "arc_task_id", "steps", "H_cycles", "L_cycles"]
+
+
+def test_vote_api_ranks_the_variants_answers_per_step(client, registry):
+    import json
+
+    from gradio_client.exceptions import AppError
+
+    from trm_viz.tasks.arc_data import curated_tasks
+
+    if "arc" not in registry.available():
+        pytest.skip("no ARC model is shipped")
+    task_id = known_arc_tasks(registry.config("arc"))[0]
+    task_json = json.dumps(curated_tasks().get(task_id) or {})
+    vote = client.predict(task_json, task_id, 3, 0, 0, api_name="/vote")
+    assert vote["format"] == "trm_viz.vote" and vote["task_id"] == task_id and vote["num_steps"] == 3
+    assert vote["variants"][0] == task_id and len(vote["variants"]) == vote["known_variants"] == 16
+    for step in vote["steps"]:
+        votes = [a["votes"] for a in step["answers"]]
+        assert sum(votes) == 16 and votes == sorted(votes, reverse=True) and len(step["variant_places"]) == 16
+        assert step["pass_at_2"] == any(a["right"] for a in step["answers"][:2])
+    with pytest.raises(AppError, match="Which ARC task"):
+        client.predict("[[1, 2], [3, 4]]", "", 2, 0, 0, api_name="/vote")
 
 
 def test_trace_api_returns_every_step(client):

@@ -105,6 +105,23 @@ def test_cli_trace_and_eval(tmp_path):
     assert result["n"] == 3 and len(result["exact_by_step"]) == 16 and 0 <= result["exact_at_halt"] <= 1
 
 
+def test_cli_vote_ranks_an_arc_test_inputs_variants(tmp_path):
+    from trm_viz.tasks.arc_data import curated_tasks
+
+    arc_ckpt = ROOT / "checkpoints" / "arc-tiny"
+    task = tmp_path / "0d3d703e.json"          # the task id comes from the file name, as ARC's own files
+    task.write_text(json.dumps(curated_tasks()["0d3d703e"]))
+    out = tmp_path / "vote.json"
+    r = _cli("vote", "--checkpoint", str(arc_ckpt), "--task", "arc", "--input", str(task), "--steps", "3",
+             "--variants", "8", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    assert data["task_id"] == "0d3d703e" and len(data["variants"]) == 8 and data["known_variants"] == 16
+    assert [s["step"] for s in data["steps"]] == [1, 2, 3] and data["steps"][-1]["pass_at_2"] is True
+    r = _cli("vote", "--checkpoint", str(CKPT), "--task", "sudoku", "--example", "Warm-up 2 (40 blanks)")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "for ARC" in r.stderr
+
+
 @pytest.mark.parametrize("content,message", [
     ("12345", "81"),                                   # too short
     ("55" + "." * 79, "two 5s"),                      # clashing clues

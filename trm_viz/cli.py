@@ -1,4 +1,4 @@
-"""Command line: ``python -m trm_viz trace|eval|bench|train ...``.
+"""Command line: ``python -m trm_viz trace|vote|eval|bench|train ...``.
 
 Every expected failure (a bad puzzle file, a wrong checkpoint) prints one clear line to stderr and exits with
 status 2; a traceback means a bug.
@@ -38,8 +38,8 @@ def _read_input(path: str) -> bytes:
     return p.read_bytes()
 
 
-def cmd_trace(args) -> int:
-    model, info, task = _load_model(args.checkpoint, args.task)
+def _puzzle(args, task):
+    """The puzzle of --example or --input (ARC: --arc-task, --test-index), its validation notes on stderr."""
     if args.example:
         examples = task.examples()
         if args.example not in examples:
@@ -50,16 +50,24 @@ def cmd_trace(args) -> int:
         puzzle = task.parse(_read_input(args.input), filename=args.input, **arc)
     else:
         raise PuzzleError("Give --input FILE or --example NAME.")
-    notes = task.validate(puzzle)
-    for note in notes:
+    for note in task.validate(puzzle):
         print(f"note: {note}", file=sys.stderr)
-    tr = trace_mod.run(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
-    tr.meta["checkpoint"] = info["path"]
-    data = trace_mod.to_json(tr)
-    if args.out:
-        Path(args.out).write_text(json.dumps(data))
+    return puzzle
+
+
+def _write(data: dict, out: str | None) -> None:
+    if out:
+        Path(out).write_text(json.dumps(data))
     else:
         print(json.dumps(data))
+
+
+def cmd_trace(args) -> int:
+    model, info, task = _load_model(args.checkpoint, args.task)
+    puzzle = _puzzle(args, task)
+    tr = trace_mod.run(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
+    tr.meta["checkpoint"] = info["path"]
+    _write(trace_mod.to_json(tr), args.out)
     if args.npz:
         trace_mod.save_npz(tr, args.npz)
     final = tr.answers[-1]
@@ -68,6 +76,25 @@ def cmd_trace(args) -> int:
                "seconds": round(sum(tr.meta["step_seconds"]), 3)}
     print(task.to_text(final), file=sys.stderr)
     print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def cmd_vote(args) -> int:
+    from .vote import run_vote, to_json
+
+    if args.task != "arc":
+        raise PuzzleError("The variant vote is for ARC (--task arc): Sudoku and maze models have one puzzle embedding.")
+    model, info, task = _load_model(args.checkpoint, args.task)
+    puzzle = _puzzle(args, task)
+    vv = run_vote(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles,
+                  max_variants=args.variants)
+    data = to_json(vv, puzzle.grid)
+    data["checkpoint"] = info["path"]
+    _write(data, args.out)
+    last = data["steps"][-1]
+    print(task.to_text(vv.ranked[-1][0].grid), file=sys.stderr)
+    print(json.dumps({"variants": len(vv.variants), "top_votes": last["answers"][0]["votes"],
+                      "pass_at_2": last.get("pass_at_2"), "seconds": vv.seconds}), file=sys.stderr)
     return 0
 
 
@@ -108,15 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--H-cycles", dest="H_cycles", type=int, default=None, help="T, z_H updates per step")
         p.add_argument("--L-cycles", dest="L_cycles", type=int, default=None, help="n, z_L updates per z_H update")
 
+    def puzzle_args(p, what):
+        p.add_argument("--input", help="puzzle file in any format the task accepts")
+        p.add_argument("--example", help="name of a shipped example instead of --input")
+        p.add_argument("--out", help=f"write the {what} JSON here (default: stdout)")
+        p.add_argument("--arc-task", help="ARC: which task of a collection file (and whose embedding to use)")
+        p.add_argument("--test-index", type=int, default=0, help="ARC: which test input of the task (default 0)")
+
     t = sub.add_parser("trace", help="record one puzzle's refinement as JSON")
     common(t)
-    t.add_argument("--input", help="puzzle file in any format the task accepts")
-    t.add_argument("--example", help="name of a shipped example instead of --input")
-    t.add_argument("--out", help="write the trace JSON here (default: stdout)")
+    puzzle_args(t, "trace")
     t.add_argument("--npz", help="also write all arrays to this .npz")
-    t.add_argument("--arc-task", help="ARC: which task of a collection file (and whose embedding to use)")
-    t.add_argument("--test-index", type=int, default=0, help="ARC: which test input of the task (default 0)")
     t.set_defaults(func=cmd_trace)
+
+    v = sub.add_parser("vote", help="ARC: run a test input through its task's variants and rank their answers")
+    common(v)
+    puzzle_args(v, "vote")
+    v.add_argument("--variants", type=int, default=32, help="run at most this many of the task's variants")
+    v.set_defaults(func=cmd_vote)
 
     e = sub.add_parser("eval", help="exact accuracy per step on a data file; last line is JSON")
     common(e)

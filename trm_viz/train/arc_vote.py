@@ -14,25 +14,22 @@ import torch
 from ..model.config import resolve_counts
 from ..model.trm import TRM
 from ..tasks.arc_aug import ArcAug, pass_at_k, vote
+from ..vote import batched_steps
 from .augment import DeviceData, arc_canvas
 from .evaluate import autocast_for
 
 
-@torch.no_grad()
 def _final_predictions(model: TRM, inputs: torch.Tensor, ids: torch.Tensor, steps: int, H_cycles: int,
                        L_cycles: int, batch_size: int, dtype: torch.dtype | None) -> tuple[np.ndarray, np.ndarray]:
     """(tokens (N, seq_len), halting probability (N,)) after the last of ``steps`` supervision steps."""
-    device = inputs.device
     tokens, q_prob = [], []
     for lo in range(0, inputs.shape[0], batch_size):
-        inp, pid = inputs[lo:lo + batch_size], ids[lo:lo + batch_size]
-        with autocast_for(device, dtype):
-            x = model.input_embeddings(inp, pid)
-            z_H, z_L = model.initial_latents(inp.shape[0])
-            for _ in range(steps):
-                z_H, z_L, logits, q_halt = model.supervision_step(z_H, z_L, x, H_cycles, L_cycles)
-        tokens.append(logits.argmax(-1).cpu())
-        q_prob.append(torch.sigmoid(q_halt.float()).cpu())
+        with autocast_for(inputs.device, dtype):
+            for tok, q in batched_steps(model, inputs[lo:lo + batch_size], ids[lo:lo + batch_size], steps,
+                                        H_cycles, L_cycles):
+                pass
+        tokens.append(tok.cpu())
+        q_prob.append(q.cpu())
     return torch.cat(tokens).numpy(), torch.cat(q_prob).numpy()
 
 

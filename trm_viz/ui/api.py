@@ -1,9 +1,11 @@
-"""The named API endpoint ``/trace`` for gradio_client and scripts: a puzzle in -> the trace JSON out
-(trm_viz.trace.to_json), run with the default shipped checkpoint of its task (checkpoints/<task>/ when shipped, else
-the first checkpoints/<task>-<variant>/). The UI's "Shipped model" menu and uploaded checkpoints do not apply here.
+"""The named API endpoints for gradio_client and scripts: ``/trace`` (a puzzle in -> the trace JSON out,
+trm_viz.trace.to_json) and ``/vote`` (an ARC test input -> its task's variant vote, trm_viz.vote.to_json), run with
+the default shipped checkpoint of its task (checkpoints/<task>/ when shipped, else the first
+checkpoints/<task>-<variant>/). The UI's "Shipped model" menu and uploaded checkpoints do not apply here.
 
     from gradio_client import Client
     trace = Client("http://localhost:7860/").predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
+    vote = Client("http://localhost:7860/").predict(arc_task_json, "0d3d703e", 16, 0, 0, api_name="/vote")
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from ..model.checkpoints import CheckpointError
 from ..model.config import resolve_counts
 from ..tasks import TASK_NAMES, PuzzleError, get_task
 from ..trace import run, to_json
+from ..vote import run_vote, to_json as vote_to_json
 from .models import ModelRegistry
 
 # A shared 2-vCPU host allows less than the engine (model.config.ENGINE_LIMITS); the UI sliders use the same bounds.
@@ -25,6 +28,22 @@ MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = HOSTED_LIMITS["steps"], HOSTED_LIMITS["H
 def _whole(value: Any) -> Any:
     """gradio_client may send 16.0 for 16: accept whole floats, leave anything else for resolve_counts to refuse."""
     return int(value) if isinstance(value, float) and value.is_integer() else (value or 0)
+
+
+def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L_cycles, arc_task_id: str):
+    """(loaded model, puzzle, steps, H_cycles, L_cycles) of an API call, or PuzzleError / ValueError."""
+    if task not in TASK_NAMES:
+        raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
+    loaded = registry.get(task)
+    t = get_task(task, loaded.config.seq_len)
+    counts = resolve_counts(loaded.config, _whole(steps), _whole(H_cycles), _whole(L_cycles), HOSTED_LIMITS)
+    if not isinstance(puzzle, str) or not puzzle.strip():
+        raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
+    p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
+    if task == "arc" and arc_task_id:
+        p.arc_task_id = arc_task_id
+    t.validate(p)
+    return (loaded, p, *counts)
 
 
 def make_trace_api(registry: ModelRegistry):
@@ -49,18 +68,8 @@ def make_trace_api(registry: ModelRegistry):
             answer is known).
         """
         try:
-            if task not in TASK_NAMES:
-                raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
-            loaded = registry.get(task)
-            t = get_task(task, loaded.config.seq_len)
-            steps, H_cycles, L_cycles = resolve_counts(loaded.config, _whole(steps), _whole(H_cycles),
-                                                       _whole(L_cycles), HOSTED_LIMITS)
-            if not isinstance(puzzle, str) or not puzzle.strip():
-                raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
-            p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
-            if task == "arc" and arc_task_id:
-                p.arc_task_id = arc_task_id
-            t.validate(p)
+            loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
+                                                            arc_task_id)
             result = run(loaded.model, p, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
@@ -68,3 +77,31 @@ def make_trace_api(registry: ModelRegistry):
         return to_json(result)
 
     return trace
+
+
+def make_vote_api(registry: ModelRegistry):
+    def vote(puzzle: str, arc_task_id: str = "", steps: int = 0, H_cycles: int = 0,
+             L_cycles: int = 0) -> dict[str, Any]:
+        """ARC: run one test input through every variant of its task that the shipped ARC model knows (at most 32),
+        map their answers back and rank them by votes, after every supervision step (the official pass@2 vote).
+
+        Args:
+            puzzle: an ARC task JSON {"train", "test"} (its first test input) or a grid.
+            arc_task_id: the task whose variants to run (needed unless the puzzle names it).
+            steps: supervision steps to run, 1-16 (0: the model's default, 16).
+            H_cycles: z_H updates per step, T (0: the model's default).
+            L_cycles: z_L updates per z_H update, n (0: the model's default).
+        Returns:
+            task_id, variants, num_steps and steps[] with the ranked answers (answer, votes, mean_q_halt_prob, right
+            when the solution is known), each variant's place and q_halt_prob, pass_at_1 and pass_at_2.
+        """
+        try:
+            loaded, p, steps, H_cycles, L_cycles = _checked(registry, "arc", puzzle, steps, H_cycles, L_cycles,
+                                                            arc_task_id)
+            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles), p.grid)
+        except (PuzzleError, CheckpointError, ValueError) as e:
+            raise gr.Error(str(e)) from None
+        data["checkpoint"] = loaded.label
+        return data
+
+    return vote

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..tasks import get_task
 from ..viz.corrections import TABLE_HEADERS
-from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS, make_trace_api
+from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS, make_trace_api, make_vote_api
 from .grid_editor import editor_for
 from .handlers import RunHandlers, empty_halting_figure
 from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
@@ -153,6 +153,12 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="corrections",
                                              max_height=360, column_count=len(TABLE_HEADERS))
                         caption(CAPTIONS["corrections"])
+                    with gr.Tab("Variant vote", visible=False, elem_id="vote-tab") as vote_tab:
+                        vote_btn = gr.Button("Vote over the task's variants", size="sm", elem_id="vote-button")
+                        vote_md = gr.Markdown(elem_id="vote-summary")
+                        vote_img = gr.Image(type="pil", label="The variants' answers", show_label=False,
+                                            interactive=False, elem_id="vote-image")
+                        caption(CAPTIONS["vote"])
                     with gr.Tab("Export"):
                         json_file = gr.File(label="Trace JSON", interactive=False, elem_id="trace-json")
                         gif_btn = gr.Button("Make the GIF", size="sm", elem_id="make-gif")
@@ -164,7 +170,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # --- wiring ----------------------------------------------------------------------------------------------
         load_outputs = [editor, session, demos, picker, check]
         model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
-        task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
+        task_outputs = load_outputs + [example, arc_group, vote_tab, level, *model_outputs, model_choice]
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
         # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
@@ -188,7 +194,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
             after(lambda: gr.update(interactive=True), None, run_btn, queue=False, **PRIVATE)
 
         run_outputs = [viewer, status, plot, result, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md, summary,
-                       table, json_file]
+                       table, json_file, vote_md, vote_img]
         # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
         run_event = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
@@ -196,8 +202,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
             runs.run, [request], run_outputs, show_progress="hidden", **MODEL_SLOT, **PRIVATE)
         stop_btn.click(lambda: "**Stopped.** The viewer keeps the steps that had finished.", None, status,
                        cancels=[run_event], queue=False, **PRIVATE)
-        viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md],
+        viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
+                                                          vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+        vote_btn.click(runs.vote_clicked, [result], [vote_md, vote_img, result], show_progress_on=[vote_md], **MODEL_SLOT,
+                       **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
@@ -208,6 +217,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         big.change(None, [big], None, js=BIG_TEXT_JS, **PRIVATE)
 
         gr.api(make_trace_api(registry), api_name="trace", **MODEL_SLOT)
+        gr.api(make_vote_api(registry), api_name="vote", **MODEL_SLOT)
     # A small default limit: 2 vCPUs. Cheap UI events (edits, checks) each have their own slot.
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo

@@ -23,6 +23,8 @@ from ..viz.corrections import cell_changes, corrections_table, summary_line
 from ..viz.latents import inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
+from ..viz.vote import vote_image, vote_summary
+from ..vote import run_vote
 from . import session as ss
 from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
 from .runner import stream_trace
@@ -66,6 +68,18 @@ def step_images(trace: Trace, step: int) -> tuple:
             latent_rgb(trace, step, "z_L"), inner_strip(trace, task, step))
 
 
+def vote_hint(task_name: str) -> str:
+    return ("Press **Vote** to run this test input through every variant of its task and rank their answers."
+            if task_name == "arc" else "The variant vote is for ARC puzzles.")
+
+
+def vote_views(result: dict, step: int) -> tuple:
+    """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps)."""
+    vv = result["vote"]
+    step = min(step, vv.num_steps)
+    return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
+
+
 class RunHandlers:
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
@@ -92,7 +106,7 @@ class RunHandlers:
     def run(self, request: dict | None) -> Iterator[tuple]:
         """Streams every supervision step into the viewer as it completes, then fills the other views.
         Outputs (RUN_OUTPUTS): viewer, status, halting plot, result, z_H heat, z_L heat, z_H rgb, z_L rgb, inner
-        strip, step label, corrections summary, corrections table, trace JSON file."""
+        strip, step label, corrections summary, corrections table, trace JSON file, vote text, vote picture."""
         if not request:
             return
         skip = gr.skip()
@@ -110,14 +124,15 @@ class RunHandlers:
                 first = first or time.perf_counter() - t0
                 status = f"Step {k} of {n} done ({time.perf_counter() - t0:.1f} s)" + \
                          (f"; running step {k + 1}..." if k < n else "; preparing the views...")
-                yield (viewer_data(trace, task, puzzle), status) + (skip,) * 11
+                yield (viewer_data(trace, task, puzzle), status) + (skip,) * 13
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         if trace is None:
             return
         total = time.perf_counter() - t0
         trace.meta.update(checkpoint=loaded.label, first_step_seconds=round(first, 3), total_seconds=round(total, 3))
-        result = {"trace": trace, "puzzle": puzzle, "task": task_name}
+        result = {"trace": trace, "puzzle": puzzle, "task": task_name, "user_model": request["user_model"],
+                  "shipped": request.get("shipped")}     # the vote runs the model that made this trace
         step = trace.halt_step or trace.num_steps
         json_path = export_dir() / f"{_file_stem(result)}.json"
         json_path.write_text(json.dumps(to_json(trace)))
@@ -126,7 +141,7 @@ class RunHandlers:
                                          if len(changes) > MAX_TABLE_ROWS else "")
         yield (skip, self.status_line(trace, first, total), halting_figure(trace, step), result,
                *step_images(trace, step), f"Showing step {step}.", summary,
-               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path))
+               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path), vote_hint(task_name), None)
 
     @staticmethod
     def status_line(trace: Trace, first: float, total: float) -> str:
@@ -141,15 +156,33 @@ class RunHandlers:
                 f"{halt}.{verdict}")
 
     def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
-        """The viewer settled on a step: move the plot cursor and redraw the per-step pictures."""
+        """The viewer settled on a step: move the plot cursor and redraw the per-step pictures (and the variant
+        vote, when there is one, at the same step)."""
         if not result:
-            return (gr.skip(),) * 7
+            return (gr.skip(),) * 9
         trace = result["trace"]
         try:
             step = min(max(1, int(getattr(evt, "step", 0) or trace.num_steps)), trace.num_steps)
         except (TypeError, ValueError):
-            return (gr.skip(),) * 7
-        return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.")
+            return (gr.skip(),) * 9
+        result["step"] = step    # kept in the session's state object: the vote opens at the step being looked at
+        votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
+        return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.", *votes)
+
+    def vote_clicked(self, result: dict | None) -> tuple:
+        """Run the ARC test input of the latest trace through every variant of its task that the model knows, with
+        the trace's settings, and show the vote at the step the viewer is on. Outputs: vote text, vote picture,
+        result."""
+        if not result or result["task"] != "arc":
+            raise gr.Error("Run an ARC puzzle first: the vote runs its test input through the task's variants.")
+        trace = result["trace"]
+        try:
+            loaded = active_model(self.registry, "arc", result["user_model"], result.get("shipped"))
+            result["vote"] = run_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
+                                      trace.meta["L_cycles"])
+        except (PuzzleError, CheckpointError, ValueError) as e:
+            raise gr.Error(str(e)) from None
+        return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)
 
     @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):

@@ -55,6 +55,11 @@ CAPTIONS = {
     "corrections": (
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
         "now; **change**: still wrong. Rows and columns count from 1. Click a row to see that cell in the viewer."),
+    "vote": (
+        "An ARC TRM learns each task in many variants (rotated or mirrored, colours swapped), each with its own puzzle "
+        "embedding. The official evaluation runs the test input through every variant, maps the answers back and "
+        "ranks them by votes; the top two are its pass@2 answer. The step viewer shows the identity variant only. "
+        "**Green frame**: the known solution; **red**: not it. The vote follows the viewer's step."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (
