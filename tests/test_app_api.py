@@ -36,10 +36,11 @@ def test_only_the_trace_and_vote_endpoints_are_public(client):
     params = [p["parameter_name"] for p in api["named_endpoints"]["/trace"]["parameters"]]
     assert params == ["task", "puzzle", "steps", "H_cycles", "L_cycles", "arc_task_id"]
     params = [p["parameter_name"] for p in api["named_endpoints"]["/vote"]["parameters"]]
-    assert params == ["puzzle", "arc_task_id", "steps", "H_cycles", "L_cycles"]
+    assert params == ["task", "puzzle", "steps", "H_cycles", "L_cycles", "arc_task_id", "variants"]
 
 
 def test_vote_api_ranks_the_variants_answers_per_step(client, registry):
+    """ARC: the task's learned variants (when an ARC model is shipped); Sudoku: symmetric copies."""
     import json
 
     from gradio_client.exceptions import AppError
@@ -50,15 +51,19 @@ def test_vote_api_ranks_the_variants_answers_per_step(client, registry):
         pytest.skip("no ARC model is shipped")
     task_id = known_arc_tasks(registry.config("arc"))[0]
     task_json = json.dumps(curated_tasks().get(task_id) or {})
-    vote = client.predict(task_json, task_id, 3, 0, 0, api_name="/vote")
-    assert vote["format"] == "trm_viz.vote" and vote["task_id"] == task_id and vote["num_steps"] == 3
-    assert vote["variants"][0] == task_id and len(vote["variants"]) == vote["known_variants"] == 16
+    vote = client.predict("arc", task_json, 3, 0, 0, task_id, 16, api_name="/vote")
+    assert vote["format"] == "trm_viz.vote" and vote["arc_task_id"] == task_id and vote["num_steps"] == 3
+    assert vote["variants"][0] == task_id and len(vote["variants"]) == vote["available_variants"] == 16
     for step in vote["steps"]:
         votes = [a["votes"] for a in step["answers"]]
         assert sum(votes) == 16 and votes == sorted(votes, reverse=True) and len(step["variant_places"]) == 16
         assert step["pass_at_2"] == any(a["right"] for a in step["answers"][:2])
     with pytest.raises(AppError, match="Which ARC task"):
-        client.predict("[[1, 2], [3, 4]]", "", 2, 0, 0, api_name="/vote")
+        client.predict("arc", "[[1, 2], [3, 4]]", 2, 0, 0, "", 16, api_name="/vote")
+    sudoku = client.predict("sudoku", EASY, 2, 0, 0, "", 4, api_name="/vote")       # symmetries of one puzzle
+    assert sudoku["variants"][0] == "identity" and len(sudoku["variants"]) == 4
+    with pytest.raises(AppError, match="variants must be a whole number from 1 to 32"):
+        client.predict("sudoku", EASY, 2, 0, 0, "", 40, api_name="/vote")
 
 
 def test_trace_api_returns_every_step(client):

@@ -105,7 +105,7 @@ def test_cli_trace_and_eval(tmp_path):
     assert result["n"] == 3 and len(result["exact_by_step"]) == 16 and 0 <= result["exact_at_halt"] <= 1
 
 
-def test_cli_vote_ranks_an_arc_test_inputs_variants(tmp_path):
+def test_cli_vote_ranks_an_arc_test_inputs_variants_and_eval_scores_the_vote(tmp_path):
     from trm_viz.tasks.arc_data import curated_tasks
 
     arc_ckpt = ROOT / "checkpoints" / "arc-tiny"
@@ -116,10 +116,21 @@ def test_cli_vote_ranks_an_arc_test_inputs_variants(tmp_path):
              "--variants", "8", "--out", str(out))
     assert r.returncode == 0, r.stderr
     data = json.loads(out.read_text())
-    assert data["task_id"] == "0d3d703e" and len(data["variants"]) == 8 and data["known_variants"] == 16
+    assert data["arc_task_id"] == "0d3d703e" and len(data["variants"]) == 8 and data["available_variants"] == 16
     assert [s["step"] for s in data["steps"]] == [1, 2, 3] and data["steps"][-1]["pass_at_2"] is True
-    r = _cli("vote", "--checkpoint", str(CKPT), "--task", "sudoku", "--example", "Warm-up 2 (40 blanks)")
-    assert r.returncode == 2 and r.stderr.startswith("error: ") and "for ARC" in r.stderr
+    # eval scores the vote beside the identity run: warm-up puzzles the model solves, by both
+    data_file = tmp_path / "warm.txt"
+    data_file.write_text("\n".join("".join(map(str, p.grid.ravel())) for name, p in SUDOKU.examples().items()
+                                   if name.startswith("Warm-up")))
+    r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--steps", "8",
+             "--variants", "4")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["n"] == 3 and result["vote"]["variants"] == 4 and len(result["vote"]["exact_by_step"]) == 8
+    assert result["vote"]["exact_by_step"][-1] == result["exact_by_step"][-1] == 1.0
+    r = _cli("vote", "--checkpoint", str(CKPT), "--task", "sudoku", "--example", "Warm-up 2 (40 blanks)",
+             "--variants", "40")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "from 1 to 32" in r.stderr
 
 
 @pytest.mark.parametrize("content,message", [

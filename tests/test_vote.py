@@ -1,5 +1,6 @@
-"""The ARC variant vote (trm_viz.vote) on the shipped ARC model: every variant of the task runs, answers come back in
-the task's own frame, the ranking gives the official pass@2, and the app's Vote handler shows it."""
+"""The variant vote (trm_viz.vote) on the shipped models: every variant runs (ARC: the task's learned variants;
+Sudoku, maze: symmetries), answers come back in the puzzle's own frame, the ranking gives the official pass@2, and
+the app's Vote handler shows it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,14 +18,18 @@ from trm_viz.viz.style import RIGHT, rgb
 from trm_viz.viz.vote import vote_image, vote_summary
 from trm_viz.vote import run_vote, task_variants
 
-ARC_TINY = Path(__file__).resolve().parents[1] / "checkpoints" / "arc-tiny"
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def shipped(name: str):
+    if not (CHECKPOINTS / name / "model.safetensors").exists():
+        pytest.fail(f"the shipped checkpoint is missing: {CHECKPOINTS / name}")
+    return load_checkpoint(CHECKPOINTS / name)[0]
 
 
 @pytest.fixture(scope="module")
 def model():
-    if not (ARC_TINY / "model.safetensors").exists():
-        pytest.fail(f"the shipped ARC checkpoint is missing: {ARC_TINY}")
-    return load_checkpoint(ARC_TINY)[0]
+    return shipped("arc-tiny")
 
 
 def first_test_input(task_id: str):
@@ -35,7 +40,7 @@ def first_test_input(task_id: str):
 def test_every_variant_votes_and_the_solution_leads_on_a_task_the_model_solves(model):
     puzzle = first_test_input("0d3d703e")               # colour swap: the card says arc-tiny solves it
     vv = run_vote(model, puzzle, steps=6)
-    assert vv.variants[0] == "0d3d703e" and len(vv.variants) == vv.known_variants == 16
+    assert vv.variants[0] == "0d3d703e" and len(vv.variants) == vv.available == 16
     assert all("0d3d703e|||t" in name for name in vv.variants[1:])
     assert vv.num_steps == 6 and vv.q_halt_prob.shape == (6, 16)
     assert [sum(v.votes for v in ranked) for ranked in vv.ranked] == [16] * 6
@@ -45,22 +50,45 @@ def test_every_variant_votes_and_the_solution_leads_on_a_task_the_model_solves(m
     trace = run(model, puzzle, steps=6)
     assert all(np.array_equal(vv.answers[s][0], trace.answers[s]) for s in range(6))
     summary = vote_summary(vv)
-    assert "**16 of 16**" not in summary and "pass@2" in summary and "**right**" in summary
+    assert "**16 of 16**" not in summary and "pass@2" in summary and "is **right**" in summary
     img = np.asarray(vote_image(vv, get_task("arc", model.config.seq_len), 6))
     assert (img.reshape(-1, 3) == rgb(RIGHT)).all(1).any()      # the leading answer is framed green
 
 
 def test_a_task_the_model_fails_is_reported_wrong_and_fewer_variants_are_named(model):
     puzzle = first_test_input("1e0a9b12")               # gravity: arc-tiny gets it wrong (its card)
-    vv = run_vote(model, puzzle, steps=4, max_variants=5)
-    assert len(vv.variants) == 5 and vv.known_variants == 16
+    vv = run_vote(model, puzzle, steps=4, variants=5)
+    assert len(vv.variants) == 5 and vv.available == 16
     assert vv.pass_at(2) is False and "**wrong**" in vote_summary(vv)
     assert "the first 5 of the 16 variants" in vote_summary(vv, 2)
 
 
+def test_sudoku_and_maze_votes_run_the_symmetries_training_used():
+    sudoku_model, sudoku = shipped("sudoku-tiny"), get_task("sudoku")
+    puzzle = sudoku.examples()["Warm-up 1 (34 blanks)"]
+    vv = run_vote(sudoku_model, puzzle, steps=4, variants=6)
+    assert vv.variants[0] == "identity" and len(vv.variants) == 6 and vv.available is None
+    # every variant is a different symmetric copy, yet each answer comes back in the puzzle's own frame
+    copies = {sym.apply(puzzle.grid).tobytes() for sym in sudoku.symmetries(6)}
+    assert len(copies) == 6
+    assert all(np.array_equal(a[puzzle.grid > 0], puzzle.grid[puzzle.grid > 0]) for a in vv.answers[-1])
+    assert vv.pass_at(1) and np.array_equal(vv.solution, sudoku.solve(puzzle))   # the solver's answer leads
+    trace = run(sudoku_model, puzzle, steps=4)
+    assert all(np.array_equal(vv.answers[s][0], trace.answers[s]) for s in range(4))
+    assert "symmetric copies" in vote_summary(vv) and "The vote's answer is **right**" in vote_summary(vv)
+
+    maze_model = shipped("maze-tiny")
+    maze = get_task("maze", maze_model.config.seq_len)
+    vv = run_vote(maze_model, maze.examples()["generated 8x8"], steps=3, variants=32)
+    assert len(vv.variants) == vv.available == 8 and vv.variants[1] == "rotated 90"   # 8 dihedral transforms only
+    assert vv.pass_at(1) and "rotations and mirror images" in vote_summary(vv)
+
+
 def test_the_vote_refuses_what_it_cannot_run(model):
-    with pytest.raises(PuzzleError, match="for ARC puzzles"):
-        run_vote(model, get_task("sudoku").examples()[next(iter(get_task("sudoku").examples()))])
+    with pytest.raises(PuzzleError, match="cannot run a sudoku puzzle"):
+        run_vote(model, get_task("sudoku").examples()["Warm-up 1 (34 blanks)"])
+    with pytest.raises(ValueError, match="variants must be a whole number from 1 to 32"):
+        run_vote(model, first_test_input("0d3d703e"), variants=33)
     unknown = first_test_input("0d3d703e")
     unknown.arc_task_id = "ffffffff"
     with pytest.raises(PuzzleError, match="not trained on ARC task 'ffffffff'"):
@@ -76,11 +104,11 @@ def test_the_vote_handler_runs_the_traced_model_at_the_viewed_step(registry):
     from trm_viz.ui.handlers import RunHandlers
 
     runs = RunHandlers(registry)
-    with pytest.raises(gr.Error, match="Run an ARC puzzle first"):
-        runs.vote_clicked(None)
+    with pytest.raises(gr.Error, match="Run a puzzle first"):
+        runs.vote_clicked(None, 16)
     loaded = registry.get("arc")
     puzzle = first_test_input("25ff71a9")
     result = {"trace": run(loaded.model, puzzle, steps=3), "puzzle": puzzle, "task": "arc", "user_model": None,
               "shipped": None, "step": 2}
-    text, img, result = runs.vote_clicked(result)
+    text, img, result = runs.vote_clicked(result, 16.0)
     assert text.startswith("**Vote after step 2**") and img.width > 0 and result["vote"].num_steps == 3

@@ -82,19 +82,18 @@ def cmd_trace(args) -> int:
 def cmd_vote(args) -> int:
     from .vote import run_vote, to_json
 
-    if args.task != "arc":
-        raise PuzzleError("The variant vote is for ARC (--task arc): Sudoku and maze models have one puzzle embedding.")
     model, info, task = _load_model(args.checkpoint, args.task)
     puzzle = _puzzle(args, task)
     vv = run_vote(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles,
-                  max_variants=args.variants)
+                  variants=args.variants)
     data = to_json(vv, puzzle.grid)
     data["checkpoint"] = info["path"]
     _write(data, args.out)
     last = data["steps"][-1]
     print(task.to_text(vv.ranked[-1][0].grid), file=sys.stderr)
     print(json.dumps({"variants": len(vv.variants), "top_votes": last["answers"][0]["votes"],
-                      "pass_at_2": last.get("pass_at_2"), "seconds": vv.seconds}), file=sys.stderr)
+                      "pass_at_1": last.get("pass_at_1"), "pass_at_2": last.get("pass_at_2"),
+                      "seconds": vv.seconds}), file=sys.stderr)
     return 0
 
 
@@ -119,6 +118,14 @@ def cmd_eval(args) -> int:
         raise PuzzleError(f"{args.data} holds no puzzles.")
     result = evaluate(model, np.stack(inputs), np.stack(labels), np.array(ids), batch_size=args.batch_size,
                       steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
+    if args.variants:
+        from .vote import run_vote
+
+        votes = [run_vote(model, p, args.steps, args.H_cycles, args.L_cycles, args.variants) for p in puzzles]
+        result["vote"] = {"variants": args.variants,
+                          "exact_by_step": [round(float(np.mean([v.pass_at(1, s) for v in votes])), 6)
+                                            for s in range(1, votes[0].num_steps + 1)],
+                          "pass_at_2": round(float(np.mean([v.pass_at(2) for v in votes])), 6)}
     result["checkpoint"] = info["path"]
     print(json.dumps(result))
     return 0
@@ -148,10 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--npz", help="also write all arrays to this .npz")
     t.set_defaults(func=cmd_trace)
 
-    v = sub.add_parser("vote", help="ARC: run a test input through its task's variants and rank their answers")
+    v = sub.add_parser("vote", help="run a puzzle through its variants (ARC: the task's learned ones; Sudoku, maze: "
+                                    "symmetries) and rank their answers by votes")
     common(v)
     puzzle_args(v, "vote")
-    v.add_argument("--variants", type=int, default=32, help="run at most this many of the task's variants")
+    v.add_argument("--variants", type=int, default=16, help="how many variants to run (1-32; maze at most 8)")
     v.set_defaults(func=cmd_vote)
 
     e = sub.add_parser("eval", help="exact accuracy per step on a data file; last line is JSON")
@@ -159,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="data file (Sudoku: one puzzle a line, optional ,solution)")
     e.add_argument("--limit", type=int, default=None)
     e.add_argument("--batch-size", type=int, default=64)
+    e.add_argument("--variants", type=int, default=0,
+                   help="also score the vote over this many variants of each puzzle (as `vote`): vote.exact_by_step")
     e.set_defaults(func=cmd_eval)
 
     sub.add_parser("bench", help="time traces (same as python -m trm_viz.bench)", add_help=False)

@@ -1,12 +1,14 @@
-"""The variant vote of ARC: how the official evaluation answers an ARC test input, step by step.
+"""The variant vote: run a puzzle through several meaning-preserving variants at once, map every variant's answer
+back, and rank the distinct answers by votes, then by mean halting probability, after every supervision step.
 
-An ARC TRM is trained on many augmented variants of each task (a dihedral transform and a colour permutation), each
-with its own learned puzzle embedding. At evaluation the test input is run through every variant the model knows,
-each variant's answer is mapped back to the task's own frame, equal answers are pooled, and the distinct answers are
-ranked by votes, then by mean halting probability. The top two are the pass@2 submission (TRM: 44.6% on ARC-AGI-1).
+- ARC: the official evaluation. An ARC TRM learns each task in many augmented variants (a dihedral transform and a
+  colour permutation), each with its own learned puzzle embedding; the top two answers are the pass@2 submission
+  (TRM: 44.6% on ARC-AGI-1).
+- Sudoku and maze: test-time augmentation with the symmetries training used (Sudoku: digits relabelled, bands,
+  stacks, rows and columns shuffled, transposed; maze: rotations and mirror images), all through the one puzzle
+  embedding. Not in the paper; measured here, it lifts a small model a lot (see the model cards).
 
-The trace (trace.py) follows one variant, the identity, in depth. This records what the whole ensemble answers after
-every supervision step, so a viewer can see where the variants agree and when the vote settles.
+The trace (trace.py) follows the identity variant in depth; this records what the whole ensemble answers.
 """
 from __future__ import annotations
 
@@ -20,12 +22,12 @@ import torch
 from .model.config import resolve_counts
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, get_task
-from .tasks.arc import crop
-from .tasks.arc_aug import ArcAug, Vote, parse_name, pass_at_k, vote
+from .tasks.arc_aug import Vote, parse_name, pass_at_k, pool_votes
+from .tasks.base import Symmetry, Task
 from .trace import check_compatible, puzzle_identifier
 
-# Our checkpoints know 16 variants per task; official ones ~1000. A hosted 2-vCPU page runs at most this many.
-MAX_VARIANTS = 32
+DEFAULT_VARIANTS = 16   # ARC: all our checkpoints know (official ones ~1000); Sudoku: measured to help (cards)
+MAX_VARIANTS = 32       # one batch on a hosted 2-vCPU page
 
 
 @torch.no_grad()
@@ -42,13 +44,14 @@ def batched_steps(model: TRM, inputs: torch.Tensor, ids: torch.Tensor, steps: in
 
 @dataclass
 class VariantVote:
-    task_id: str
-    variants: list[str]              # puzzle-identifier names that were run, the identity first
-    answers: list[list[np.ndarray]]  # [step][variant]: each variant's answer mapped back to the task's own frame
+    task: str                        # "sudoku" | "maze" | "arc"
+    arc_task_id: str | None          # ARC: the task whose learned variants ran
+    variants: list[str]              # the variants that ran, the identity first
+    answers: list[list[np.ndarray]]  # [step][variant]: each variant's answer mapped back to the puzzle's own frame
     q_halt_prob: np.ndarray          # (N, V) sigmoid(q_halt_logit) of each variant at each step
     ranked: list[list[Vote]]         # [step]: the distinct answers, most votes first (ties: higher mean q_halt)
-    solution: np.ndarray | None      # the known test output, else None
-    known_variants: int              # how many variants of this task the checkpoint knows (>= len(variants))
+    solution: np.ndarray | None      # the known answer, else None
+    available: int | None            # variants there are to run (ARC: the checkpoint's for this task; None: no limit)
     seconds: float
 
     @property
@@ -72,8 +75,8 @@ class VariantVote:
         return np.array([r[0].votes for r in self.ranked])
 
 
-def task_variants(config, task_id: str) -> list[tuple[int, str, ArcAug]]:
-    """(puzzle-embedding row, name, augmentation) of every variant of ``task_id`` the checkpoint knows, the
+def task_variants(config, task_id: str) -> list[tuple[int, str, Symmetry]]:
+    """(puzzle-embedding row, name, transform) of every variant of ARC task ``task_id`` the checkpoint knows, the
     identity first."""
     out = []
     for row, name in enumerate(config.puzzle_names or []):
@@ -84,42 +87,50 @@ def task_variants(config, task_id: str) -> list[tuple[int, str, ArcAug]]:
         except ValueError:
             continue
         if tid == task_id:
-            out.append((row, name, aug))
-    return sorted(out, key=lambda v: not v[2].is_identity)
+            out.append((row, name, Symmetry(name, aug.apply, aug.invert)))
+    return sorted(out, key=lambda v: v[1] != task_id)
+
+
+def _variants(config, task: Task, puzzle: Puzzle, n: int) -> tuple[list[tuple[int, Symmetry]], int | None]:
+    """(embedding row, transform) of the first n variants, and how many there are (None: no limit)."""
+    if task.name == "arc":
+        known = task_variants(config, puzzle.arc_task_id)
+        return [(row, sym) for row, _, sym in known[:n]], len(known)
+    syms = task.symmetries(n)
+    return [(0, sym) for sym in syms], (len(syms) if len(syms) < n else None)
 
 
 def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
-             L_cycles: int | None = None, max_variants: int = MAX_VARIANTS) -> VariantVote:
-    """Run ``puzzle`` (an ARC test input of a task the checkpoint knows) through up to ``max_variants`` of its task's
-    variants in one batch, and vote after every step. PuzzleError when it cannot be run (not ARC, unknown task)."""
-    if max_variants < 1:
-        raise ValueError(f"Run at least one variant, not {max_variants}.")
-    if puzzle.task != "arc":
-        raise PuzzleError("The variant vote is for ARC puzzles: Sudoku and maze models have one puzzle embedding.")
+             L_cycles: int | None = None, variants: int = DEFAULT_VARIANTS) -> VariantVote:
+    """Run ``puzzle`` through up to ``variants`` of its variants in one batch and vote after every step.
+    PuzzleError when it cannot be run (the checkpoint's task, an ARC task it does not know)."""
+    if not isinstance(variants, int) or isinstance(variants, bool) or not 1 <= variants <= MAX_VARIANTS:
+        raise ValueError(f"variants must be a whole number from 1 to {MAX_VARIANTS}, not {variants!r}.")
     t0 = time.perf_counter()
     cfg = model.config
-    task = get_task("arc", cfg.seq_len)
+    task = get_task(puzzle.task, cfg.seq_len)
     check_compatible(cfg, task)
     steps, T, n = resolve_counts(cfg, steps, H_cycles, L_cycles)
-    puzzle_identifier(cfg, puzzle)      # the same clear refusals as a trace (no names, no task id, unknown task)
-    known = task_variants(cfg, puzzle.arc_task_id)
-    chosen = known[:max_variants]
-    augs = [aug for _, _, aug in chosen]
+    puzzle_identifier(cfg, puzzle)      # the same clear refusals as a trace (ARC: no names, no task, unknown task)
+    chosen, available = _variants(cfg, task, puzzle, variants)
+    syms = [sym for _, sym in chosen]
     dev = model.lm_head.weight.device
-    inputs = torch.as_tensor(np.stack([task.encode(aug.apply(puzzle.grid)) for aug in augs]), device=dev)
-    ids = torch.tensor([row for row, _, _ in chosen], device=dev)
+    inputs = torch.as_tensor(np.stack([task.encode(sym.apply(puzzle.grid)) for sym in syms]), device=dev)
+    ids = torch.tensor([row for row, _ in chosen], device=dev)
     answers, q_prob, ranked = [], [], []
     with torch.inference_mode():
         for tokens, q in batched_steps(model, inputs, ids, steps, T, n):
-            grids = [crop(t) for t in tokens.cpu().numpy()]
-            grids = [aug.invert(g) if g.size else g for g, aug in zip(grids, augs)]
+            grids = [task.decode(t) for t in tokens.cpu().numpy()]
+            grids = [np.asarray(sym.invert(g)) if g.size else g for g, sym in zip(grids, syms)]
             qs = q.cpu().numpy()
             answers.append(grids)
             q_prob.append(qs)
-            ranked.append(vote(((g, None, float(p)) for g, p in zip(grids, qs)), k=len(grids)))
-    return VariantVote(task_id=puzzle.arc_task_id, variants=[name for _, name, _ in chosen], answers=answers,
-                       q_halt_prob=np.stack(q_prob).astype(np.float32), ranked=ranked, solution=puzzle.solution,
-                       known_variants=len(known), seconds=round(time.perf_counter() - t0, 3))
+            ranked.append(pool_votes(zip(grids, qs)))
+    solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
+    return VariantVote(task=task.name, arc_task_id=puzzle.arc_task_id if task.name == "arc" else None,
+                       variants=[sym.name for sym in syms], answers=answers,
+                       q_halt_prob=np.stack(q_prob).astype(np.float32), ranked=ranked, solution=solution,
+                       available=available, seconds=round(time.perf_counter() - t0, 3))
 
 
 def to_json(vv: VariantVote, input_grid: np.ndarray | None = None) -> dict:
@@ -137,7 +148,7 @@ def to_json(vv: VariantVote, input_grid: np.ndarray | None = None) -> dict:
                 a["right"] = bool(v.grid.shape == vv.solution.shape and (v.grid == vv.solution).all())
             step.update(pass_at_1=vv.pass_at(1, s), pass_at_2=vv.pass_at(2, s))
         steps.append(step)
-    return {"format": "trm_viz.vote", "version": 1, "task_id": vv.task_id,
+    return {"format": "trm_viz.vote", "version": 1, "task": vv.task, "arc_task_id": vv.arc_task_id,
             "input": None if input_grid is None else np.asarray(input_grid).tolist(),
             "solution": None if vv.solution is None else vv.solution.tolist(), "variants": vv.variants,
-            "known_variants": vv.known_variants, "num_steps": vv.num_steps, "seconds": vv.seconds, "steps": steps}
+            "available_variants": vv.available, "num_steps": vv.num_steps, "seconds": vv.seconds, "steps": steps}

@@ -71,19 +71,12 @@ class Vote:
     mean_q: float        # mean halting probability sigmoid(q_halt_logit) of those predictions
 
 
-def vote(candidates: Iterable[tuple[np.ndarray, ArcAug | str | None, float]], k: int = 2) -> list[Vote]:
-    """Official ARC voting. candidates: (prediction, its variant, q_halt probability); the prediction is a grid in
-    the variant's frame, or its (900,) tokens (then cropped as the official _crop). Returns the top k by votes,
-    then mean q_halt probability; equal ones keep the order in which they were first seen (as the official sort)."""
-    from .arc import crop
-
+def pool_votes(candidates: Iterable[tuple[np.ndarray, float]]) -> list[Vote]:
+    """Answers (grids in one frame) with their q_halt probabilities -> the distinct answers, ranked by votes, then
+    mean q_halt probability; equal ones keep the order in which they were first seen (as the official sort)."""
     pool: dict[tuple, Vote] = {}
-    for prediction, aug, q in candidates:
-        prediction = np.asarray(prediction)
-        grid = crop(prediction) if prediction.ndim == 1 else prediction
-        if isinstance(aug, str):
-            aug = parse_name(aug)[1]
-        grid = (aug or ArcAug()).invert(grid) if grid.size else grid
+    for grid, q in candidates:
+        grid = np.asarray(grid)
         key = (grid.shape, grid.astype(np.uint8).tobytes())
         if key not in pool:
             pool[key] = Vote(grid, 0, 0.0)
@@ -91,7 +84,23 @@ def vote(candidates: Iterable[tuple[np.ndarray, ArcAug | str | None, float]], k:
         pool[key].mean_q += float(q)      # a sum until the end
     for v in pool.values():
         v.mean_q /= v.votes
-    return sorted(pool.values(), key=lambda v: (v.votes, v.mean_q), reverse=True)[:k]
+    return sorted(pool.values(), key=lambda v: (v.votes, v.mean_q), reverse=True)
+
+
+def vote(candidates: Iterable[tuple[np.ndarray, ArcAug | str | None, float]], k: int = 2) -> list[Vote]:
+    """Official ARC voting. candidates: (prediction, its variant, q_halt probability); the prediction is a grid in
+    the variant's frame, or its (900,) tokens (then cropped as the official _crop). Returns the top k by votes,
+    then mean q_halt probability (pool_votes)."""
+    from .arc import crop
+
+    def back(prediction: np.ndarray, aug: ArcAug | str | None) -> np.ndarray:
+        prediction = np.asarray(prediction)
+        grid = crop(prediction) if prediction.ndim == 1 else prediction
+        if isinstance(aug, str):
+            aug = parse_name(aug)[1]
+        return (aug or ArcAug()).invert(grid) if grid.size else grid
+
+    return pool_votes((back(p, aug), q) for p, aug, q in candidates)[:k]
 
 
 def pass_at_k(votes: list[Vote], solution: np.ndarray, k: int = 2) -> bool:

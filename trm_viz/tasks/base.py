@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -42,6 +42,17 @@ class Puzzle:
             self.solution = np.asarray(self.solution, dtype=np.int64)
         if self.givens is not None:
             self.givens = np.asarray(self.givens, dtype=bool)
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """A transform that keeps a puzzle's meaning, and its inverse to map an answer back (test-time variants)."""
+    name: str
+    apply: Callable[[np.ndarray], np.ndarray]
+    invert: Callable[[np.ndarray], np.ndarray]
+
+
+IDENTITY = Symmetry("identity", lambda g: np.asarray(g), lambda g: np.asarray(g))
 
 
 class Task(ABC):
@@ -81,6 +92,12 @@ class Task(ABC):
     @abstractmethod
     def solve(self, puzzle: Puzzle) -> np.ndarray | None:
         """The correct answer grid, or None when it is unknown or does not exist."""
+
+    def symmetries(self, n: int, seed: int = 0) -> list[Symmetry]:
+        """Up to ``n`` meaning-preserving transforms of a puzzle the model was trained on, the identity first (the
+        same ones every call with this seed). Default: the identity only. ARC's variants are learned per task, so
+        they come from the checkpoint (trm_viz.vote), not from here."""
+        return [IDENTITY]
 
     # --- pictures and examples --------------------------------------------------------------------------------
     @abstractmethod

@@ -89,6 +89,8 @@ def grid_from_rows(rows: Any, what: str = "grid", max_size: int = 30, lo: int = 
 
 # The 8 symmetries of the square, numbered as in the official TinyRecursiveModels datasets.
 DIHEDRAL_INVERSE = (0, 3, 2, 1, 4, 5, 6, 7)
+DIHEDRAL_NAMES = ("identity", "rotated 90", "rotated 180", "rotated 270", "mirrored left-right", "mirrored up-down",
+                  "transposed", "anti-transposed")
 
 
 def dihedral(grid: np.ndarray, k: int) -> np.ndarray:

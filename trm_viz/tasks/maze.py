@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Puzzle, PuzzleError, Task
-from .common import grid_from_rows, load_json, read_text, read_source
+from .base import Puzzle, PuzzleError, Symmetry, Task
+from .common import DIHEDRAL_NAMES, dihedral, grid_from_rows, inverse_dihedral, load_json, read_text, read_source
 from . import maze_image
 from .maze_generate import MIN_SIZE, hard_min_path
 
@@ -255,6 +255,11 @@ class MazeTask(Task):
         if puzzle.solution is not None:
             return puzzle.solution
         return shortest_paths(puzzle.grid)[0]
+
+    def symmetries(self, n: int, seed: int = 0) -> list[Symmetry]:
+        """The first n of the 8 rotations and mirror images of the square canvas (the training augmentation)."""
+        return [Symmetry(DIHEDRAL_NAMES[k], lambda g, k=k: dihedral(g, k), lambda g, k=k: inverse_dihedral(g, k))
+                for k in range(min(n, 8))]
 
     def render(self, grid: np.ndarray, puzzle: Puzzle | None = None, cell_px: int | None = None):
         from PIL import Image, ImageDraw

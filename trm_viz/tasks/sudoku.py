@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from . import sudoku_solver
-from .base import Puzzle, PuzzleError, Task
+from .base import IDENTITY, Puzzle, PuzzleError, Symmetry, Task
 from .sudoku_augment import SudokuAug, random_augmentation
 from .sudoku_generate import blank_out, generate_batch, generate_one
 from .sudoku_parse import _check_solution, clashes, load_data_file, parse as parse_sudoku
@@ -152,6 +152,13 @@ class SudokuTask(Task):
     def augment(self, grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, SudokuAug]:
         aug = random_augmentation(rng)
         return aug.apply(grid), aug
+
+    def symmetries(self, n: int, seed: int = 0) -> list[Symmetry]:
+        """The identity and n - 1 random symmetries of the kind training draws (digits relabelled, bands, stacks,
+        rows and columns inside them shuffled, maybe transposed): 3.5 million x 9! of them, so no two repeat."""
+        rng = np.random.default_rng(seed)
+        augs = [random_augmentation(rng) for _ in range(max(0, n - 1))]
+        return [IDENTITY] + [Symmetry(f"symmetry {i + 2}", a.apply, a.invert) for i, a in enumerate(augs)]
 
     # --- pictures and examples --------------------------------------------------------------------------------
     def render(self, grid: np.ndarray, puzzle: Puzzle | None = None, cell_px: int = 32, *,

@@ -1,11 +1,11 @@
 """The named API endpoints for gradio_client and scripts: ``/trace`` (a puzzle in -> the trace JSON out,
-trm_viz.trace.to_json) and ``/vote`` (an ARC test input -> its task's variant vote, trm_viz.vote.to_json), run with
+trm_viz.trace.to_json) and ``/vote`` (a puzzle -> the vote of its variants, trm_viz.vote.to_json), run with
 the default shipped checkpoint of its task (checkpoints/<task>/ when shipped, else the first
 checkpoints/<task>-<variant>/). The UI's "Shipped model" menu and uploaded checkpoints do not apply here.
 
     from gradio_client import Client
     trace = Client("http://localhost:7860/").predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
-    vote = Client("http://localhost:7860/").predict(arc_task_json, "0d3d703e", 16, 0, 0, api_name="/vote")
+    vote = Client("http://localhost:7860/").predict("arc", arc_task_json, 16, 0, 0, "0d3d703e", 16, api_name="/vote")
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ..model.checkpoints import CheckpointError
 from ..model.config import resolve_counts
 from ..tasks import TASK_NAMES, PuzzleError, get_task
 from ..trace import run, to_json
-from ..vote import run_vote, to_json as vote_to_json
+from ..vote import DEFAULT_VARIANTS, run_vote, to_json as vote_to_json
 from .models import ModelRegistry
 
 # A shared 2-vCPU host allows less than the engine (model.config.ENGINE_LIMITS); the UI sliders use the same bounds.
@@ -80,25 +80,28 @@ def make_trace_api(registry: ModelRegistry):
 
 
 def make_vote_api(registry: ModelRegistry):
-    def vote(puzzle: str, arc_task_id: str = "", steps: int = 0, H_cycles: int = 0,
-             L_cycles: int = 0) -> dict[str, Any]:
-        """ARC: run one test input through every variant of its task that the shipped ARC model knows (at most 32),
-        map their answers back and rank them by votes, after every supervision step (the official pass@2 vote).
+    def vote(task: str, puzzle: str, steps: int = 0, H_cycles: int = 0, L_cycles: int = 0, arc_task_id: str = "",
+             variants: int = DEFAULT_VARIANTS) -> dict[str, Any]:
+        """Run one puzzle through several variants at once (ARC: the task's learned variants, the official pass@2
+        vote; Sudoku, maze: the symmetries training used), map their answers back and rank them by votes, then mean
+        halting probability, after every supervision step. Same model and arguments as /trace, plus ``variants``.
 
         Args:
-            puzzle: an ARC task JSON {"train", "test"} (its first test input) or a grid.
-            arc_task_id: the task whose variants to run (needed unless the puzzle names it).
+            task: "sudoku", "maze" or "arc".
+            puzzle: the puzzle in any text format the task reads (as /trace).
             steps: supervision steps to run, 1-16 (0: the model's default, 16).
             H_cycles: z_H updates per step, T (0: the model's default).
             L_cycles: z_L updates per z_H update, n (0: the model's default).
+            arc_task_id: ARC only: the task whose variants to run.
+            variants: how many variants to run, 1-32 (ARC: at most those the model knows; maze: at most 8).
         Returns:
-            task_id, variants, num_steps and steps[] with the ranked answers (answer, votes, mean_q_halt_prob, right
+            task, variants, num_steps and steps[] with the ranked answers (answer, votes, mean_q_halt_prob, right
             when the solution is known), each variant's place and q_halt_prob, pass_at_1 and pass_at_2.
         """
         try:
-            loaded, p, steps, H_cycles, L_cycles = _checked(registry, "arc", puzzle, steps, H_cycles, L_cycles,
+            loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles), p.grid)
+            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles, _whole(variants)), p.grid)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         data["checkpoint"] = loaded.label

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..tasks import get_task
 from ..viz.corrections import TABLE_HEADERS
+from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS, make_trace_api, make_vote_api
 from .grid_editor import editor_for
 from .handlers import RunHandlers, empty_halting_figure
@@ -153,8 +154,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="corrections",
                                              max_height=360, column_count=len(TABLE_HEADERS))
                         caption(CAPTIONS["corrections"])
-                    with gr.Tab("Variant vote", visible=False, elem_id="vote-tab") as vote_tab:
-                        vote_btn = gr.Button("Vote over the task's variants", size="sm", elem_id="vote-button")
+                    with gr.Tab("Variant vote", elem_id="vote-tab"):
+                        with gr.Row():
+                            n_variants = gr.Slider(2, MAX_VARIANTS, DEFAULT_VARIANTS, step=1, label="Variants",
+                                                   elem_id="vote-variants", scale=2)
+                            vote_btn = gr.Button("Vote", elem_id="vote-button", scale=1)
                         vote_md = gr.Markdown(elem_id="vote-summary")
                         vote_img = gr.Image(type="pil", label="The variants' answers", show_label=False,
                                             interactive=False, elem_id="vote-image")
@@ -170,7 +174,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # --- wiring ----------------------------------------------------------------------------------------------
         load_outputs = [editor, session, demos, picker, check]
         model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
-        task_outputs = load_outputs + [example, arc_group, vote_tab, level, *model_outputs, model_choice]
+        task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
         # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
@@ -205,8 +209,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
-        vote_btn.click(runs.vote_clicked, [result], [vote_md, vote_img, result], show_progress_on=[vote_md], **MODEL_SLOT,
-                       **PRIVATE)
+        vote_btn.click(runs.vote_clicked, [result, n_variants], [vote_md, vote_img, result], show_progress_on=[vote_md],
+                       **MODEL_SLOT, **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],

@@ -69,8 +69,10 @@ def step_images(trace: Trace, step: int) -> tuple:
 
 
 def vote_hint(task_name: str) -> str:
-    return ("Press **Vote** to run this test input through every variant of its task and rank their answers."
-            if task_name == "arc" else "The variant vote is for ARC puzzles.")
+    what = {"arc": "this test input through the variants of its task the model learned",
+            "maze": "the maze rotated and mirrored",
+            "sudoku": "symmetric copies of the puzzle"}[task_name]
+    return f"Press **Vote** to run {what} and rank the answers they give."
 
 
 def vote_views(result: dict, step: int) -> tuple:
@@ -169,17 +171,16 @@ class RunHandlers:
         votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
         return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.", *votes)
 
-    def vote_clicked(self, result: dict | None) -> tuple:
-        """Run the ARC test input of the latest trace through every variant of its task that the model knows, with
-        the trace's settings, and show the vote at the step the viewer is on. Outputs: vote text, vote picture,
-        result."""
-        if not result or result["task"] != "arc":
-            raise gr.Error("Run an ARC puzzle first: the vote runs its test input through the task's variants.")
+    def vote_clicked(self, result: dict | None, variants: float) -> tuple:
+        """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and
+        show the vote at the step the viewer is on. Outputs: vote text, vote picture, result."""
+        if not result:
+            raise gr.Error("Run a puzzle first: the vote runs it again through its variants.")
         trace = result["trace"]
         try:
-            loaded = active_model(self.registry, "arc", result["user_model"], result.get("shipped"))
+            loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
             result["vote"] = run_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
-                                      trace.meta["L_cycles"])
+                                      trace.meta["L_cycles"], int(variants))
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)

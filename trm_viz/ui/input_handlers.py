@@ -154,7 +154,7 @@ class InputHandlers:
             gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else gr.skip(),
             ss.check_line(task, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
-            gr.update(visible=is_arc), gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
+            gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
             *self._model_updates(task_name, session), self._model_menu(task_name, session),
         )
 

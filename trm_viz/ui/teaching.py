@@ -56,9 +56,11 @@ CAPTIONS = {
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
         "now; **change**: still wrong. Rows and columns count from 1. Click a row to see that cell in the viewer."),
     "vote": (
-        "An ARC TRM learns each task in many variants (rotated or mirrored, colours swapped), each with its own puzzle "
-        "embedding. The official evaluation runs the test input through every variant, maps the answers back and "
-        "ranks them by votes; the top two are its pass@2 answer. The step viewer shows the identity variant only. "
+        "The puzzle run again through variants that keep its meaning, answers mapped back and ranked by votes. "
+        "**ARC**: the task's augmented variants (rotated or mirrored, colours swapped), each with its own learned "
+        "puzzle embedding: the official evaluation, whose top two answers are its pass@2. **Sudoku, maze**: the "
+        "symmetries training used (relabelled digits, shuffled bands; rotations, mirror images), one embedding: "
+        "test-time augmentation, not in the paper. The step viewer shows the identity variant only. "
         "**Green frame**: the known solution; **red**: not it. The vote follows the viewer's step."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),

@@ -1,6 +1,6 @@
-"""The ARC variant vote as a picture and a paragraph: the ranked answers after one step (votes, mean halting
-probability, right or wrong when the solution is known) above every variant's own answer, labelled with the place
-its answer took."""
+"""The variant vote as a picture and a paragraph: the ranked answers after one step (votes, mean halting probability,
+right or wrong when the solution is known) above every variant's own answer, labelled with the place its answer
+took."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +35,11 @@ def _framed(img: Image.Image, colour: str | None, width: int = 4) -> Image.Image
     return out
 
 
-def variant_label(name: str) -> str:
-    """A short label: "identity", or the dihedral transform ("t3") of a recoloured variant."""
+def variant_label(vv: VariantVote, k: int) -> str:
+    """A short label of variant k: ARC "identity" or its dihedral transform ("t3+colours"); else its name."""
+    name = vv.variants[k]
+    if vv.task != "arc":
+        return name
     _, aug = parse_name(name)
     return "identity" if aug.is_identity else f"t{aug.trans_id}+colours"
 
@@ -57,7 +60,7 @@ def vote_image(vv: VariantVote, task: Task, step: int, per_row: int = 8, gap: in
     i = _check(vv, step)
     ranked = vv.ranked[i]
     side = max([max(v.grid.shape) for v in ranked if v.grid.size] + [1])
-    big, small = max(6, min(28, 150 // side)), max(3, min(14, 70 // side))
+    big, small = max(6, min(28, 150 // side)), max(3, min(14, 80 // side))
     tiles = []
     for place, v in enumerate(ranked[:SHOWN_ANSWERS], 1):
         ok = _is_solution(vv, v.grid)
@@ -66,8 +69,8 @@ def vote_image(vv: VariantVote, task: Task, step: int, per_row: int = 8, gap: in
                                   size=13, min_width=150))
     top = _row(tiles, gap)
     thumbs = [with_caption(render_grid(task, a, None, small),
-                           f"{variant_label(name)} #{vv.rank_of(step, k)}", size=10, min_width=90)
-              for k, (name, a) in enumerate(zip(vv.variants, vv.answers[i]))]
+                           f"{variant_label(vv, k)} #{vv.rank_of(step, k)}", size=10, min_width=90)
+              for k, a in enumerate(vv.answers[i])]
     rows = [_row(thumbs[r:r + per_row], gap) for r in range(0, len(thumbs), per_row)]
     title_h = 22
     width = max([top.width] + [r.width for r in rows])
@@ -86,30 +89,41 @@ def vote_image(vv: VariantVote, task: Task, step: int, per_row: int = 8, gap: in
     return out
 
 
+def _which(vv: VariantVote) -> str:
+    V = len(vv.variants)
+    if vv.task == "arc":
+        return (f"all {V} variants this checkpoint knows of task `{vv.arc_task_id}`" if vv.available == V
+                else f"the first {V} of the {vv.available} variants this checkpoint knows of task `{vv.arc_task_id}`")
+    if vv.task == "maze":
+        return (f"the {V} rotations and mirror images of the maze" if vv.available == V
+                else f"{V} of the {vv.available} rotations and mirror images of the maze")
+    return (f"{V} symmetric copies of the puzzle (digits relabelled; bands, stacks, rows and columns shuffled; "
+            f"some transposed)")
+
+
 def vote_summary(vv: VariantVote, step: int | None = None) -> str:
-    """A Markdown paragraph: who leads after ``step`` (default: the last), pass@2, the identity variant's place,
-    and how the leading answer's votes grew over the steps."""
+    """A Markdown paragraph: who leads after ``step`` (default: the last), whether the vote is right (ARC: pass@2),
+    the identity variant's place, and how the leading answer's votes grew over the steps."""
     step = step or vv.num_steps
     i = _check(vv, step)
     ranked, V = vv.ranked[i], len(vv.variants)
     first = ranked[0]
-    ran = (f"all {V} variants this checkpoint knows" if vv.known_variants == V
-           else f"the first {V} of the {vv.known_variants} variants this checkpoint knows")
+
     def verdict(grid: np.ndarray) -> str:
         ok = _is_solution(vv, grid)
         return "" if ok is None else " (right)" if ok else " (wrong)"
 
     runner = (f"; the runner-up{verdict(ranked[1].grid)} {ranked[1].votes}" if len(ranked) > 1
               else "; every variant agrees")
-    lines = [f"**Vote after step {step}**: {ran} of task `{vv.task_id}` ({vv.seconds:.1f} s). The leading answer"
+    lines = [f"**Vote after step {step}** of {_which(vv)} ({vv.seconds:.1f} s). The leading answer"
              f"{verdict(first.grid)} has **{first.votes} of {V}** votes (mean q_halt {first.mean_q:.2f}){runner}; "
              f"{len(ranked)} distinct answer{'s' * (len(ranked) != 1)}."]
     if vv.solution is not None:
-        ok = vv.pass_at(2, step)
-        right_steps = [s for s in range(1, vv.num_steps + 1) if vv.pass_at(2, s)]
+        k = 2 if vv.task == "arc" else 1
+        what = "pass@2 (the top two answers, the official ARC score)" if k == 2 else "The vote's answer"
+        right_steps = [s for s in range(1, vv.num_steps + 1) if vv.pass_at(k, s)]
         since = f" It is right after {len(right_steps)} of the {vv.num_steps} steps." if right_steps else ""
-        lines.append(f"pass@2 (the top two answers, the official ARC score): **{'right' if ok else 'wrong'}**.{since}")
-    if vv.variants and parse_name(vv.variants[0])[1].is_identity:
-        lines.append(f"The identity variant, the one the step viewer shows, gave answer #{vv.rank_of(step, 0)}.")
+        lines.append(f"{what} is **{'right' if vv.pass_at(k, step) else 'wrong'}**.{since}")
+    lines.append(f"The identity variant, the one the step viewer shows, gave answer #{vv.rank_of(step, 0)}.")
     lines.append("Votes of the leading answer by step: " + " · ".join(str(v) for v in vv.top_votes()) + ".")
     return " ".join(lines)
