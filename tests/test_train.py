@@ -261,7 +261,7 @@ def test_small_arc_canvas_keeps_only_the_tasks_that_fit(cache):
 def test_arc_pass_at_2_votes_over_variants_in_the_tasks_frame(cache):
     """The exact outputs in every variant's frame vote to pass@1 = 1; when most variants agree on a wrong grid the
     right one still passes at 2 (second-most votes) but not at 1; a real model run reports every test pair."""
-    from trm_viz.train.arc_vote import arc_pass_at_k, score_votes, variant_canvases, variant_ids
+    from trm_viz.train.vote_eval import arc_pass_at_k, score_votes, variant_canvases, variant_ids
     tcfg, mcfg = build_configs("arc", {"hidden_size": "32", "num_heads": "2", "L_layers": "1", "H_cycles": "1",
                                        "L_cycles": "1", "eval_size": "6", "arc_variants": "4", "data_dir": cache})
     data = load_task_data(tcfg, torch.device("cpu"))

@@ -61,6 +61,8 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert [r["steps"] for r in card["runs"]] == [6, 5]
     assert card["runs"][1]["steps_start"] == 6
     assert all(len(r["eval"]["exact_by_step"]) == 16 for r in card["runs"])
+    # the end-of-run vote over 16 symmetric copies of every held-out puzzle, beside the plain accuracy
+    assert all(r["eval"]["vote_variants"] == 16 and r["eval"]["vote_n"] == r["eval"]["n"] for r in card["runs"])
     files = list(second.iterdir())
     assert len(files) <= 8 and all(f.stat().st_size < 16 * 2**20 for f in files)
     assert {"config.json", "model.safetensors", "train_state.safetensors", "card.json", "README.md",
@@ -68,7 +70,7 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     steps = [json.loads(line)["step"] for line in (second / "metrics.jsonl").read_text().splitlines()]
     assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
     readme = (second / "README.md").read_text()
-    assert "| 2 |" in readme and "exact@16" in readme
+    assert "| 2 |" in readme and "exact@16" in readme and "Vote over symmetric copies" in readme
     assert "| optimizer | Adam-atan2" in readme                     # the training table names the optimizer
     model, info = load_checkpoint(second)                          # the shipped EMA weights load for inference
     assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
@@ -85,7 +87,7 @@ def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):
     ev = json.loads((tmp_path / "card.json").read_text())["runs"][0]["eval"]
     assert ev["vote_variants"] == 2 and ev["n"] == 4 and 0 <= ev["pass_at_1"] <= ev["pass_at_2"] <= 1
     readme = (tmp_path / "README.md").read_text()
-    assert "| run | pass@1 | pass@2 | variants voted | n |" in readme and "ARC vote over 2 variants" in (
+    assert "| run | pass@1 | pass@2 | variants voted | n |" in readme and "vote over 2 variants" in (
         tmp_path / "train.log").read_text()
 
 

@@ -112,3 +112,20 @@ def test_the_vote_handler_runs_the_traced_model_at_the_viewed_step(registry):
               "shipped": None, "step": 2}
     text, img, result = runs.vote_clicked(result, 16.0)
     assert text.startswith("**Vote after step 2**") and img.width > 0 and result["vote"].num_steps == 3
+
+
+def test_the_held_out_vote_of_training_agrees_with_the_one_puzzle_vote():
+    """train/vote_eval.py votes over a whole split in big batches; trm_viz.vote one puzzle at a time: same answers."""
+    import torch
+
+    from trm_viz.train.vote_eval import symmetry_pass_at_k
+
+    model, sudoku = shipped("sudoku-tiny"), get_task("sudoku")
+    puzzles = list(sudoku.examples().values())[3:9]          # from solved to unsolved by this model
+    inputs = torch.as_tensor(np.stack([sudoku.encode(p.grid) for p in puzzles]))
+    labels = torch.as_tensor(np.stack([sudoku.encode(sudoku.solve(p)) for p in puzzles]))
+    split = symmetry_pass_at_k(model, "sudoku", inputs, labels, variants=4, steps=6, batch_size=7)
+    one_by_one = [run_vote(model, p, steps=6, variants=4) for p in puzzles]
+    assert split["n"] == 6 and split["variants"] == 4
+    for k in (1, 2):
+        assert split[f"pass_at_{k}"] == pytest.approx(np.mean([v.pass_at(k) for v in one_by_one]))

@@ -29,6 +29,7 @@ from .data import build_or_load_arrays, to_device  # noqa: E402
 from .evaluate import evaluate  # noqa: E402
 from .loop import Trainer, setup_device  # noqa: E402
 from .state import load_run, save_run  # noqa: E402
+from .vote_eval import vote_on_held_out  # noqa: E402
 
 SAVE_RESERVE_S = 8.0       # writing the folder + building the EMA copy (~1 s measured) with a margin
 
@@ -186,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     calls = mcfg.H_cycles * (mcfg.L_cycles + 1)
     fwd_share = calls / (calls + 2 * (mcfg.L_cycles + 1))
     eager_factor = 3.0 if trainer.compile != "off" else 1.0
+    # The vote runs every held-out puzzle again once per variant (ARC: per variant of its task).
+    vote_rows = 0 if not n_eval else tcfg.arc_variants if task == "arc" else \
+        min(tcfg.vote_variants, 8) if task == "maze" else tcfg.vote_variants
 
     def deadline(sec_per_step: float) -> bool:
         if tcfg.minutes <= 0:
@@ -194,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if math.isnan(sec_per_step):
             return left < SAVE_RESERVE_S + 30
         eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
-                  * min(eval_bs, max(n_eval, 1)) / trainer.batch)
+                  * min(eval_bs, max(n_eval, 1)) / trainer.batch) * (1 + vote_rows)
         return left < eval_s + SAVE_RESERVE_S + 2 * sec_per_step
 
     last_train: dict = {}
@@ -222,14 +226,13 @@ def main(argv: list[str] | None = None) -> int:
                      + f" | at halt {100 * eval_result['exact_at_halt']:.1f}% | halt acc "
                      f"{100 * eval_result['halt_accuracy']:.1f}% | mean steps {eval_result['mean_steps']} | "
                      f"n {eval_result['n']} | {eval_result['seconds']:.1f} s")
-            if task == "arc":   # the paper's ARC number: pass@2 of the vote over every augmented variant
-                from .arc_vote import arc_pass_at_k
-                votes = arc_pass_at_k(ema_model, data.eval, batch_size=eval_bs, dtype=trainer.eval_dtype)
-                eval_result.update(pass_at_1=votes["pass_at_1"], pass_at_2=votes["pass_at_2"],
-                                   vote_variants=votes["variants"], vote_seconds=votes["seconds"])
-                log.line(f"eval (EMA): ARC vote over {votes['variants']} variants: pass@1 "
+            if task == "arc" or tcfg.vote_variants:   # ARC: the paper's number; Sudoku / maze: symmetric copies
+                votes = vote_on_held_out(ema_model, task, data.eval, variants=tcfg.vote_variants,
+                                         batch_size=eval_bs, dtype=trainer.eval_dtype)
+                eval_result.update(votes)
+                log.line(f"eval (EMA): vote over {votes['vote_variants']} variants: pass@1 "
                          f"{100 * votes['pass_at_1']:.1f}% | pass@2 {100 * votes['pass_at_2']:.1f}% | "
-                         f"n {votes['n']} | {votes['seconds']:.1f} s")
+                         f"n {votes['vote_n']} | {votes['vote_seconds']:.1f} s")
             log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
         card = resume.card if resume and resume.card else new_card(task)
         minutes = (time.time() - _T0) / 60

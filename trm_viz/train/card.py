@@ -138,11 +138,15 @@ def render_readme(card: dict[str, Any]) -> str:
                      f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
     votes = [(i, run["eval"]) for i, run in enumerate(runs, 1) if "pass_at_2" in (run.get("eval") or {})]
-    if votes:   # ARC: the paper's metric
-        lines += ["", "ARC pass@k: every augmented variant of a test pair's task is run, its prediction mapped back, "
-                  "equal grids pooled and the k with the most votes (then highest mean halting probability) "
-                  "submitted, as the official evaluator.", "", "| run | pass@1 | pass@2 | variants voted | n |",
-                  "|---|---|---|---|---|"]
+    if votes:   # ARC: the paper's metric; Sudoku / maze: the same vote over symmetric copies
+        what = ("ARC pass@k: every augmented variant of a test pair's task is run" if task == "arc" else
+                "Vote over symmetric copies (test-time augmentation, not in the paper's numbers): each held-out "
+                "puzzle is run as several copies transformed by the symmetries training used "
+                + ("(digits relabelled; bands, stacks, rows and columns shuffled; transposed)" if task == "sudoku"
+                   else "(rotations and mirror images)"))
+        lines += ["", what + ", each answer mapped back, equal answers pooled and the k with the most votes (then "
+                  "highest mean halting probability) submitted, as the official ARC evaluator. pass@1 is the vote's "
+                  "own answer.", "", "| run | pass@1 | pass@2 | variants voted | n |", "|---|---|---|---|---|"]
         lines += [f"| {i} | {_pct(ev.get('pass_at_1'))} | {_pct(ev.get('pass_at_2'))} | "
                   f"{ev.get('vote_variants', '-')} | {ev.get('n', '-')} |" for i, ev in votes]
     lines += ["", "## Intended use", "",

@@ -58,6 +58,9 @@ class TrainConfig:
     # small canvas is also a choice of tasks (8: the 70 ARC-AGI-1 training tasks with grids up to 8x8).
     arc_size: int = 30
     arc_tasks: str = ""                # ARC: comma-separated task ids to keep ("" = every task that fits)
+    # Sudoku / maze: the end-of-run evaluation also votes over this many symmetric copies of each held-out puzzle
+    # (trm_viz.vote; maze: at most its 8 rotations and mirror images); 0: off. ARC always votes over its variants.
+    vote_variants: int = 16
     data_dir: str = "data/train_cache"
     # --- run ---
     seed: int = 0
@@ -94,6 +97,8 @@ class TrainConfig:
             raise ValueError(f"maze_min_path must be >= 0 (0: scaled Maze-Hard filter), got {self.maze_min_path}")
         if not 0.0 <= self.ema_rate < 1.0:
             raise ValueError(f"ema_rate must be in [0, 1), got {self.ema_rate}")
+        if not 0 <= self.vote_variants <= 32:
+            raise ValueError(f"vote_variants must be between 0 (off) and 32, got {self.vote_variants}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
