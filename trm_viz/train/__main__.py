@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-_T0 = time.time()   # the --minutes budget counts from process start, imports included
+_IMPORTED = time.time()   # run as a command, the --minutes budget counts from process start, imports included
 
 import argparse  # noqa: E402
 import json  # noqa: E402
@@ -56,9 +56,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class RunLog:
     """Progress lines to stdout + train.log, metrics to metrics.jsonl (rank 0 only; earlier runs' logs kept)."""
 
-    def __init__(self, out: Path, previous: dict[str, str], active: bool):
+    def __init__(self, out: Path, previous: dict[str, str], active: bool, t0: float):
         self.active = active
-        self.t0 = _T0
+        self.t0 = t0
         if active:
             out.mkdir(parents=True, exist_ok=True)
             for name in ("train.log", "metrics.jsonl"):
@@ -129,7 +129,9 @@ def _check_writable(out: Path) -> None:
         raise ValueError(f"--out {out} is not a writable folder ({e.strerror or e})") from None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started: float | None = None) -> int:
+    """``started``: when the --minutes budget began (the command passes its process start; default: now)."""
+    t0 = started or time.time()
     args = parse_args(argv)
     rank, world, device = init_distributed(args.device)
     out = Path(args.out)
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                              "arc_subsets or seed?)")
         mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
 
-    log = RunLog(out, resume.logs if resume else {}, active=rank == 0)
+    log = RunLog(out, resume.logs if resume else {}, active=rank == 0, t0=t0)
     trainer = Trainer(tcfg, mcfg, data, device, start_step=resume.step if resume else 0,
                       raw_state=resume.raw_state if resume else None, ema_state=resume.ema_state if resume else None,
                       rank=rank, world_size=world)
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     def deadline(sec_per_step: float) -> bool:
         if tcfg.minutes <= 0:
             return False
-        left = tcfg.minutes * 60 - (time.time() - _T0)
+        left = tcfg.minutes * 60 - (time.time() - t0)
         if math.isnan(sec_per_step):
             return left < SAVE_RESERVE_S + 30
         eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
@@ -235,14 +237,14 @@ def main(argv: list[str] | None = None) -> int:
                          f"n {votes['vote_n']} | {votes['vote_seconds']:.1f} s")
             log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
         card = resume.card if resume and resume.card else new_card(task)
-        minutes = (time.time() - _T0) / 60
+        minutes = (time.time() - t0) / 60
         add_run(card, device=device, processes=world, steps_start=start_step, steps_end=trainer.step,
                 minutes=minutes, data_info=data.info, train_config=tcfg.to_dict(), model_config=mcfg,
                 eval_result=eval_result, last_train=last_train or None, params=params)
-        log.line(f"saving to {out} ({time.time() - _T0:.0f} s since start)")
+        log.line(f"saving to {out} ({time.time() - t0:.0f} s since start)")
         log.close()
         save_run(out, trainer.model, ema_model, tcfg.to_dict(), trainer.step, card, render_readme(card))
-        print(f"saved {out} after {time.time() - _T0:.0f} s", flush=True)
+        print(f"saved {out} after {time.time() - t0:.0f} s", flush=True)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
@@ -250,4 +252,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(started=_IMPORTED))

@@ -72,4 +72,5 @@ CAPTIONS = {
 
 API_HELP = (
     "Programmatic use: `gradio_client.Client(url).predict(task, puzzle, steps, H_cycles, L_cycles, arc_task_id, "
-    "api_name=\"/trace\")` returns the trace JSON (0 = the model's default for steps and cycles).")
+    "api_name=\"/trace\")` returns the trace JSON (0 = the model's default for steps and cycles); the same "
+    "arguments and a number of variants, with `api_name=\"/vote\"`, return the variant vote.")
