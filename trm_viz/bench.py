@@ -1,10 +1,11 @@
 """CPU inference benchmark: a full recorded trace against the plain forward pass, in the same run.
 
-    python -m trm_viz.bench [--configs sudoku,maze] [--dtypes float32,bfloat16] [--repeats 3]
+    python -m trm_viz.bench [--configs sudoku,maze] [--dtypes float32,bfloat16] [--repeats 3] [--vote 16]
 
 Paper-size configurations run with random weights (timing only; the arithmetic does not depend on them), the
 shipped checkpoints with their own. The "plain" baseline is the official-style
-forward: 16 supervision steps, no recording. Prints one table and, last, one JSON line with every number.
+forward: 16 supervision steps, no recording. ``--vote V`` also times the variant vote (V variants, 16 steps, one
+batch). Prints one table and, last, one JSON line with every number.
 bfloat16 is only fast on CPUs with AMX / AVX512-BF16 (torch.backends.cpu.get_cpu_capability() tells); on AVX2-only
 machines it is ~20x slower than float32, so it is skipped there unless asked for.
 """
@@ -57,7 +58,7 @@ def shipped() -> dict[str, Path]:
     return {p.name: p for p in sorted(root.glob("*")) if (p / "config.json").is_file()}
 
 
-def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
+def bench_one(name: str, dtype: torch.dtype, repeats: int, vote_variants: int = 0) -> dict:
     if name in CONFIGS:
         cfg = CONFIGS[name]
         torch.manual_seed(0)
@@ -86,10 +87,21 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int) -> dict:
         full.append(time.perf_counter() - t0)
     flops = step_flops(cfg) * 16
     best = min(full)
-    return {"config": name, "dtype": str(dtype).removeprefix("torch."), "params_M": round(model.num_parameters() / 1e6, 2),
+    extra = {}
+    if vote_variants:
+        from .vote import run_vote
+
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            vv = run_vote(model, puzzle, steps=16, variants=vote_variants)
+            times.append(time.perf_counter() - t0)
+        extra = {"vote_variants": len(vv.variants), "vote_16_steps_s": round(min(times), 3),
+                 "vote_over_plain": round(min(times) / min(plain), 2)}
+    return {**{"config": name, "dtype": str(dtype).removeprefix("torch."), "params_M": round(model.num_parameters() / 1e6, 2),
             "plain_16_steps_s": round(min(plain), 3), "trace_first_step_s": round(min(first), 3),
             "trace_16_steps_s": round(best, 3), "trace_over_plain": round(best / min(plain), 3),
-            "gflop_16_steps": round(flops / 1e9, 1), "trace_gflops_per_s": round(flops / best / 1e9, 1)}
+            "gflop_16_steps": round(flops / 1e9, 1), "trace_gflops_per_s": round(flops / best / 1e9, 1)}, **extra}
 
 
 def main(argv=None) -> int:
@@ -99,12 +111,13 @@ def main(argv=None) -> int:
     ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 where the CPU has AMX/AVX512")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--vote", type=int, default=0, metavar="V", help="also time the vote over V variants")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     dtypes = args.dtypes.split(",") if args.dtypes else ["float32"] + (["bfloat16"] if bf16_is_fast() else [])
     names = args.configs.split(",") if args.configs else [*CONFIGS, *shipped()]
-    rows = [bench_one(c, getattr(torch, d), args.repeats) for c in names for d in dtypes]
+    rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
            "capability": torch.backends.cpu.get_cpu_capability()}
     keys = list(rows[0])
