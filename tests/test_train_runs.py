@@ -91,6 +91,35 @@ def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):
         tmp_path / "train.log").read_text()
 
 
+def test_sigterm_ends_a_run_with_its_evaluation_and_checkpoint(cache, tmp_path):
+    """A job's time limit (SIGTERM) or Ctrl-C in a background job does not lose the run: it is evaluated and saved."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = [sys.executable, "-m", "trm_viz.train", "--task", "sudoku", "--out", str(tmp_path / "run"),
+            "--eval-size", "8", "--device", "cpu"]
+    for k, v in {**TINY, "data_dir": cache, "log_every": "1", "vote_variants": "2"}.items():
+        args += ["--set", f"{k}={v}"]
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        for line in proc.stdout:       # wait until it trains
+            if line.startswith("step"):
+                break
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, out
+    assert "interrupted: evaluating and saving" in out
+    card = json.loads((tmp_path / "run" / "card.json").read_text())
+    assert card["total_steps"] >= 1 and len(card["runs"][0]["eval"]["exact_by_step"]) == 16
+    assert isinstance(load_checkpoint(tmp_path / "run")[0], TRM)
+
+
 def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
     _run_cli(cache, tmp_path / "a", "--max-steps", "1", "--no-eval")
     with pytest.raises(SystemExit, match="already holds a training run"):

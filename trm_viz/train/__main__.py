@@ -16,7 +16,9 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
@@ -118,6 +120,19 @@ def _read_config_file(path: str) -> dict:
     return overrides
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_signals_interrupt() -> dict:
+    """While training, SIGTERM (a job's time limit, `timeout`, `kill`) and SIGINT end the run like Ctrl-C: evaluate
+    and save what was trained. SIGINT needs it too: a shell starts background jobs with SIGINT ignored. Returns the
+    handlers to restore (none off the main thread, where signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+
 def _check_writable(out: Path) -> None:
     """Fail before generating data and training, not at the end, when --out cannot take the run's files."""
     try:
@@ -211,10 +226,14 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     t_train = time.time()
     start_step = trainer.step
+    previous = _stop_signals_interrupt() if world == 1 else {}    # DDP ranks would stop at different steps
     try:
         trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics)
     except KeyboardInterrupt:
         log.line("interrupted: evaluating and saving what was trained so far")
+    finally:
+        for sig, handler in previous.items():     # a second signal while evaluating or saving stops at once
+            signal.signal(sig, handler)
     log.line(f"trained {trainer.step - start_step} steps in {time.time() - t_train:.0f} s")
 
     if rank == 0:
