@@ -174,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         card = json.loads((folder / "card.json").read_text())
         saved = json.loads((folder / "config.json").read_text()).get("train") or {}
         task = model.config.task
-        tcfg, _ = build_configs(task, {"data_dir": TrainConfig.data_dir}, None,
-                                {k: v for k, v in saved.items() if k != "data_dir"})
+        if not Path(saved.get("data_dir", "")).is_dir():     # the run's cache is gone: rebuild it in the default
+            saved["data_dir"] = TrainConfig.data_dir
+        tcfg, _ = build_configs(task, {}, None, saved)
     except (OSError, ValueError, KeyError) as e:
         raise SystemExit(f"python -m trm_viz.train.vote_eval: error: {e}") from None
     arrays, info = build_or_load_arrays(tcfg)
