@@ -22,7 +22,7 @@ import torch
 from .model.config import resolve_counts
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, get_task
-from .tasks.arc_aug import Vote, parse_name, pass_at_k, pool_votes
+from .tasks.arc_aug import Vote, parse_name, pass_at_k, pool_votes, same_grid
 from .tasks.base import Symmetry, Task
 from .trace import check_compatible, puzzle_identifier
 
@@ -61,8 +61,13 @@ class VariantVote:
     def rank_of(self, step: int, variant: int) -> int:
         """1-based place in the step's ranking of the answer that ``variant`` gave."""
         a = self.answers[step - 1][variant]
-        return next(i + 1 for i, v in enumerate(self.ranked[step - 1])
-                    if v.grid.shape == a.shape and (v.grid == a).all())
+        return next(i + 1 for i, v in enumerate(self.ranked[step - 1]) if same_grid(v.grid, a))
+
+    def is_solution(self, grid: np.ndarray) -> bool | None:
+        """Whether an answer is the known solution (None when it is unknown)."""
+        if self.solution is None:
+            return None
+        return same_grid(grid, self.solution)
 
     def pass_at(self, k: int, step: int | None = None) -> bool | None:
         """Whether one of the top k answers after ``step`` (default: the last) is the known solution."""
@@ -145,7 +150,7 @@ def to_json(vv: VariantVote, input_grid: np.ndarray | None = None) -> dict:
                 "q_halt_prob": [round(float(q), 6) for q in vv.q_halt_prob[s - 1]]}
         if vv.solution is not None:
             for a, v in zip(answers, vv.ranked[s - 1]):
-                a["right"] = bool(v.grid.shape == vv.solution.shape and (v.grid == vv.solution).all())
+                a["right"] = vv.is_solution(v.grid)
             step.update(pass_at_1=vv.pass_at(1, s), pass_at_2=vv.pass_at(2, s))
         steps.append(step)
     return {"format": "trm_viz.vote", "version": 1, "task": vv.task, "arc_task_id": vv.arc_task_id,

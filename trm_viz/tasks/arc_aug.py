@@ -103,7 +103,12 @@ def vote(candidates: Iterable[tuple[np.ndarray, ArcAug | str | None, float]], k:
     return pool_votes((back(p, aug), q) for p, aug, q in candidates)[:k]
 
 
+def same_grid(a: np.ndarray, b: np.ndarray) -> bool:
+    """Exactly equal answers: the same shape and the same cells."""
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool((a == b).all())
+
+
 def pass_at_k(votes: list[Vote], solution: np.ndarray, k: int = 2) -> bool:
     """True when one of the first k voted grids equals the solution exactly (shape and colours)."""
-    solution = np.asarray(solution)
-    return any(v.grid.shape == solution.shape and (v.grid == solution).all() for v in votes[:k])
+    return any(same_grid(v.grid, solution) for v in votes[:k])

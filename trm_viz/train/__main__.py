@@ -24,6 +24,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
+from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
 from .config import TASKS, build_configs, parse_overrides  # noqa: E402
@@ -205,8 +206,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     fwd_share = calls / (calls + 2 * (mcfg.L_cycles + 1))
     eager_factor = 3.0 if trainer.compile != "off" else 1.0
     # The vote runs every held-out puzzle again once per variant (ARC: per variant of its task).
-    vote_rows = 0 if not n_eval else tcfg.arc_variants if task == "arc" else \
-        min(tcfg.vote_variants, 8) if task == "maze" else tcfg.vote_variants
+    vote_rows = (0 if not n_eval else tcfg.arc_variants if task == "arc" else
+                 len(get_task(task, mcfg.seq_len).symmetries(tcfg.vote_variants)) if tcfg.vote_variants else 0)
 
     def deadline(sec_per_step: float) -> bool:
         if tcfg.minutes <= 0:

@@ -21,12 +21,6 @@ def _check(vv: VariantVote, step: int) -> int:
     return step - 1
 
 
-def _is_solution(vv: VariantVote, grid: np.ndarray) -> bool | None:
-    if vv.solution is None:
-        return None
-    return grid.shape == vv.solution.shape and bool((grid == vv.solution).all())
-
-
 def _framed(img: Image.Image, colour: str | None, width: int = 4) -> Image.Image:
     if colour is None:
         return img
@@ -63,7 +57,7 @@ def vote_image(vv: VariantVote, task: Task, step: int, per_row: int = 8, gap: in
     big, small = max(6, min(28, 150 // side)), max(3, min(14, 80 // side))
     tiles = []
     for place, v in enumerate(ranked[:SHOWN_ANSWERS], 1):
-        ok = _is_solution(vv, v.grid)
+        ok = vv.is_solution(v.grid)
         img = _framed(render_grid(task, v.grid, None, big), None if ok is None else RIGHT if ok else WRONG)
         tiles.append(with_caption(img, f"#{place}: {v.votes} vote{'s' * (v.votes != 1)}, q {v.mean_q:.2f}",
                                   size=13, min_width=150))
@@ -110,7 +104,7 @@ def vote_summary(vv: VariantVote, step: int | None = None) -> str:
     first = ranked[0]
 
     def verdict(grid: np.ndarray) -> str:
-        ok = _is_solution(vv, grid)
+        ok = vv.is_solution(grid)
         return "" if ok is None else " (right)" if ok else " (wrong)"
 
     runner = (f"; the runner-up{verdict(ranked[1].grid)} {ranked[1].votes}" if len(ranked) > 1
