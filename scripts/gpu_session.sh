@@ -2,8 +2,11 @@
 # The one prepared GPU command of a session: continue (or start) a task's training within a wall-clock budget,
 # evaluate, and leave checkpoint + card + log in $OUT (<= 8 files, each < 16 MB).
 #
-#   bash scripts/gpu_session.sh sudoku 8 [extra --set KEY=VALUE ...]
+#   bash scripts/gpu_session.sh sudoku 9 [extra --set KEY=VALUE ...]
 #
+# MINUTES is the budget of this whole command, the benchmark included: the device tool kills a command at its
+# timeout (at most 10 minutes), so the training gets what the benchmark left, less a 30 s margin. Run it with a
+# device timeout_s a little above MINUTES x 60.
 # Resumes from checkpoints/<task>/ when it holds a training state of the paper configuration; otherwise starts
 # the paper configuration fresh. First a short benchmark (ms/step per compile mode; BENCH=0 skips it) goes to
 # $OUT/bench.log. FRESH=1 ignores an existing checkpoint.
@@ -12,14 +15,21 @@ task=${1:?task}; minutes=${2:?minutes}; shift 2
 out=${OUT:-runs/$task}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
+start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 if [ "${BENCH:-1}" = 1 ]; then   # ~2-3 minutes: eager vs compiled step, so every session records its speed
-  timeout 240 python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,net,step}" --steps 15 \
-    2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
+  timeout "${BENCH_SECONDS:-200}" python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,net,step}" \
+    --steps 15 2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
 fi
 resume=()
 if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
   resume=(--resume "checkpoints/$task")
 fi
-python -m trm_viz.train --task "$task" --minutes "$minutes" --out "$out" "${resume[@]}" "$@" 2>&1 | tail -n 400
+train_minutes=$(python -c "print(round(max(1.0, $minutes - ($SECONDS - $start + 30) / 60), 2))")
+echo "training budget: $train_minutes minutes (of $minutes for the whole command)"
+python -m trm_viz.train --task "$task" --minutes "$train_minutes" --out "$out" "${resume[@]}" "$@" 2>&1 | tail -n 400
+# The device returns at most 8 files: an ARC run with its own puzzle_emb.safetensors has 8 without the benchmark's.
+if [ -f "$out/bench.log" ] && [ "$(ls "$out" | wc -l)" -gt 8 ]; then
+  { echo; echo "== bench.log"; cat "$out/bench.log"; } >> "$out/train.log" && rm "$out/bench.log"
+fi
 ls -la "$out"
