@@ -17,8 +17,8 @@ mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-if [ "${BENCH:-1}" = 1 ]; then   # ~2-3 minutes: eager vs compiled step, so every session records its speed
-  timeout "${BENCH_SECONDS:-200}" python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,net,step}" \
+if [ "${BENCH:-1}" = 1 ]; then   # eager vs compiled step (BENCH_MODES=off,net,step adds the compiled-block mode), so every session records its speed; its compile also fills the inductor cache the training then reuses
+  timeout "${BENCH_SECONDS:-200}" python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,step}" \
     --steps 15 2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
 fi
 resume=()
