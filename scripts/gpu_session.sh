@@ -15,19 +15,20 @@ task=${1:?task}; minutes=${2:?minutes}; shift 2
 out=${OUT:-runs/$task}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
+py=${PYTHON:-python3}   # the device image has python3 (its venv); not every machine has a plain "python"
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 if [ "${BENCH:-1}" = 1 ]; then   # eager vs compiled step (BENCH_MODES=off,net,step adds the compiled-block mode), so every session records its speed; its compile also fills the inductor cache the training then reuses
-  timeout "${BENCH_SECONDS:-200}" python -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,step}" \
+  timeout "${BENCH_SECONDS:-200}" "$py" -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,step}" \
     --steps 15 2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
 fi
 resume=()
 if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
   resume=(--resume "checkpoints/$task")
 fi
-train_minutes=$(python -c "print(round(max(1.0, $minutes - ($SECONDS - $start + 30) / 60), 2))")
+train_minutes=$("$py" -c "print(round(max(1.0, $minutes - ($SECONDS - $start + 30) / 60), 2))")
 echo "training budget: $train_minutes minutes (of $minutes for the whole command)"
-python -m trm_viz.train --task "$task" --minutes "$train_minutes" --out "$out" "${resume[@]}" "$@" 2>&1 | tail -n 400
+"$py" -m trm_viz.train --task "$task" --minutes "$train_minutes" --out "$out" "${resume[@]}" "$@" 2>&1 | tail -n 400
 # The device returns at most 8 files: an ARC run with its own puzzle_emb.safetensors has 8 without the benchmark's.
 if [ -f "$out/bench.log" ] && [ "$(ls "$out" | wc -l)" -gt 8 ]; then
   { echo; echo "== bench.log"; cat "$out/bench.log"; } >> "$out/train.log" && rm "$out/bench.log"
