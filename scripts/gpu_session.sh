@@ -18,7 +18,9 @@ export PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}   # the device image has python3 (its venv); not every machine has a plain "python"
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-if [ "${BENCH:-1}" = 1 ]; then   # eager vs compiled step (BENCH_MODES=off,net,step adds the compiled-block mode), so every session records its speed; its compile also fills the inductor cache the training then reuses
+# Eager vs compiled step, so every session records its speed (BENCH_MODES=off,net,step adds the compiled-block
+# mode); its compile also fills the inductor cache that the training then reuses.
+if [ "${BENCH:-1}" = 1 ]; then
   timeout "${BENCH_SECONDS:-200}" "$py" -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,step}" \
     --steps 15 2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
 fi
