@@ -86,6 +86,42 @@ def test_the_repositorys_default_is_unchanged():
     assert reg.choices("sudoku")[0] == reg.path("sudoku").name and reg.path("sudoku").parent == REPO / "checkpoints"
 
 
+def _card(folder: Path, exact_at_16: float | None, steps: int = 1975) -> None:
+    run = {"steps": steps, "eval": None if exact_at_16 is None else {"exact_by_step": [0.0] * 15 + [exact_at_16]}}
+    (folder / "card.json").write_text(json.dumps({"task": "sudoku", "total_steps": steps, "runs": [run]}))
+
+
+def test_a_model_still_in_training_is_offered_last_and_says_so(root, tmp_path):
+    """A paper-size run a few GPU sessions in (its card: no held-out puzzle solved yet) must not become what a
+    visitor's Run uses; it stays in the menu, labelled, and the model line warns whoever picks it."""
+    for name in ("sudoku", "sudoku-tiny"):
+        shutil.copytree(root / name, tmp_path / name)
+    _card(tmp_path / "sudoku", 0.0)
+    _card(tmp_path / "sudoku-tiny", 0.40, steps=72700)
+    reg = ModelRegistry(tmp_path)
+    assert reg.choices("sudoku") == ["sudoku-tiny", "sudoku"] and reg.path("sudoku") == tmp_path / "sudoku-tiny"
+    label = dict((v, k) for k, v in reg.menu("sudoku"))["sudoku"]
+    assert "still training (1,975 steps so far)" in label and reg.training_note("sudoku") is None
+    session = ss.new_session()
+    line = InputHandlers(reg).shipped_chosen("sudoku", "sudoku", session)[-2]
+    assert "still training" in line and "not one that solves" in line
+
+    _card(tmp_path / "sudoku", None, steps=100)               # trained, never evaluated: not offered first either
+    assert ModelRegistry(tmp_path).choices("sudoku") == ["sudoku-tiny", "sudoku"]
+    _card(tmp_path / "sudoku", 0.012)                          # the day it solves some: back to being the default
+    assert ModelRegistry(tmp_path).choices("sudoku") == ["sudoku", "sudoku-tiny"]
+    for hostile in ("{not json", "[1, 2]", '{"runs": "x", "total_steps": []}', '{"runs": [{"eval": {}}]}'):
+        (tmp_path / "sudoku" / "card.json").write_text(hostile)   # a card we cannot read says nothing about the model
+        reg = ModelRegistry(tmp_path)
+        assert reg.choices("sudoku") == ["sudoku", "sudoku-tiny"] and reg.training_note("sudoku") is None
+
+
+def test_the_repositorys_default_model_solves_puzzles():
+    reg = ModelRegistry(REPO / "checkpoints")
+    for task in reg.available():
+        assert reg.training_note(task) is None, f"the default {task} model is still in training"
+
+
 # --- the handlers behind the menu -------------------------------------------------------------------------------
 def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     reg = ModelRegistry(root)
@@ -93,7 +129,8 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     session = ss.new_session()
     out = inputs.task_changed("sudoku", session)
     steps, h, l, line, menu = out[-5:]
-    assert menu["visible"] and menu["choices"] == ["sudoku", "sudoku-tiny"] and menu["value"] == "sudoku"
+    assert menu["visible"] and menu["choices"] == [("sudoku", "sudoku"), ("sudoku-tiny", "sudoku-tiny")]
+    assert menu["value"] == "sudoku"
     assert (steps["value"], h["value"], l["value"]) == (8, 3, 3) and "(sudoku/)" in line
     assert inputs.task_changed("maze", session)[-1]["visible"] is False
 

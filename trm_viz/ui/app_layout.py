@@ -85,7 +85,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                 label="Puzzle type", elem_id="task")
                 model_md = gr.Markdown(model_line(registry, "sudoku", None), elem_id="model-line")
                 shipped = registry.choices("sudoku")      # several checkpoints of one task: the session picks one
-                model_choice = gr.Dropdown(shipped, value=shipped[0] if shipped else None, label="Shipped model",
+                model_choice = gr.Dropdown(registry.menu("sudoku"), value=shipped[0] if shipped else None,
+                                           label="Shipped model",
                                            elem_id="model-choice", visible=len(shipped) >= 2)
                 editor = editor_for(get_task("sudoku"), sudoku_first.grid, label="Puzzle", elem_id="editor")
                 check = gr.Markdown(elem_id="check")

@@ -124,7 +124,8 @@ class InputHandlers:
         names = self.registry.choices(task_name)
         pick = ss.shipped(session, task_name)
         visible = len(names) >= 2 and own_model_for(task_name, session.get("user_model")) is None
-        return gr.update(choices=names, value=pick if pick in names else (names[0] if names else None),
+        return gr.update(choices=self.registry.menu(task_name),
+                         value=pick if pick in names else (names[0] if names else None),
                          visible=visible)
 
     def _arc_puzzle(self, task_id: str) -> Puzzle:

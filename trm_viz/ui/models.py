@@ -7,6 +7,7 @@ Loading never runs code from a file: ours is safetensors, official step_N files 
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -64,6 +65,24 @@ def known_arc_tasks(config: TRMConfig) -> list[str]:
     return [n for n in config.puzzle_names if n and ARC_SEPARATOR not in n and not n.startswith("<")]
 
 
+def still_training(folder: Path) -> str | None:
+    """A short note when the folder's model card (card.json, written by trm_viz.train) shows a model that solves
+    none of its held-out puzzles yet, e.g. a paper-size run a few GPU sessions into its training; None otherwise,
+    and for folders without a readable card (a user's checkpoint, a hand-made one): those are taken as they are."""
+    try:
+        card = json.loads((folder / "card.json").read_text())
+        runs = [r for r in card["runs"] if isinstance(r, dict)]
+        evals = [r["eval"] for r in runs if isinstance(r.get("eval"), dict)]
+        solved = max((max(float(e["exact_by_step"][-1]), float(e.get("pass_at_1") or 0.0)) for e in evals),
+                     default=0.0)
+        steps = int(card["total_steps"])
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None
+    if not runs or solved > 0:
+        return None
+    return f"still training ({steps:,} steps so far), solves none of its held-out puzzles yet"
+
+
 def describe(loaded: LoadedModel) -> str:
     cfg = loaded.config
     n = loaded.model.num_parameters()
@@ -86,11 +105,14 @@ class ModelRegistry:
         self.root = Path(root) if root is not None else checkpoints_dir()
         self._models: dict[str, LoadedModel] = {}              # by folder name
         self._found: dict[str, dict[str, TRMConfig | None]] = {}   # task -> folder name -> config (None: unreadable)
+        self._training: dict[str, str] = {}                         # folder name -> still_training() note
         self._locks = {task: threading.Lock() for task in TASK_NAMES}
 
     def _discover(self, task: str) -> dict[str, TRMConfig | None]:
-        """<task>/ first, then <task>-*/ sorted; a folder whose config names another task is not offered. One whose
-        config.json is unreadable is kept: Run then says what is wrong with it instead of the model vanishing."""
+        """<task>/ first, then <task>-*/ sorted, except that models still in training (their card shows no held-out
+        puzzle solved yet) come last: the default is a model that solves puzzles. A folder whose config names another
+        task is not offered. One whose config.json is unreadable is kept: Run then says what is wrong with it
+        instead of the model vanishing."""
         if task not in self._found:
             found: dict[str, TRMConfig | None] = {}
             for folder in [self.root / task, *sorted(self.root.glob(f"{task}-*"))]:
@@ -102,12 +124,25 @@ class ModelRegistry:
                     cfg = None
                 if cfg is None or cfg.task in (task, ""):
                     found[folder.name] = cfg
+                    if (note := still_training(folder)) is not None:
+                        self._training[folder.name] = note
+            ready = {n: c for n, c in found.items() if n not in self._training}
+            found = {**ready, **{n: c for n, c in found.items() if n in self._training}}
             self._found[task] = found       # a racing thread computes the same dict; either one may stay
         return self._found[task]
 
     def choices(self, task: str) -> list[str]:
         """Folder names of the task's shipped checkpoints, the default first (empty when none is shipped)."""
         return list(self._discover(task))
+
+    def menu(self, task: str) -> list[tuple[str, str]]:
+        """(label, folder name) pairs for the "Shipped model" menu: a model still in training says so."""
+        return [(f"{n} ({note})" if (note := self._training.get(n)) else n, n) for n in self.choices(task)]
+
+    def training_note(self, task: str, name: str | None = None) -> str | None:
+        """The still_training() note of the chosen shipped model, None when it solves puzzles (or has no card)."""
+        name = self._name(task, name)
+        return None if name is None else self._training.get(name)
 
     def _name(self, task: str, name: str | None) -> str | None:
         """The folder ``name`` stands for: the default when None or empty; None when there is no such choice."""
@@ -285,6 +320,9 @@ def model_line(registry: ModelRegistry, task: str, user_key: str | None, shipped
         return (f"**No trained {task} model is shipped yet.** You can still edit, upload, check and solve {task} "
                 "puzzles, or load your own checkpoint below.")
     loaded = registry.loaded(task, shipped)
-    if loaded is not None:
-        return "**Model:** " + describe(loaded)
-    return f"**Model:** shipped {task} model ({folder.name}/), loaded on first run."
+    line = ("**Model:** " + describe(loaded) if loaded is not None
+            else f"**Model:** shipped {task} model ({folder.name}/), loaded on first run.")
+    if (note := registry.training_note(task, shipped)) is not None:
+        line += (f" **This model is {note}:** its steps show a network learning, not one that solves; "
+                 "the card in its folder has the training so far.")
+    return line
