@@ -197,6 +197,36 @@ def test_numeric_modes_agree(cache):
         assert losses[dtype] == pytest.approx(losses["float32"], rel=2e-2)
 
 
+def test_a_compile_that_fails_falls_back_instead_of_ending_the_run(cache, monkeypatch):
+    """The first GPU session lost its first command to a compiler bug (compile=step: Triton "PassManager::run
+    failed"). A compiled mode that fails at its first step now falls back, step -> net -> off, and the run goes on;
+    an error after a compiled step has run, or in eager mode, is raised as before."""
+    def broken_compile(module, *args, **kwargs):      # what torch.compile does to a module, with a compiler bug
+        def fail(*a, **k):
+            raise RuntimeError("PassManager::run failed\nmore detail")
+        module._compiled_call_impl = fail
+
+    monkeypatch.setattr(torch.nn.Module, "compile", broken_compile)
+    tcfg, mcfg = tiny(cache, compile="step", global_batch_size="8")
+    said: list[str] = []
+    trainer = Trainer(tcfg, mcfg, load_task_data(tcfg, torch.device("cpu")), torch.device("cpu"), say=said.append)
+    logs: list[dict] = []
+    trainer.run(max_steps=2, deadline=lambda s: False, log=logs.append)
+    assert trainer.compile == "off" and trainer.step == 2 and all(math.isfinite(m["loss"]) for m in logs)
+    assert len(said) == 2 and "compile=step failed" in said[0] and "falling back to compile=net" in said[0]
+    assert "RuntimeError: PassManager::run failed)" in said[0] and "falling back to compile=off" in said[1]
+
+    broken_compile(trainer.step_module)                  # a failure after steps have run is not a compiler hiccup
+    with pytest.raises(RuntimeError, match="PassManager"):
+        trainer.train_step()
+    fresh = Trainer(tcfg, mcfg, trainer.data, torch.device("cpu"), say=said.append)
+    fresh._set_compile("off")                            # a real bug in eager mode: raised, no fallback message
+    monkeypatch.setattr(fresh.model, "supervision_step", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        fresh.train_step()
+    assert len(said) == 2
+
+
 def test_evaluate_reports_every_step_and_matches_forward(cache):
     tcfg, mcfg = tiny(cache)
     data = load_task_data(tcfg, torch.device("cpu"))

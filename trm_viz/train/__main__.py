@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     log = RunLog(out, resume.logs if resume else {}, active=rank == 0, t0=t0)
     trainer = Trainer(tcfg, mcfg, data, device, start_step=resume.step if resume else 0,
                       raw_state=resume.raw_state if resume else None, ema_state=resume.ema_state if resume else None,
-                      rank=rank, world_size=world)
+                      rank=rank, world_size=world, say=log.line)
     params = trainer.model.num_parameters()
     log.line(f"== {task}: {params:,} parameters, {len(data.train)} training / {len(data.eval)} held-out examples, "
              f"device {device} x{world}, batch {tcfg.global_batch_size}, compile {trainer.compile}, "
@@ -204,10 +204,12 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     # (a forward is ~T(n+1) of the T(n+1) + 2(n+1) net calls a training step costs, backward counted twice).
     calls = mcfg.H_cycles * (mcfg.L_cycles + 1)
     fwd_share = calls / (calls + 2 * (mcfg.L_cycles + 1))
-    eager_factor = 3.0 if trainer.compile != "off" else 1.0
-    # The vote runs every held-out puzzle again once per variant (ARC: per variant of its task).
+    # The vote runs held-out puzzles again once per variant (ARC: every test input, per variant of its task;
+    # Sudoku / maze: the first vote_size puzzles).
     vote_rows = (0 if not n_eval else tcfg.arc_variants if task == "arc" else
                  len(get_task(task, mcfg.seq_len).symmetries(tcfg.vote_variants)) if tcfg.vote_variants else 0)
+    if task != "arc" and tcfg.vote_size and n_eval:
+        vote_rows *= min(tcfg.vote_size, n_eval) / n_eval
 
     def deadline(sec_per_step: float) -> bool:
         if tcfg.minutes <= 0:
@@ -215,6 +217,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         left = tcfg.minutes * 60 - (time.time() - t0)
         if math.isnan(sec_per_step):
             return left < SAVE_RESERVE_S + 30
+        eager_factor = 3.0 if trainer.compile != "off" else 1.0   # read here: a failed compile falls back
         eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
                   * min(eval_bs, max(n_eval, 1)) / trainer.batch) * (1 + vote_rows)
         return left < eval_s + SAVE_RESERVE_S + 2 * sec_per_step
@@ -250,7 +253,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                      f"n {eval_result['n']} | {eval_result['seconds']:.1f} s")
             if task == "arc" or tcfg.vote_variants:   # ARC: the paper's number; Sudoku / maze: symmetric copies
                 votes = vote_on_held_out(ema_model, task, data.eval, variants=tcfg.vote_variants,
-                                         batch_size=eval_bs, dtype=trainer.eval_dtype)
+                                         batch_size=eval_bs, dtype=trainer.eval_dtype, limit=tcfg.vote_size)
                 eval_result.update(votes)
                 log.line(f"eval (EMA): vote over {votes['vote_variants']} variants: pass@1 "
                          f"{100 * votes['pass_at_1']:.1f}% | pass@2 {100 * votes['pass_at_2']:.1f}% | "

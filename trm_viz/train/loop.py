@@ -76,7 +76,7 @@ def setup_device(device: str | None) -> torch.device:
 class Trainer:
     def __init__(self, tcfg: TrainConfig, mcfg: TRMConfig, data: TaskData, device: torch.device, *,
                  start_step: int = 0, raw_state: dict | None = None, ema_state: dict | None = None,
-                 rank: int = 0, world_size: int = 1):
+                 rank: int = 0, world_size: int = 1, say: Callable[[str], None] = print):
         self.tcfg, self.mcfg, self.data, self.device = tcfg, mcfg, data, device
         self.rank, self.world_size = rank, world_size
         if tcfg.global_batch_size % world_size:
@@ -104,12 +104,9 @@ class Trainer:
         self.carry_dtype = torch.bfloat16 if dtype == "bfloat16-pure" else torch.float32
         self.eval_dtype = torch.float32 if dtype == "float32" else torch.bfloat16
         self.step_module: nn.Module = TrainStep(self.model, self.carry_dtype)
-        mode = tcfg.compile if tcfg.compile != "auto" else ("step" if device.type == "cuda" else "off")
-        self.compile = mode
-        if mode == "step":
-            self.step_module.compile(mode=tcfg.compile_mode)
-        elif mode == "net":
-            self.model.L_level.compile(mode=tcfg.compile_mode)
+        self.say = say
+        self.compiled_ok = False          # a compiled mode has run one step (until then a failure falls back)
+        self._set_compile(tcfg.compile if tcfg.compile != "auto" else ("net" if device.type == "cuda" else "off"))
         if world_size > 1:
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[device.index] if device.type == "cuda" else None,
@@ -133,6 +130,32 @@ class Trainer:
                      zeros(B, L), zeros(B, L), zeros(B), zeros(B),
                      torch.ones(B, dtype=torch.bool, device=self.device))   # all halted: filled at the first step
 
+    def _set_compile(self, mode: str) -> None:
+        """Compile the whole step ("step"), the reasoning blocks ("net") or nothing ("off"), undoing any earlier
+        choice (nn.Module.compile keeps the compiled callable in _compiled_call_impl)."""
+        self.step_module._compiled_call_impl = None
+        self.model.L_level._compiled_call_impl = None
+        if mode == "step":
+            self.step_module.compile(mode=self.tcfg.compile_mode)
+        elif mode == "net":
+            self.model.L_level.compile(mode=self.tcfg.compile_mode)
+        self.compile = mode
+
+    def _fall_back(self, error: Exception) -> bool:
+        """A compiled mode failed at its first step (a compiler bug of the installed torch/Triton, as measured with
+        "step" on the H200): switch to the next mode (step -> net -> off) rather than lose a GPU session. Under DDP,
+        or once a compiled step has run, the error is real: False, and the caller raises it. An error that is not
+        the compiler's shows up again in eager mode and is raised there."""
+        if self.compile == "off" or self.compiled_ok or self.world_size > 1:
+            return False
+        nxt = "net" if self.compile == "step" else "off"
+        first = str(error).strip().splitlines()
+        self.say(f"compile={self.compile} failed at the first step ({type(error).__name__}: "
+                 f"{first[0][:200] if first else ''}); falling back to compile={nxt}")
+        torch._dynamo.reset()
+        self._set_compile(nxt)
+        return True
+
     # --- schedule ---------------------------------------------------------------------------------------------
     def lr_factor(self, step: int) -> float:
         """Linear warm-up from 0 over lr_warmup_steps (then constant: the official lr_min_ratio is 1.0); after a
@@ -154,9 +177,19 @@ class Trainer:
         s.z_L = torch.where(h[:, None, None], self.model.L_init.to(self.carry_dtype), s.z_L)
         s.steps = torch.where(h, 0, s.steps)
 
-        with autocast_for(self.device, self.amp_dtype):
-            loss, s.z_H, s.z_L, q_halt, stats = self.step_module(s.z_H, s.z_L, s.inputs, s.labels, s.ids)
-        loss.backward()
+        try:
+            with autocast_for(self.device, self.amp_dtype):
+                loss, z_H, z_L, q_halt, stats = self.step_module(s.z_H, s.z_L, s.inputs, s.labels, s.ids)
+            loss.backward()
+        except Exception as e:     # noqa: BLE001 - only a first compiled step falls back; anything else re-raises
+            if not self._fall_back(e):
+                raise
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.puzzle_emb is not None:
+                self.puzzle_emb.grad = None
+            return self.train_step()
+        self.compiled_ok = True
+        s.z_H, s.z_L = z_H, z_L
 
         f = self.lr_factor(self.step)
         for group in self.optimizer.param_groups:

@@ -138,14 +138,17 @@ def symmetry_pass_at_k(model: TRM, task_name: str, inputs: torch.Tensor, labels:
 
 
 def vote_on_held_out(model: TRM, task_name: str, split, *, variants: int, batch_size: int = 256,
-                     dtype: torch.dtype | None = None) -> dict[str, Any]:
+                     dtype: torch.dtype | None = None, limit: int = 0) -> dict[str, Any]:
     """The vote on a held-out split (DeviceData) as the trainer records it in the card's eval: pass_at_1, pass_at_2,
-    vote_variants, vote_seconds."""
+    vote_variants, vote_seconds, vote_n. Sudoku / maze: on the first ``limit`` puzzles (0: all); ARC always votes
+    on every test input, since its variants are per task."""
     if task_name == "arc":
         votes = arc_pass_at_k(model, split, batch_size=batch_size, dtype=dtype)
     else:
         from .augment import split_tokens
         inputs, labels, _ = split_tokens(task_name, split)
+        if limit > 0:
+            inputs, labels = inputs[:limit], labels[:limit]
         votes = symmetry_pass_at_k(model, task_name, inputs, labels, variants=variants, batch_size=batch_size,
                                    dtype=dtype)
     return {"pass_at_1": votes["pass_at_1"], "pass_at_2": votes["pass_at_2"], "vote_variants": votes["variants"],
