@@ -18,11 +18,14 @@ export PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}   # the device image has python3 (its venv); not every machine has a plain "python"
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-# Eager vs compiled step, so every session records its speed (BENCH_MODES=off,net,step adds the compiled-block
-# mode); its compile also fills the inductor cache that the training then reuses.
+# Eager vs compiled blocks, so every session records its speed against an eager baseline measured in the same run,
+# and a profile of PROFILE_STEPS compiled steps (the top kernels: where the time goes). The whole-step compile
+# (BENCH_MODES=off,net,step) failed in the device image on 2026-11-27 and costs ~70 s to fail. The bench's compile
+# also fills the inductor cache that the training then reuses. ~70 s in all for Sudoku.
 if [ "${BENCH:-1}" = 1 ]; then
-  timeout "${BENCH_SECONDS:-200}" "$py" -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,step}" \
-    --steps 15 2>&1 | tee "$out/bench.log" | tail -n 30 || echo "bench failed or timed out (see $out/bench.log)"
+  timeout "${BENCH_SECONDS:-150}" "$py" -m trm_viz.train.bench --task "$task" --modes "${BENCH_MODES:-off,net}" \
+    --steps 15 --profile "${PROFILE_STEPS:-3}" 2>&1 | tee "$out/bench.log" | grep -v '^ ' | tail -n 40 \
+    || echo "bench failed or timed out (see $out/bench.log)"
 fi
 resume=()
 if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then

@@ -1,11 +1,14 @@
 """python -m trm_viz.train.bench: milliseconds per training step and achieved TFLOP/s, per compile mode.
 
     python -m trm_viz.train.bench --task sudoku                       # paper config, eager vs compiled
+    python -m trm_viz.train.bench --task sudoku --modes net --profile 3   # + where the time goes, by kernel
     python -m trm_viz.train.bench --set hidden_size=128 --set global_batch_size=64 --modes off --steps 20
 
 FLOPs are counted analytically (matmuls only, 2 per multiply-add): a training step runs T(n+1) net calls forward
 (T-1 cycles without gradient + the last) and backpropagates through the last cycle's n+1 calls at ~2x their forward.
-The data are real generated puzzles (a small cached set), trained on exactly as in the real loop.
+The data are real generated puzzles (a small cached set), trained on exactly as in the real loop. A mode that fails
+(a compiler bug) prints its error and the next mode runs; the fallback of real training is off here, so that the
+numbers are those of the mode asked for.
 """
 from __future__ import annotations
 
@@ -40,8 +43,9 @@ def train_step_flops(c: TRMConfig, batch: int) -> float:
     return batch * ((calls_fwd + calls_bwd) * net_flops_per_sample(c) + head)
 
 
-def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> dict:
+def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> tuple[dict, Trainer]:
     trainer = Trainer(tcfg, mcfg, data, device)
+    trainer.compiled_ok = True            # no fallback: time the mode asked for, or report that it fails
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     t0 = time.perf_counter()
     trainer.train_step()
@@ -62,7 +66,28 @@ def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> dict:
     if device.type == "cuda":
         out["max_memory_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 2)
         torch.cuda.reset_peak_memory_stats(device)
-    return out
+    return out, trainer
+
+
+def profile_steps(trainer: Trainer, steps: int, rows: int = 25) -> str:
+    """torch.profiler over ``steps`` training steps: the operators and kernels that take the most device time
+    (CPU time on a CPU), as a table."""
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = trainer.device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            trainer.train_step()
+        if cuda:
+            torch.cuda.synchronize(trainer.device)
+    table = prof.key_averages()
+    for key in (("self_device_time_total", "self_cuda_time_total") if cuda else ("self_cpu_time_total",)):
+        try:
+            return table.table(sort_by=key, row_limit=rows, max_name_column_width=80)
+        except (AttributeError, KeyError, ValueError):
+            continue
+    return table.table(row_limit=rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,15 +97,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--modes", default=None,
                    help="comma-separated COMPILE[/DTYPE] runs, COMPILE in off|net|step, DTYPE in bfloat16|"
-                        "bfloat16-pure|float32 (default on CUDA: off,step,step/bfloat16-pure,net/bfloat16-pure; "
-                        "on CPU: off)")
+                        "bfloat16-pure|float32 (default on CUDA: off,net; on CPU: off)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                   help="after the last mode that ran, profile this many steps of it and print the top kernels")
     p.add_argument("--device")
     args = p.parse_args(argv)
     device = setup_device(args.device)
     overrides = {"train_size": "256", "eval_size": "16", **parse_overrides(args.overrides)}
-    default = "off,step,step/bfloat16-pure,net/bfloat16-pure" if device.type == "cuda" else "off"
+    default = "off,net" if device.type == "cuda" else "off"
     modes = (args.modes or default).split(",")
     tcfg, mcfg = build_configs(args.task, overrides)
     data = load_task_data(tcfg, device)
@@ -89,11 +115,26 @@ def main(argv: list[str] | None = None) -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     print(f"{args.task}: hidden {mcfg.hidden_size}, layers {mcfg.L_layers}, T {mcfg.H_cycles}, n {mcfg.L_cycles}, "
           f"mlp_t {mcfg.mlp_t}, batch {tcfg.global_batch_size}, device {name}", flush=True)
+    runs = []
     for mode in modes:
         compile_mode, _, dtype = mode.partition("/")
-        tcfg_m, _ = build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto"})
-        result = bench_mode(tcfg_m, mcfg, data, device, args.steps, args.warmup)
+        try:
+            runs.append(build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto"})[0])
+        except ValueError as e:
+            p.error(f"--modes {mode}: {e}")
+    last = None
+    for tcfg_m in runs:
+        compile_mode = tcfg_m.compile
+        try:
+            result, last = bench_mode(tcfg_m, mcfg, data, device, args.steps, args.warmup)
+        except Exception as e:   # noqa: BLE001 - a compiler bug in one mode must not cost the others
+            lines = str(e).strip().splitlines()
+            result = {"compile": compile_mode, "error": f"{type(e).__name__}: {lines[0][:300] if lines else ''}"}
+            torch._dynamo.reset()
         print(json.dumps({"task": args.task, "device": name, **result}), flush=True)
+    if args.profile and last is not None:
+        print(f"profile of {args.profile} steps, compile={last.compile}:", flush=True)
+        print(profile_steps(last, args.profile), flush=True)
 
 
 if __name__ == "__main__":
