@@ -39,6 +39,8 @@ def root(tmp_path_factory) -> Path:
         (root / name).mkdir()
         for f in ("config.json", "model.safetensors"):
             shutil.copyfile(TINY / f, root / name / f)
+    for f in ("card.json", "metrics.jsonl"):                     # only the real sudoku-tiny copy has a history
+        shutil.copyfile(TINY / f, root / "sudoku-tiny" / f)
     _edit_config(root / "sudoku", H_cycles=3, L_cycles=3, halt_max_steps=8)
     _edit_config(root / "sudoku-wrong-task", task="maze")     # named like a Sudoku variant, configured for mazes
     (root / "sudoku-notes").mkdir()                              # no config.json: not a checkpoint
@@ -200,6 +202,9 @@ def test_menu_in_the_browser(app, browser):
         "(sudoku/)" in line.inner_text() or "/sudoku)" in line.inner_text())
     assert menu.is_visible()
     _wait(default, "the model line names the default model")
+    page.get_by_role("tab", name="Training history").click()
+    summary = page.locator("#history-summary")
+    _wait(lambda: "has no training record" in summary.inner_text(), "the default copy has no card")
     page.click("#task label:has-text('Maze')")
     _wait(lambda: not menu.is_visible(), "menu hidden for mazes")
     page.click("#task label:has-text('Sudoku')")
@@ -207,6 +212,9 @@ def test_menu_in_the_browser(app, browser):
     page.locator("#model-choice input").click()
     page.locator("[role=option]:has-text('sudoku-tiny')").click()
     _wait(lambda: "sudoku-tiny" in line.inner_text(), "model line follows the pick")
+    _wait(lambda: "72,700 optimizer steps" in summary.inner_text(), "the history follows the pick")
+    _wait(lambda: page.locator("#history-plot .main-svg").count() > 0, "the training curve is drawn")
+    assert "minimal puzzles" in summary.inner_text()
     page.click("button:has-text('Run settings')")
     h_cycles = page.locator("input[aria-label='number input for H_cycles (T): z_H updates per step']")
     _wait(lambda: h_cycles.input_value() == "2", "H_cycles slider follows the pick")

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from ..model.config import TRMConfig
+from ..model.history import eval_set_label
 
 TASK_TITLES = {"sudoku": "Sudoku (9x9)", "maze": "Maze (30x30, shortest path)", "arc": "ARC-AGI (30x30 canvas)"}
 SHOWN_STEPS = (1, 2, 4, 8, 16)
@@ -50,20 +51,6 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
-
-
-def _eval_set(data: dict[str, Any]) -> str:
-    """Which held-out set a run was scored on: runs of one card may train (and evaluate) on different data."""
-    if data.get("blanks"):
-        return f"{data['blanks']} blanks"
-    if "min_guesses" in data:
-        return "minimal puzzles" + (f", >= {data['min_guesses']} guesses" if data["min_guesses"] else "")
-    if "min_path" in data:
-        return f"path >= {data['min_path']}"
-    if "variants_per_task" in data:        # ARC: the test pairs of the trained tasks
-        size = data.get("size", 30)
-        return f"test pairs of {data.get('tasks', '?')} tasks" + (f" (grids <= {size}x{size})" if size < 30 else "")
-    return data.get("source", "?")[:40]
 
 
 def _title(task: str, model: dict[str, Any]) -> str:
@@ -133,7 +120,7 @@ def render_readme(card: dict[str, Any]) -> str:
         by_step = ev.get("exact_by_step") or []
         cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
         lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
-                     f"{_eval_set(run.get('data') or {})} | "
+                     f"{eval_set_label(run.get('data') or {})} | "
                      + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
                      f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")

@@ -164,6 +164,12 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         vote_img = gr.Image(type="pil", label="The variants' answers", show_label=False,
                                             interactive=False, elem_id="vote-image")
                         caption(CAPTIONS["vote"])
+                    with gr.Tab("Training history", elem_id="history-tab"):
+                        first_md, first_fig = inputs.history_view("sudoku", new_session())   # the default model's
+                        history_md = gr.Markdown(first_md, elem_id="history-summary")
+                        history_plot = gr.Plot(first_fig, label="Training history", show_label=False,
+                                               elem_id="history-plot")
+                        caption(CAPTIONS["history"])
                     with gr.Tab("Export"):
                         json_file = gr.File(label="Trace JSON", interactive=False, elem_id="trace-json")
                         gif_btn = gr.Button("Make the GIF", size="sm", elem_id="make-gif")
@@ -183,6 +189,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                   **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET)
         model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET)
+        # The history follows the model line, whatever changed it (task, menu, own checkpoint loaded or forgotten).
+        model_md.change(inputs.history_view, [task, session], [history_md, history_plot], **QUIET)
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)

@@ -13,9 +13,11 @@ import gradio as gr
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
 from ..tasks.arc_data import CURATED, load_collection
 from ..viz.grids import render_grid
+from ..viz.history import history_figure, history_markdown
 from . import session as ss
 from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
@@ -127,6 +129,18 @@ class InputHandlers:
         return gr.update(choices=self.registry.menu(task_name),
                          value=pick if pick in names else (names[0] if names else None),
                          visible=visible)
+
+    def history_view(self, task_name: str, session: dict) -> tuple[str, Any]:
+        """The "Training history" tab: how the model Run will use was trained (its card and training log), shown
+        whenever the model line changes. Outputs: (markdown, plot)."""
+        if own_model_for(task_name, session.get("user_model")) is not None:
+            return ("Your own checkpoint answers for this task; the app shows the training history of shipped models "
+                    "(their card.json and metrics.jsonl).", None)
+        folder = self.registry.path(task_name, ss.shipped(session, task_name))
+        if folder is None:
+            return f"No {task_name} model is shipped yet.", None
+        history = read_history(folder)
+        return history_markdown(history, folder.name), history_figure(history) if history is not None else None
 
     def _arc_puzzle(self, task_id: str) -> Puzzle:
         from ..tasks.arc import task_puzzles

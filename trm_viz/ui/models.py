@@ -7,7 +7,6 @@ Loading never runs code from a file: ours is safetensors, official step_N files 
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -20,6 +19,7 @@ from typing import Any
 
 from ..model.checkpoints import CheckpointError, load_checkpoint, read_config
 from ..model.config import TRMConfig
+from ..model.history import read_history
 from ..model.trm import TRM
 from ..tasks import TASK_NAMES, Task, get_task
 from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>" = an augmented variant
@@ -66,21 +66,13 @@ def known_arc_tasks(config: TRMConfig) -> list[str]:
 
 
 def still_training(folder: Path) -> str | None:
-    """A short note when the folder's model card (card.json, written by trm_viz.train) shows a model that solves
-    none of its held-out puzzles yet, e.g. a paper-size run a few GPU sessions into its training; None otherwise,
-    and for folders without a readable card (a user's checkpoint, a hand-made one): those are taken as they are."""
-    try:
-        card = json.loads((folder / "card.json").read_text())
-        runs = [r for r in card["runs"] if isinstance(r, dict)]
-        evals = [r["eval"] for r in runs if isinstance(r.get("eval"), dict)]
-        solved = max((max(float(e["exact_by_step"][-1]), float(e.get("pass_at_1") or 0.0)) for e in evals),
-                     default=0.0)
-        steps = int(card["total_steps"])
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+    """A short note when the folder's model card shows a model that solves none of its held-out puzzles yet, e.g. a
+    paper-size run a few GPU sessions into its training; None otherwise, and for folders without a readable card
+    (a user's checkpoint, a hand-made one): those are taken as they are."""
+    history = read_history(folder, with_metrics=False)
+    if history is None or not history.still_training:
         return None
-    if not runs or solved > 0:
-        return None
-    return f"still training ({steps:,} steps so far), solves none of its held-out puzzles yet"
+    return f"still training ({history.total_steps:,} steps so far), solves none of its held-out puzzles yet"
 
 
 def describe(loaded: LoadedModel) -> str:

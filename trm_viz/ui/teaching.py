@@ -62,6 +62,12 @@ CAPTIONS = {
         "symmetries training used (relabelled digits, shuffled bands; rotations, mirror images), one embedding: "
         "test-time augmentation, not in the paper. The step viewer shows the identity variant only. "
         "**Green frame**: the known solution; **red**: not it. The vote follows the viewer's step."),
+    "history": (
+        "How the model Run uses was trained, from the card and log beside its weights. **Violet**: training loss. "
+        "**Green dotted**: share of cells right on the training batches (puzzles it was learning from). **Green "
+        "dots**: share of held-out puzzles (never trained on) solved after all steps, measured at the end of each "
+        "training run (grey: an earlier held-out set, when a run changed the data); **blue diamonds**: with the "
+        "symmetry vote. A model still in training solves none yet."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (

@@ -1,0 +1,73 @@
+"""A checkpoint's training history (model card + metrics log): read from the real shipped checkpoints, drawn for
+the app's "Training history" tab, and never an exception on a broken or hostile card."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from trm_viz.model.history import MAX_CARD_BYTES, read_history
+from trm_viz.ui import session as ss
+from trm_viz.ui.input_handlers import InputHandlers
+from trm_viz.ui.models import REPO, ModelRegistry
+from trm_viz.viz.history import MAX_POINTS, history_figure, history_markdown
+
+CHECKPOINTS = REPO / "checkpoints"
+
+
+def test_the_shipped_sudoku_models_histories():
+    tiny = read_history(CHECKPOINTS / "sudoku-tiny")
+    card = json.loads((CHECKPOINTS / "sudoku-tiny" / "card.json").read_text())
+    assert tiny.total_steps == card["total_steps"] and tiny.runs == len(card["runs"]) and not tiny.still_training
+    last = tiny.evaluations[-1]
+    assert last.held_out == "minimal puzzles" and last.exact == card["runs"][-1]["eval"]["exact_by_step"][-1]
+    assert [e.step for e in tiny.evaluations] == sorted(e.step for e in tiny.evaluations)
+    assert len(tiny.steps) > 500 and tiny.steps[-1] == tiny.total_steps and 0 < tiny.cell_acc[-1] <= 1
+
+    paper = read_history(CHECKPOINTS / "sudoku")      # the paper-size run: GPU sessions in, solving nothing yet
+    assert paper.still_training and paper.gpu_minutes > 0 and paper.evaluations[0].exact == 0.0
+
+
+def test_the_figure_keeps_held_out_sets_apart_and_thins_the_log():
+    h = read_history(CHECKPOINTS / "sudoku-tiny")
+    fig = history_figure(h)
+    names = [t.name for t in fig.data]
+    solved = [n for n in names if n.startswith("held-out solved")]
+    assert len(solved) == len({e.held_out for e in h.evaluations}) >= 2     # easy grids, then minimal puzzles
+    assert "with the vote: minimal puzzles" in names
+    assert all(len(t.x) <= MAX_POINTS for t in fig.data)
+    text = history_markdown(h, "sudoku-tiny")
+    assert f"{h.total_steps:,} optimizer steps" in text and "| minimal puzzles | **40.0%**" in text
+    assert "has no training record" in history_markdown(None, "x")
+    assert "still in training" in history_markdown(read_history(CHECKPOINTS / "sudoku"), "sudoku")
+
+
+@pytest.mark.parametrize("card", ["", "{", "[]", '{"runs": 3}', '{"runs": [], "total_steps": "many"}',
+                                  '{"runs": [{"eval": {"exact_by_step": ["x"]}}], "total_steps": 5}',
+                                  '{"runs": [{"eval": {"exact_by_step": [7.0]}}], "total_steps": 5}',
+                                  '[' * 100000 + ']' * 100000])
+def test_broken_or_hostile_cards_never_raise(tmp_path, card):
+    (tmp_path / "card.json").write_text(card)
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "lm_loss": NaN, "cell_acc": 0.5}\nnot json\n[1]\n'
+                                            '{"step": 2, "lm_loss": 1.5, "cell_acc": 0.25}\n')
+    h = read_history(tmp_path)
+    if h is not None:                      # readable totals, unreadable evaluations: those are left out
+        assert h.evaluations == [] and h.steps == [2] and h.lm_loss == [1.5]
+        history_figure(h)
+        history_markdown(h, "x")
+
+
+def test_an_oversized_card_is_not_read(tmp_path):
+    (tmp_path / "card.json").write_text('{"runs": [], "total_steps": 1, "pad": "' + "x" * MAX_CARD_BYTES + '"}')
+    assert read_history(tmp_path) is None
+
+
+def test_the_tab_follows_the_model_run_uses(tmp_path):
+    shutil.copytree(CHECKPOINTS / "sudoku-tiny", tmp_path / "sudoku-tiny")
+    inputs = InputHandlers(ModelRegistry(tmp_path))
+    text, fig = inputs.history_view("sudoku", ss.new_session())
+    assert "**`sudoku-tiny`** trained" in text and fig is not None
+    text, fig = inputs.history_view("maze", ss.new_session())
+    assert text == "No maze model is shipped yet." and fig is None

@@ -1,0 +1,138 @@
+"""Reading how a checkpoint was trained: its model card (card.json, one record per training run, written by
+trm_viz.train) and its metrics log (metrics.jsonl, one line per logging interval plus one per held-out
+evaluation). The app shows this history next to the model; the registry uses it to tell a model that solves
+puzzles from one still in training.
+
+Both files come from disk and may be hand-edited, truncated or hostile: anything unreadable is skipped (a bad
+line of the log, a run without numbers) or makes the whole history None, never an exception. Reads are capped in
+size so that a huge file cannot stall the app.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_CARD_BYTES = 4 << 20          # the largest real card is ~15 kB
+MAX_METRICS_BYTES = 32 << 20      # ~1,500 lines per 75k steps at log_every 50; far below this
+
+
+@dataclass
+class Evaluation:
+    """One held-out evaluation at the end of a training run (EMA weights, all supervision steps)."""
+    run: int                      # 1-based run number in the card
+    step: int                     # total optimizer steps when it was measured
+    exact: float                  # fraction of puzzles exactly right after the last step
+    exact_at_halt: float | None
+    cells: float | None           # fraction of cells right after the last step
+    vote: float | None            # the symmetry / variant vote's pass@1, when measured
+    n: int
+    held_out: str                 # which held-out set (runs of one card may train and evaluate on different data)
+
+
+@dataclass
+class TrainingHistory:
+    total_steps: int
+    gpu_minutes: float
+    cpu_minutes: float
+    runs: int
+    devices: list[str]
+    evaluations: list[Evaluation]
+    # the training log, one point per logging interval: step -> value
+    steps: list[int] = field(default_factory=list)
+    lm_loss: list[float] = field(default_factory=list)
+    cell_acc: list[float] = field(default_factory=list)
+
+    @property
+    def solved(self) -> float:
+        """The best share of held-out puzzles any evaluation solved (alone or by the vote)."""
+        return max((max(e.exact, e.vote or 0.0) for e in self.evaluations), default=0.0)
+
+    @property
+    def still_training(self) -> bool:
+        """Trained, but no evaluation has solved a held-out puzzle yet (or none was run)."""
+        return self.runs > 0 and self.solved <= 0.0
+
+
+def _read_text(path: Path, limit: int) -> str | None:
+    try:
+        if not path.is_file() or path.stat().st_size > limit:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _fraction(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and 0.0 <= v <= 1.0 else None
+
+
+def eval_set_label(data: dict[str, Any]) -> str:
+    """Which held-out set a run was scored on, from the run's data record (the card's "data")."""
+    if data.get("blanks"):
+        return f"{data['blanks']} blanks"
+    if "min_guesses" in data:
+        return "minimal puzzles" + (f", >= {data['min_guesses']} guesses" if data["min_guesses"] else "")
+    if "min_path" in data:
+        return f"path >= {data['min_path']}"
+    if "variants_per_task" in data:        # ARC: the test pairs of the trained tasks
+        size = data.get("size", 30)
+        return f"test pairs of {data.get('tasks', '?')} tasks" + (f" (grids <= {size}x{size})" if size < 30 else "")
+    return str(data.get("source", "?"))[:40]
+
+
+def _evaluation(run_no: int, run: dict) -> Evaluation | None:
+    ev = run.get("eval")
+    if not isinstance(ev, dict) or not isinstance(ev.get("exact_by_step"), list) or not ev["exact_by_step"]:
+        return None
+    exact = _fraction(ev["exact_by_step"][-1])
+    if exact is None:
+        return None
+    cells = ev.get("cell_acc_by_step")
+    return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
+                      exact_at_halt=_fraction(ev.get("exact_at_halt")),
+                      cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
+                      vote=_fraction(ev.get("pass_at_1")), n=int(ev.get("n") or 0),
+                      held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?")
+
+
+def _read_metrics(folder: Path, history: TrainingHistory) -> None:
+    text = _read_text(folder / "metrics.jsonl", MAX_METRICS_BYTES)
+    for line in (text or "").splitlines():
+        try:
+            row = json.loads(line)
+            step, loss, acc = int(row["step"]), float(row["lm_loss"]), float(row["cell_acc"])
+        except (ValueError, TypeError, KeyError):
+            continue                                   # an evaluation line, or a broken one
+        if math.isfinite(loss) and math.isfinite(acc):
+            history.steps.append(step)
+            history.lm_loss.append(loss)
+            history.cell_acc.append(acc)
+
+
+def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHistory | None:
+    """The training history of a checkpoint folder; None when it has no readable card (a user's checkpoint, an
+    official one, a hand-made one)."""
+    folder = Path(folder)
+    text = _read_text(folder / "card.json", MAX_CARD_BYTES)
+    if text is None:
+        return None
+    try:
+        card = json.loads(text)
+        runs = [r for r in card["runs"] if isinstance(r, dict)]
+        history = TrainingHistory(
+            total_steps=int(card["total_steps"]), gpu_minutes=float(card.get("gpu_minutes") or 0.0),
+            cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=len(runs),
+            devices=sorted({str(r.get("device")) for r in runs if r.get("device")}),
+            evaluations=[e for i, r in enumerate(runs, 1) if (e := _evaluation(i, r)) is not None])
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return None
+    if with_metrics:
+        _read_metrics(folder, history)
+    return history

@@ -1,0 +1,80 @@
+"""How a shipped model was trained, for the app's "Training history" panel: the training curve (loss and cells
+right on the training batches, per logging interval) with the held-out evaluations at the end of each run, and a
+short text summary from the model card (trm_viz.model.history reads both).
+"""
+from __future__ import annotations
+
+from ..model.history import TrainingHistory
+from .style import ACCURACY, CONFIDENCE, Q_HALT, THRESHOLD
+
+MAX_POINTS = 600      # the training log is thinned to this many points: a 75k-step run logs ~1,500
+
+
+def _thin(n: int) -> range:
+    return range(0, n, max(1, -(-n // MAX_POINTS)))
+
+
+def history_figure(history: TrainingHistory, height: int = 320):
+    """Plotly figure: lm loss (left axis), cells right on training batches and held-out exact accuracy (right
+    axis, 0-100%) against optimizer steps."""
+    import plotly.graph_objects as go  # imported here: only callers that want a Plotly figure pay for it
+
+    fig = go.Figure()
+    keep = list(_thin(len(history.steps)))
+    steps = [history.steps[i] for i in keep]
+    if steps:
+        fig.add_trace(go.Scatter(x=steps, y=[history.lm_loss[i] for i in keep], name="training loss (lm)",
+                                 mode="lines", line=dict(color=Q_HALT, width=2),
+                                 hovertemplate="step %{x}: loss %{y:.3f}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=steps, y=[100 * history.cell_acc[i] for i in keep], yaxis="y2",
+                                 name="cells right, training batches", mode="lines",
+                                 line=dict(color=ACCURACY, width=1, dash="dot"),
+                                 hovertemplate="step %{x}: %{y:.1f}% of cells right<extra></extra>"))
+    # One line per held-out set: a card whose runs changed data (e.g. easy grids, then minimal puzzles) must not
+    # draw a fall in accuracy where the test got harder.
+    sets = list(dict.fromkeys(e.held_out for e in history.evaluations))
+    for k, name in enumerate(sets):
+        evals = [e for e in history.evaluations if e.held_out == name]
+        colour = ACCURACY if k == len(sets) - 1 else THRESHOLD
+        fig.add_trace(go.Scatter(x=[e.step for e in evals], y=[100 * e.exact for e in evals], yaxis="y2",
+                                 name=f"held-out solved: {name}", mode="lines+markers",
+                                 line=dict(color=colour, width=3), marker=dict(size=9),
+                                 customdata=[[e.run, e.n] for e in evals],
+                                 hovertemplate="run %{customdata[0]}, step %{x}: %{y:.1f}% of "
+                                               "%{customdata[1]} held-out puzzles solved<extra></extra>"))
+        voted = [e for e in evals if e.vote is not None]
+        if voted:
+            fig.add_trace(go.Scatter(x=[e.step for e in voted], y=[100 * e.vote for e in voted], yaxis="y2",
+                                     name=f"with the vote: {name}", mode="markers",
+                                     marker=dict(color=CONFIDENCE, size=9, symbol="diamond"),
+                                     hovertemplate="step %{x}: %{y:.1f}% with the vote<extra></extra>"))
+    fig.update_layout(height=height, margin=dict(l=50, r=50, t=30, b=40), template="plotly_white",
+                      legend=dict(orientation="h", y=-0.25), hovermode="x unified",
+                      title=dict(text="Training history", font=dict(size=14)),
+                      xaxis=dict(title="optimizer steps"), yaxis=dict(title="loss", rangemode="tozero"),
+                      yaxis2=dict(title="%", overlaying="y", side="right", range=[0, 101], showgrid=False))
+    return fig
+
+
+def history_markdown(history: TrainingHistory | None, name: str) -> str:
+    """A few lines: how long the model trained, on what, and its held-out results run by run."""
+    if history is None:
+        return (f"`{name}` has no training record (card.json) beside its weights, so there is no history to "
+                "show: a checkpoint trained elsewhere, or one made by hand.")
+    minutes = " and ".join(f"{m:,.0f} {kind}-minutes" for m, kind in ((history.gpu_minutes, "GPU"),
+                                                                      (history.cpu_minutes, "CPU")) if m >= 0.5)
+    devices = ", ".join(history.devices) or "unknown devices"
+    lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
+             f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
+    if history.evaluations:
+        lines += ["", "| run | steps | held-out set | solved | at halt | with the vote | n |",
+                  "|---|---|---|---|---|---|---|"]
+        pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+        lines += [f"| {e.run} | {e.step:,} | {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
+                  f"{pct(e.vote)} | {e.n} |" for e in history.evaluations]
+    else:
+        lines += ["", "No held-out evaluation has been run yet."]
+    if history.still_training:
+        lines += ["", "It solves none of its held-out puzzles yet: it is still in training."]
+    lines += ["", "Its model card (README.md in its folder) has the data, settings and notes of every run."]
+    return "\n".join(lines)
