@@ -7,6 +7,9 @@
 # MINUTES is the budget of this whole command, the benchmark included: the device tool kills a command at its
 # timeout (at most 10 minutes), so the training gets what the benchmark left, less a 30 s margin. Run it with a
 # device timeout_s a little above MINUTES x 60.
+# A session's ~15 device-minutes fit two calls (measured 2026-11-27: a start took ~30 s): first this with MINUTES 9.5
+# and timeout_s 600; then, within the 30 s the machine stays warm, copy what came back into checkpoints/<task>/
+# and call it again with BENCH=0 and MINUTES = the minutes left less one, to continue from it.
 # Resumes from checkpoints/<task>/ when it holds a training state of the paper configuration; otherwise starts
 # the paper configuration fresh. First a short benchmark (ms/step per compile mode; BENCH=0 skips it) goes to
 # $OUT/bench.log. FRESH=1 ignores an existing checkpoint.
