@@ -71,3 +71,21 @@ def test_the_tab_follows_the_model_run_uses(tmp_path):
     assert "**`sudoku-tiny`** trained" in text and fig is not None
     text, fig = inputs.history_view("maze", ss.new_session())
     assert text == "No maze model is shipped yet." and fig is None
+
+
+def test_a_users_checkpoint_shows_its_history_when_its_card_comes_with_it(tmp_path):
+    """A researcher uploads a run of their own with its card and log: the tab shows how it trained; without them
+    it says what to add."""
+    from trm_viz.ui.models import load_uploaded
+
+    tiny = CHECKPOINTS / "sudoku-tiny"
+    inputs = InputHandlers(ModelRegistry(tmp_path))
+    session = ss.new_session()
+    session["user_model"], _ = load_uploaded([str(tiny / f) for f in ("config.json", "model.safetensors")])
+    text, fig = inputs.history_view("sudoku", session)
+    assert "without a training record" in text and "card.json and metrics.jsonl" in text and fig is None
+    files = ("config.json", "model.safetensors", "card.json", "metrics.jsonl")
+    session["user_model"], loaded = load_uploaded([str(tiny / f) for f in files])
+    text, fig = inputs.history_view("sudoku", session)
+    assert "**`your checkpoint`** trained for **72,700 optimizer steps**" in text and len(fig.data) >= 3
+    assert loaded.history.steps[-1] == 72700

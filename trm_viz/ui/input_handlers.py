@@ -133,9 +133,13 @@ class InputHandlers:
     def history_view(self, task_name: str, session: dict) -> tuple[str, Any]:
         """The "Training history" tab: how the model Run will use was trained (its card and training log), shown
         whenever the model line changes. Outputs: (markdown, plot)."""
-        if own_model_for(task_name, session.get("user_model")) is not None:
-            return ("Your own checkpoint answers for this task; the app shows the training history of shipped models "
-                    "(their card.json and metrics.jsonl).", None)
+        user = own_model_for(task_name, session.get("user_model"))
+        if user is not None:
+            if user.history is None:
+                return ("Your own checkpoint answers for this task. It came without a training record: load its "
+                        "card.json and metrics.jsonl with it (python -m trm_viz.train writes both) to see how it "
+                        "was trained.", None)
+            return history_markdown(user.history, "your checkpoint"), history_figure(user.history)
         folder = self.registry.path(task_name, ss.shipped(session, task_name))
         if folder is None:
             return f"No {task_name} model is shipped yet.", None

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..model.checkpoints import CheckpointError, load_checkpoint, read_config
 from ..model.config import TRMConfig
-from ..model.history import read_history
+from ..model.history import TrainingHistory, read_history
 from ..model.trm import TRM
 from ..tasks import TASK_NAMES, Task, get_task
 from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>" = an augmented variant
@@ -27,9 +27,11 @@ from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<
 REPO = Path(__file__).resolve().parents[2]
 CHECKPOINTS_ENV = "TRM_VIZ_CHECKPOINTS"       # a directory of <task>/ folders; default: the repository's checkpoints/
 LOCAL_PATHS_ENV = "TRM_VIZ_LOCAL_PATHS"        # "1": the UI may load a checkpoint from a path on the server
-# Files a user may upload as one checkpoint: ours (config.json + model.safetensors) or an official run
-# (step_<N> + all_config.yaml, optionally identifiers.json with the ARC task names).
-UPLOAD_NAMES = ("config.json", "model.safetensors", "all_config.yaml", "identifiers.json")
+# Files a user may upload as one checkpoint: ours (config.json + model.safetensors, optionally card.json and
+# metrics.jsonl: the training history) or an official run (step_<N> + all_config.yaml, optionally identifiers.json
+# with the ARC task names).
+UPLOAD_NAMES = ("config.json", "model.safetensors", "card.json", "metrics.jsonl", "all_config.yaml",
+                "identifiers.json")
 MAX_USER_MODELS = 2                            # user checkpoints kept in memory at once (ARC ones can be GBs)
 
 
@@ -42,6 +44,7 @@ class LoadedModel:
     model: TRM
     info: dict[str, Any]
     label: str                      # shown in the UI, e.g. "shipped Sudoku model (checkpoints/sudoku)"
+    history: TrainingHistory | None = None     # how it was trained (a user's checkpoint with its card.json)
 
     @property
     def config(self) -> TRMConfig:
@@ -229,8 +232,9 @@ def _upload_name(path: Path) -> str:
     name = path.name
     if name in UPLOAD_NAMES or (name.startswith("step_") and name[5:].isdigit()):
         return name
-    raise CheckpointError(f"Unexpected file {name!r}: upload config.json + model.safetensors (this app's format) or "
-                          "an official step_<N> file with its all_config.yaml (and identifiers.json for ARC).")
+    raise CheckpointError(f"Unexpected file {name!r}: upload config.json + model.safetensors (this app's format; "
+                          "card.json and metrics.jsonl too for its training history) or an official step_<N> file "
+                          "with its all_config.yaml (and identifiers.json for ARC).")
 
 
 def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
@@ -257,8 +261,9 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
                 shutil.copyfile(f, Path(tmp) / name)
         target = Path(tmp) / steps[0] if steps else Path(tmp)
         model, info = load_checkpoint(target)
+        history = read_history(tmp)
     label = f"your checkpoint ({', '.join(sorted(names))})"
-    loaded = LoadedModel(model, {**info, "path": label}, label)
+    loaded = LoadedModel(model, {**info, "path": label}, label, history)
     return _remember(loaded), loaded
 
 
@@ -271,8 +276,10 @@ def load_local(path: str) -> tuple[str, LoadedModel]:
     path = path.strip()
     if not path:
         raise CheckpointError("Type the checkpoint's folder or file path first.")
-    model, info = load_checkpoint(Path(path).expanduser())
-    loaded = LoadedModel(model, info, f"your checkpoint ({path})")
+    target = Path(path).expanduser()
+    model, info = load_checkpoint(target)
+    loaded = LoadedModel(model, info, f"your checkpoint ({path})",
+                         read_history(target if target.is_dir() else target.parent))
     return _remember(loaded), loaded
 
 
