@@ -21,7 +21,8 @@ OPTIMIZER_NAMES = {"adam_atan2": "Adam-atan2 (as the official code; sign-SGD for
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"CPU ({platform.processor() or platform.machine()}, {n} thread{'s' if n != 1 else ''})"
 
 
 def new_card(task: str) -> dict[str, Any]:
