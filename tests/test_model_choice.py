@@ -103,7 +103,7 @@ def test_a_model_still_in_training_is_offered_last_and_says_so(root, tmp_path):
     reg = ModelRegistry(tmp_path)
     assert reg.choices("sudoku") == ["sudoku-tiny", "sudoku"] and reg.path("sudoku") == tmp_path / "sudoku-tiny"
     label = dict((v, k) for k, v in reg.menu("sudoku"))["sudoku"]
-    assert "still training (1,975 steps so far)" in label and reg.training_note("sudoku") is None
+    assert label.startswith("sudoku: still training (1,975 steps so far;") and reg.training_note("sudoku") is None
     session = ss.new_session()
     line = InputHandlers(reg).shipped_chosen("sudoku", "sudoku", session)[-2]
     assert "still training" in line and "not one that solves" in line

@@ -75,7 +75,7 @@ def still_training(folder: Path) -> str | None:
     history = read_history(folder, with_metrics=False)
     if history is None or not history.still_training:
         return None
-    return f"still training ({history.total_steps:,} steps so far), solves none of its held-out puzzles yet"
+    return f"still training ({history.total_steps:,} steps so far; solves none of its held-out puzzles yet)"
 
 
 def describe(loaded: LoadedModel) -> str:
@@ -132,7 +132,7 @@ class ModelRegistry:
 
     def menu(self, task: str) -> list[tuple[str, str]]:
         """(label, folder name) pairs for the "Shipped model" menu: a model still in training says so."""
-        return [(f"{n} ({note})" if (note := self._training.get(n)) else n, n) for n in self.choices(task)]
+        return [(f"{n}: {note}" if (note := self._training.get(n)) else n, n) for n in self.choices(task)]
 
     def training_note(self, task: str, name: str | None = None) -> str | None:
         """The still_training() note of the chosen shipped model, None when it solves puzzles (or has no card)."""
