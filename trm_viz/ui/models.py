@@ -86,7 +86,8 @@ def describe(loaded: LoadedModel) -> str:
     if cfg.task in ("maze", "arc"):                         # the task module owns the canvas of a sequence length
         h, w = get_task(cfg.task, cfg.seq_len).canvas_shape
         canvas = f", {'mazes' if cfg.task == 'maze' else 'ARC grids'} up to {h}x{w}"
-    return (f"{loaded.label}: {n / 1e6:.1f}M parameters ({kind}), hidden {cfg.hidden_size}, {cfg.L_layers} layers, "
+    layers = f"{cfg.L_layers} layer{'s' if cfg.L_layers != 1 else ''}"
+    return (f"{loaded.label}: {n / 1e6:.1f}M parameters ({kind}), hidden {cfg.hidden_size}, {layers}, "
             f"H_cycles {cfg.H_cycles}, L_cycles {cfg.L_cycles}, up to {cfg.halt_max_steps} steps{canvas}.")
 
 
