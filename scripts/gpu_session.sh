@@ -21,14 +21,14 @@ export PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}   # the device image has python3 (its venv); not every machine has a plain "python"
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-# Eager vs compiled blocks (autocast, then bfloat16 activations as the official forward_dtype), so every session
-# records its speed against an eager baseline measured in the same run, and a profile of PROFILE_STEPS steps of the
-# last mode (the top kernels: where the time goes). The whole-step compile (add ",step") failed in the device image
-# on 2026-11-27 and costs ~70 s to fail. The bench's compiles also fill the inductor cache that the training reuses.
-# ~100 s in all for Sudoku.
+# Eager vs compiled blocks (autocast; bfloat16 activations as the official forward_dtype; the fused MLP over
+# positions, which also prints its agreement with the plain path), so every session records its speed against an
+# eager baseline measured in the same run, and a profile of PROFILE_STEPS steps of the last mode (the top kernels:
+# where the time goes). The whole-step compile (add ",step") failed in the device image on 2026-11-27 and costs ~70 s
+# to fail. The bench's compiles also fill the inductor cache that the training reuses. ~2 minutes for Sudoku.
 if [ "${BENCH:-1}" = 1 ]; then
   timeout "${BENCH_SECONDS:-180}" "$py" -m trm_viz.train.bench --task "$task" \
-    --modes "${BENCH_MODES:-off,net,net/bfloat16-pure}" \
+    --modes "${BENCH_MODES:-off,net,net/bfloat16-pure,net+fused}" \
     --steps 15 --profile "${PROFILE_STEPS:-3}" 2>&1 | tee "$out/bench.log" | grep -v '^ ' | tail -n 40 \
     || echo "bench failed or timed out (see $out/bench.log)"
 fi

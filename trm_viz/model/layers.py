@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import TRMConfig
+from .fused_mlp_t import fused_token_mlp, use_fused
 
 
 def trunc_normal_(t: torch.Tensor, std: float) -> torch.Tensor:
@@ -138,7 +139,8 @@ class Block(nn.Module):
     def forward(self, h: torch.Tensor, cos_sin=None) -> torch.Tensor:
         if self.mlp_t_mode:
             t = h.transpose(1, 2)
-            h = rms_norm(t + self.mlp_t(t), self.eps).transpose(1, 2)
+            mix = fused_token_mlp(h, self.mlp_t) if use_fused(h) else self.mlp_t(t)   # same values; see there
+            h = rms_norm(t + mix, self.eps).transpose(1, 2)
         else:
             h = rms_norm(h + self.self_attn(h, cos_sin), self.eps)
         return rms_norm(h + self.mlp(h), self.eps)

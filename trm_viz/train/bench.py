@@ -69,6 +69,23 @@ def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> tuple[dict,
     return out, trainer
 
 
+def fused_agreement(trainer: Trainer) -> str:
+    """The fused MLP over positions against the plain path on one block, on this device: 'off' when it did not
+    apply (no CUDA or no Triton), else the largest difference relative to the largest value."""
+    from ..model import fused_mlp_t
+
+    if not (fused_mlp_t._enabled and trainer.device.type == "cuda"):
+        return "off (needs CUDA and Triton)"
+    block = trainer.model.L_level.layers[0]
+    h = torch.randn(8, trainer.mcfg.total_len, trainer.mcfg.hidden_size, device=trainer.device)
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        fused = block(h).float()
+        fused_mlp_t.set_enabled(False)
+        plain = block(h).float()
+        fused_mlp_t.set_enabled(True)
+    return f"on, max relative difference to the plain path {float((fused - plain).abs().max() / plain.abs().max()):.2e}"
+
+
 def profile_steps(trainer: Trainer, steps: int, rows: int = 25) -> str:
     """torch.profiler over ``steps`` training steps: the operators and kernels that take the most device time
     (CPU time on a CPU), as a table."""
@@ -96,8 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--task", default="sudoku", choices=("sudoku", "maze", "arc"))
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--modes", default=None,
-                   help="comma-separated COMPILE[/DTYPE] runs, COMPILE in off|net|step, DTYPE in bfloat16|"
-                        "bfloat16-pure|float32 (default on CUDA: off,net; on CPU: off)")
+                   help="comma-separated COMPILE[/DTYPE][+fused] runs, COMPILE in off|net|step, DTYPE in "
+                        "bfloat16|bfloat16-pure|float32, +fused: the fused MLP over positions (CUDA + Triton) "
+                        "(default on CUDA: off,net; on CPU: off)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--profile", type=int, default=0, metavar="STEPS",
@@ -117,9 +135,11 @@ def main(argv: list[str] | None = None) -> None:
           f"mlp_t {mcfg.mlp_t}, batch {tcfg.global_batch_size}, device {name}", flush=True)
     runs = []
     for mode in modes:
+        mode, fused, _ = mode.partition("+fused")
         compile_mode, _, dtype = mode.partition("/")
         try:
-            runs.append(build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto"})[0])
+            runs.append(build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto",
+                                                  "fused_mlp_t": str(bool(fused)).lower()})[0])
         except ValueError as e:
             p.error(f"--modes {mode}: {e}")
     last = None
@@ -127,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         compile_mode = tcfg_m.compile
         try:
             result, last = bench_mode(tcfg_m, mcfg, data, device, args.steps, args.warmup)
+            if tcfg_m.fused_mlp_t:
+                result["fused_mlp_t"] = fused_agreement(last)
         except Exception as e:   # noqa: BLE001 - a compiler bug in one mode must not cost the others
             lines = str(e).strip().splitlines()
             result = {"compile": compile_mode, "error": f"{type(e).__name__}: {lines[0][:300] if lines else ''}"}

@@ -77,6 +77,9 @@ class TrainConfig:
     # kernel). A mode that fails to compile falls back to the next one (step -> net -> off) at the first step.
     compile: str = "auto"
     compile_mode: str = "default"      # torch.compile mode, e.g. max-autotune-no-cudagraphs
+    # CUDA + Triton: the MLP over positions of gradient-free calls (2/3 of a step's forward, and evaluation) as one
+    # fused kernel (trm_viz/model/fused_mlp_t.py); off until the benchmark has measured it on a GPU
+    fused_mlp_t: bool = False
     # Numerics of the forward pass (weights and optimizer always float32):
     #   bfloat16       autocast: matmuls in bfloat16, residual stream and carried z_H/z_L in float32
     #   bfloat16-pure  activations and the carry in bfloat16, weights cast at use (the official forward_dtype)

@@ -25,6 +25,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..model import fused_mlp_t
 from ..model.config import TRMConfig
 from ..model.trm import TRM
 from .augment import BatchSampler
@@ -104,6 +105,7 @@ class Trainer:
         self.carry_dtype = torch.bfloat16 if dtype == "bfloat16-pure" else torch.float32
         self.eval_dtype = torch.float32 if dtype == "float32" else torch.bfloat16
         self.step_module: nn.Module = TrainStep(self.model, self.carry_dtype)
+        fused_mlp_t.set_enabled(tcfg.fused_mlp_t and mcfg.mlp_t)   # process-wide: evaluation uses it as well
         self.say = say
         self.compiled_ok = False          # a compiled mode has run one step (until then a failure falls back)
         self._set_compile(tcfg.compile if tcfg.compile != "auto" else ("net" if device.type == "cuda" else "off"))
