@@ -227,6 +227,29 @@ def test_a_compile_that_fails_falls_back_instead_of_ending_the_run(cache, monkey
     assert len(said) == 2
 
 
+def test_a_fused_kernel_that_fails_is_turned_off_first(cache, monkeypatch):
+    """With the optional fused kernel on, a first step that fails turns the kernel off and keeps the compile mode."""
+    from trm_viz.model import fused_mlp_t, layers
+
+    def broken(h):
+        if fused_mlp_t._enabled:
+            raise RuntimeError("triton: out of resources")
+        return False
+
+    monkeypatch.setattr(fused_mlp_t, "_enabled", False)            # restored whatever happens
+    monkeypatch.setattr(fused_mlp_t, "available", lambda: True)
+    monkeypatch.setattr(fused_mlp_t, "_load", lambda: None)
+    monkeypatch.setattr(layers, "use_fused", broken)
+    tcfg, mcfg = tiny(cache, fused_mlp_t="true", global_batch_size="8")
+    said: list[str] = []
+    trainer = Trainer(tcfg, mcfg, load_task_data(tcfg, torch.device("cpu")), torch.device("cpu"), say=said.append)
+    assert fused_mlp_t._enabled
+    trainer.run(max_steps=2, deadline=lambda s: False, log=lambda m: None)
+    assert trainer.step == 2 and trainer.compile == "off" and not fused_mlp_t._enabled
+    assert said == ["the first step failed with the fused MLP over positions (RuntimeError: triton: out of "
+                    "resources); turning it off"]
+
+
 def test_evaluate_reports_every_step_and_matches_forward(cache):
     tcfg, mcfg = tiny(cache)
     data = load_task_data(tcfg, torch.device("cpu"))

@@ -144,16 +144,23 @@ class Trainer:
         self.compile = mode
 
     def _fall_back(self, error: Exception) -> bool:
-        """A compiled mode failed at its first step (a compiler bug of the installed torch/Triton, as measured with
-        "step" on the H200): switch to the next mode (step -> net -> off) rather than lose a GPU session. Under DDP,
-        or once a compiled step has run, the error is real: False, and the caller raises it. An error that is not
-        the compiler's shows up again in eager mode and is raised there."""
-        if self.compile == "off" or self.compiled_ok or self.world_size > 1:
+        """The first step failed with the fused kernel on (turn it off) or in a compiled mode (a compiler bug of the
+        installed torch/Triton, as measured with "step" on the H200: switch to the next mode, step -> net -> off),
+        rather than lose a GPU session. Under DDP, or once a step has run, the error is real: False, and the caller
+        raises it. An error that is neither shows up again in eager mode and is raised there."""
+        if self.compiled_ok or self.world_size > 1:
             return False
-        nxt = "net" if self.compile == "step" else "off"
         first = str(error).strip().splitlines()
-        self.say(f"compile={self.compile} failed at the first step ({type(error).__name__}: "
-                 f"{first[0][:200] if first else ''}); falling back to compile={nxt}")
+        why = f"({type(error).__name__}: {first[0][:200] if first else ''})"
+        if fused_mlp_t._enabled:          # the optional Triton kernel goes first: the least to give up
+            self.say(f"the first step failed with the fused MLP over positions {why}; turning it off")
+            fused_mlp_t.set_enabled(False)
+            nxt = self.compile
+        elif self.compile == "off":
+            return False
+        else:
+            nxt = "net" if self.compile == "step" else "off"
+            self.say(f"compile={self.compile} failed at the first step {why}; falling back to compile={nxt}")
         torch._dynamo.reset()
         self._set_compile(nxt)
         return True
