@@ -28,6 +28,7 @@ class Evaluation:
     exact_at_halt: float | None
     cells: float | None           # fraction of cells right after the last step
     vote: float | None            # the symmetry / variant vote's pass@1, when measured
+    vote_pass2: float | None      # and its pass@2 (ARC's official metric)
     n: int
     held_out: str                 # which held-out set (runs of one card may train and evaluate on different data)
 
@@ -98,7 +99,8 @@ def _evaluation(run_no: int, run: dict) -> Evaluation | None:
     return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
                       exact_at_halt=_fraction(ev.get("exact_at_halt")),
                       cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
-                      vote=_fraction(ev.get("pass_at_1")), n=int(ev.get("n") or 0),
+                      vote=_fraction(ev.get("pass_at_1")), vote_pass2=_fraction(ev.get("pass_at_2")),
+                      n=int(ev.get("n") or 0),
                       held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?")
 
 

@@ -67,11 +67,12 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
              f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
     if history.evaluations:
-        lines += ["", "| run | steps | held-out set | solved | at halt | with the vote | n |",
+        lines += ["", "| run | steps | held-out set | solved | at halt | vote: pass@1 / pass@2 | n |",
                   "|---|---|---|---|---|---|---|"]
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+        vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
         lines += [f"| {e.run} | {e.step:,} | {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
-                  f"{pct(e.vote)} | {e.n} |" for e in history.evaluations]
+                  f"{vote(e)} | {e.n} |" for e in history.evaluations]
     else:
         lines += ["", "No held-out evaluation has been run yet."]
     if history.still_training:
