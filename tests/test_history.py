@@ -39,7 +39,7 @@ def test_the_figure_keeps_held_out_sets_apart_and_thins_the_log():
     assert "with the vote: minimal puzzles" in names
     assert all(len(t.x) <= MAX_POINTS for t in fig.data)
     text = history_markdown(h, "sudoku-tiny")
-    assert f"{h.total_steps:,} optimizer steps" in text and "| minimal puzzles | **40.0%**" in text
+    assert f"{h.total_steps:,} optimizer steps" in text and "| 500 minimal puzzles | **40.0%**" in text
     assert "has no training record" in history_markdown(None, "x")
     assert "still in training" in history_markdown(read_history(CHECKPOINTS / "sudoku"), "sudoku")
 

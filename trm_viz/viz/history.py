@@ -67,12 +67,14 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
              f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
     if history.evaluations:
-        lines += ["", "| run | steps | held-out set | solved | at halt | vote: pass@1 / pass@2 | n |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += ["", "| run | steps | held-out puzzles | solved | at halt | vote @1 / @2 |",
+                  "|---|---|---|---|---|---|"]
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
-        lines += [f"| {e.run} | {e.step:,} | {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
-                  f"{vote(e)} | {e.n} |" for e in history.evaluations]
+        lines += [f"| {e.run} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
+                  f"{vote(e)} |" for e in history.evaluations]
+        lines += ["", "solved: after all steps; at halt: at the step the halting head chose; vote: the symmetric "
+                      "copies' (ARC: the task's variants') top answer, and the top two."]
     else:
         lines += ["", "No held-out evaluation has been run yet."]
     if history.still_training:
