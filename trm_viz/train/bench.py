@@ -155,8 +155,15 @@ def main(argv: list[str] | None = None) -> None:
             torch._dynamo.reset()
         print(json.dumps({"task": args.task, "device": name, **result}), flush=True)
     if args.profile and last is not None:
-        print(f"profile of {args.profile} steps, compile={last.compile}:", flush=True)
-        print(profile_steps(last, args.profile), flush=True)
+        from ..model import fused_mlp_t
+
+        fused_mlp_t.set_enabled(last.tcfg.fused_mlp_t and last.mcfg.mlp_t)   # a later failed mode may have changed it
+        print(f"profile of {args.profile} steps, compile={last.compile}, fused_mlp_t={fused_mlp_t._enabled}:",
+              flush=True)
+        try:
+            print(profile_steps(last, args.profile), flush=True)
+        except Exception as e:   # noqa: BLE001 - the timings above are already printed
+            print(f"profile failed: {type(e).__name__}: {str(e).strip()[:300]}", flush=True)
 
 
 if __name__ == "__main__":
