@@ -38,6 +38,10 @@ def set_enabled(flag: bool) -> None:
         _load()
 
 
+def enabled() -> bool:
+    return _enabled
+
+
 def use_fused(h: torch.Tensor) -> bool:
     """Whether a Block should run its MLP over positions through the fused kernel for this input."""
     return _enabled and h.is_cuda and not torch.is_grad_enabled()

@@ -22,7 +22,7 @@ from ..model.config import TRMConfig
 from ..model.layers import swiglu_inter
 from .config import build_configs, parse_overrides
 from .data import load_task_data
-from .loop import Trainer, setup_device
+from .loop import Trainer, error_line, setup_device
 
 
 def net_flops_per_sample(c: TRMConfig) -> float:
@@ -74,7 +74,7 @@ def fused_agreement(trainer: Trainer) -> str:
     apply (no CUDA or no Triton), else the largest difference relative to the largest value."""
     from ..model import fused_mlp_t
 
-    if not (fused_mlp_t._enabled and trainer.device.type == "cuda"):
+    if not (fused_mlp_t.enabled() and trainer.device.type == "cuda"):
         return "off (needs CUDA and Triton)"
     block = trainer.model.L_level.layers[0]
     h = torch.randn(8, trainer.mcfg.total_len, trainer.mcfg.hidden_size, device=trainer.device)
@@ -150,20 +150,19 @@ def main(argv: list[str] | None = None) -> None:
             if tcfg_m.fused_mlp_t:
                 result["fused_mlp_t"] = fused_agreement(last)
         except Exception as e:   # noqa: BLE001 - a compiler bug in one mode must not cost the others
-            lines = str(e).strip().splitlines()
-            result = {"compile": compile_mode, "error": f"{type(e).__name__}: {lines[0][:300] if lines else ''}"}
+            result = {"compile": compile_mode, "error": error_line(e, 300)}
             torch._dynamo.reset()
         print(json.dumps({"task": args.task, "device": name, **result}), flush=True)
     if args.profile and last is not None:
         from ..model import fused_mlp_t
 
         fused_mlp_t.set_enabled(last.tcfg.fused_mlp_t and last.mcfg.mlp_t)   # a later failed mode may have changed it
-        print(f"profile of {args.profile} steps, compile={last.compile}, fused_mlp_t={fused_mlp_t._enabled}:",
+        print(f"profile of {args.profile} steps, compile={last.compile}, fused_mlp_t={fused_mlp_t.enabled()}:",
               flush=True)
         try:
             print(profile_steps(last, args.profile), flush=True)
         except Exception as e:   # noqa: BLE001 - the timings above are already printed
-            print(f"profile failed: {type(e).__name__}: {str(e).strip()[:300]}", flush=True)
+            print(f"profile failed: {error_line(e, 300)}", flush=True)
 
 
 if __name__ == "__main__":

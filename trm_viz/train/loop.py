@@ -36,6 +36,13 @@ from .losses import act_loss
 from .optim import make_optimizer
 
 PUZZLE_EMB = "puzzle_emb."
+
+
+def error_line(error: BaseException, limit: int = 200) -> str:
+    """An exception as one short line (compiler errors run to hundreds of lines), for logs."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:limit] if lines else ''}"
+
 METRICS = ("loss", "lm_loss", "q_halt_loss", "halted", "exact", "halt_steps", "q_halt_right", "cell_acc")
 
 
@@ -150,9 +157,8 @@ class Trainer:
         raises it. An error that is neither shows up again in eager mode and is raised there."""
         if self.compiled_ok or self.world_size > 1:
             return False
-        first = str(error).strip().splitlines()
-        why = f"({type(error).__name__}: {first[0][:200] if first else ''})"
-        if fused_mlp_t._enabled:          # the optional Triton kernel goes first: the least to give up
+        why = f"({error_line(error)})"
+        if fused_mlp_t.enabled():          # the optional Triton kernel goes first: the least to give up
             self.say(f"the first step failed with the fused MLP over positions {why}; turning it off")
             fused_mlp_t.set_enabled(False)
             nxt = self.compile

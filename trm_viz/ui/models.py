@@ -122,8 +122,7 @@ class ModelRegistry:
                     found[folder.name] = cfg
                     if (note := still_training(folder)) is not None:
                         self._training[folder.name] = note
-            ready = {n: c for n, c in found.items() if n not in self._training}
-            found = {**ready, **{n: c for n, c in found.items() if n in self._training}}
+            found = dict(sorted(found.items(), key=lambda kv: kv[0] in self._training))   # stable: ready first
             self._found[task] = found       # a racing thread computes the same dict; either one may stay
         return self._found[task]
 
