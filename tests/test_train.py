@@ -20,7 +20,7 @@ from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
 from trm_viz.train.evaluate import evaluate
 from trm_viz.train.loop import Trainer
-from trm_viz.train.losses import act_loss, stablemax_cross_entropy
+from trm_viz.train.losses import act_loss, cell_accuracy, stablemax_cross_entropy
 from trm_viz.train.optim import AdamATan2
 
 
@@ -46,7 +46,7 @@ def test_act_loss_counts_only_real_cells_and_targets_exactness():
     q_halt = torch.tensor([0.0, 0.0])
     loss, stats = act_loss(logits, q_halt, labels)
     assert stats["seq_correct"].tolist() == [True, False]
-    assert stats["cell_acc"].tolist() == [1.0, 0.0]
+    assert cell_accuracy(stats).tolist() == [1.0, 0.0]
     lm = stablemax_cross_entropy(logits, labels, labels != 0)
     want_lm = (lm[0, :2].mean() + lm[1].mean()) / 2
     assert math.isclose(float(stats["lm_loss"]), float(want_lm), rel_tol=1e-6)

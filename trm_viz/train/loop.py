@@ -32,7 +32,7 @@ from .augment import BatchSampler
 from .config import TrainConfig
 from .data import TaskData
 from .evaluate import autocast_for
-from .losses import act_loss
+from .losses import act_loss, cell_accuracy
 from .optim import make_optimizer
 
 PUZZLE_EMB = "puzzle_emb."
@@ -229,7 +229,7 @@ class Trainer:
             self.sums += torch.stack([loss.detach().double(), stats["lm_loss"].double(),
                                       stats["q_halt_loss"].double(), hf.sum(), (hf * right).sum(),
                                       (hf * s.steps).sum(), (hf * ((q_halt > 0) == right)).sum(),
-                                      stats["cell_acc"].double().mean()])
+                                      cell_accuracy(stats).double().mean()])
         self.step += 1
 
     @torch.no_grad()
