@@ -9,7 +9,8 @@
 # device timeout_s a little above MINUTES x 60.
 # A session's ~15 device-minutes fit two calls (measured 2026-11-27: a start took ~30 s): first this with MINUTES 9.5
 # and timeout_s 600; then, within the 30 s the machine stays warm, copy what came back into checkpoints/<task>/
-# and call it again with BENCH=0 and MINUTES = the minutes left less one, to continue from it.
+# and call it again with BENCH=0 and MINUTES = the minutes left less one, to continue from it (in the mode the
+# first call's benchmark found fastest: its bench.log came back with the checkpoint).
 # Resumes from checkpoints/<task>/ when it holds a training state of the paper configuration; otherwise starts
 # the paper configuration fresh. First a short benchmark (ms/step per compile mode; BENCH=0 skips it) goes to
 # $OUT/bench.log. FRESH=1 ignores an existing checkpoint.
@@ -21,24 +22,35 @@ export PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}   # the device image has python3 (its venv); not every machine has a plain "python"
 start=$SECONDS
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-# Eager vs compiled blocks (autocast; bfloat16 activations as the official forward_dtype; the fused MLP over
-# positions, which also prints its agreement with the plain path), so every session records its speed against an
-# eager baseline measured in the same run, and a profile of PROFILE_STEPS steps of the last mode (the top kernels:
-# where the time goes). The whole-step compile (add ",step") failed in the device image on 2026-11-27 and costs ~70 s
-# to fail. The bench's compiles also fill the inductor cache that the training reuses. ~2 minutes for Sudoku.
+# Eager against the compiled modes (the blocks: net; the whole step: step, which failed on the H200 on 2026-11-27
+# in one loss kernel, fixed since and checked offline with `python -m trm_viz.train.compile_check`), bfloat16
+# activations as the official forward_dtype, and the fused MLP over positions (which also prints its agreement with
+# the plain path): every session records its speed against an eager baseline measured in the same run, then a
+# profile of PROFILE_STEPS steps of the last mode (the top kernels: where the time goes). The compiles also fill the
+# inductor cache that the training reuses. ~3-4 minutes for Sudoku; BENCH_MODES and BENCH_SECONDS change it.
 if [ "${BENCH:-1}" = 1 ]; then
-  timeout "${BENCH_SECONDS:-180}" "$py" -m trm_viz.train.bench --task "$task" \
-    --modes "${BENCH_MODES:-off,net,net/bfloat16-pure,net+fused}" \
-    --steps 15 --profile "${PROFILE_STEPS:-3}" 2>&1 | tee "$out/bench.log" | grep -v '^ ' | tail -n 40 \
+  timeout "${BENCH_SECONDS:-240}" "$py" -m trm_viz.train.bench --task "$task" \
+    --modes "${BENCH_MODES:-off,net,step,step/bfloat16-pure,net+fused}" \
+    --steps 10 --profile "${PROFILE_STEPS:-3}" 2>&1 | tee "$out/bench.log" | grep -v '^ ' | tail -n 40 \
     || echo "bench failed or timed out (see $out/bench.log)"
 fi
+# Train in the fastest mode this session's benchmark measured, else the one the checkpoint's bench.log measured
+# (a second call with BENCH=0), else the defaults; PICK=0 keeps the defaults. Arguments given to this script
+# come later and win.
+pick=()
+for log in "$out/bench.log" "checkpoints/$task/bench.log"; do
+  if [ "${PICK:-1}" != 1 ] || [ ! -f "$log" ]; then continue; fi
+  read -ra pick <<< "$("$py" -m trm_viz.train.bench --pick "$log" || true)"
+  if [ ${#pick[@]} -gt 0 ]; then echo "fastest benchmarked mode ($log): ${pick[*]}"; break; fi
+done
 resume=()
 if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
   resume=(--resume "checkpoints/$task")
 fi
 train_minutes=$("$py" -c "print(round(max(1.0, $minutes - ($SECONDS - $start + 30) / 60), 2))")
 echo "training budget: $train_minutes minutes (of $minutes for the whole command)"
-"$py" -m trm_viz.train --task "$task" --minutes "$train_minutes" --out "$out" "${resume[@]}" "$@" 2>&1 | tail -n 400
+"$py" -m trm_viz.train --task "$task" --minutes "$train_minutes" --out "$out" "${resume[@]}" "${pick[@]}" "$@" \
+  2>&1 | tail -n 400
 # The device returns at most 8 files: an ARC run with its own puzzle_emb.safetensors has 8 without the benchmark's.
 if [ -f "$out/bench.log" ] && [ "$(ls "$out" | wc -l)" -gt 8 ]; then
   { echo; echo "== bench.log"; cat "$out/bench.log"; } >> "$out/train.log" && rm "$out/bench.log"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 
 import torch
@@ -107,6 +108,51 @@ def profile_steps(trainer: Trainer, steps: int, rows: int = 25) -> str:
     return table.table(row_limit=rows)
 
 
+def mode_configs(task: str, overrides: dict, modes: list[str]) -> list[tuple]:
+    """The (TrainConfig, TRMConfig) of each COMPILE[/DTYPE][+fused] mode; ValueError naming a bad one."""
+    runs = []
+    for spec in modes:
+        mode, fused, _ = spec.partition("+fused")
+        compile_mode, _, dtype = mode.partition("/")
+        try:
+            runs.append(build_configs(task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto",
+                                             "fused_mlp_t": str(bool(fused)).lower()}))
+        except ValueError as e:
+            raise ValueError(f"--modes {spec}: {e}") from None
+    return runs
+
+
+# The fused kernel rounds differently from the plain path (it keeps gate and up in float32): bfloat16 rounding
+# gives relative differences of ~1e-2; more than this means the kernel is wrong.
+FUSED_AGREEMENT = 3e-2
+
+
+def fastest_mode(log_lines: list[str]) -> dict | None:
+    """The fastest mode of a benchmark's output that ran (with the fused kernel: that agreed with the plain path),
+    as its JSON row; None when none did."""
+    rows = []
+    for line in log_lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(row, dict) or "ms_per_step" not in row:
+            continue
+        fused = str(row.get("fused_mlp_t", ""))
+        if fused:
+            agreement = re.search(r"difference to the plain path ([0-9.e+-]+)", fused)
+            if agreement is None or not float(agreement.group(1)) <= FUSED_AGREEMENT:
+                continue
+        rows.append(row)
+    return min(rows, key=lambda r: r["ms_per_step"], default=None)
+
+
+def mode_arguments(row: dict) -> list[str]:
+    """The training command's --set arguments that run a benchmark row's mode."""
+    return ["--set", f"compile={row['compile']}", "--set", f"dtype={row['dtype']}",
+            "--set", f"fused_mlp_t={'true' if row.get('fused_mlp_t') else 'false'}"]
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m trm_viz.train.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -121,7 +167,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--profile", type=int, default=0, metavar="STEPS",
                    help="after the last mode that ran, profile this many steps of it and print the top kernels")
     p.add_argument("--device")
+    p.add_argument("--pick", metavar="LOG", help="only print the training arguments (--set compile=... dtype=... "
+                   "fused_mlp_t=...) of the fastest mode in an earlier benchmark's output LOG; nothing if none ran")
     args = p.parse_args(argv)
+    if args.pick:
+        try:
+            best = fastest_mode(open(args.pick, encoding="utf-8", errors="replace").read().splitlines())
+        except OSError as e:
+            p.error(f"--pick: cannot read {args.pick}: {e.strerror}")
+        print(" ".join(mode_arguments(best)) if best else "")
+        return
     device = setup_device(args.device)
     overrides = {"train_size": "256", "eval_size": "16", **parse_overrides(args.overrides)}
     default = "off,net" if device.type == "cuda" else "off"
@@ -133,15 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu x{torch.get_num_threads()}"
     print(f"{args.task}: hidden {mcfg.hidden_size}, layers {mcfg.L_layers}, T {mcfg.H_cycles}, n {mcfg.L_cycles}, "
           f"mlp_t {mcfg.mlp_t}, batch {tcfg.global_batch_size}, device {name}", flush=True)
-    runs = []
-    for mode in modes:
-        mode, fused, _ = mode.partition("+fused")
-        compile_mode, _, dtype = mode.partition("/")
-        try:
-            runs.append(build_configs(args.task, {**overrides, "compile": compile_mode, "dtype": dtype or "auto",
-                                                  "fused_mlp_t": str(bool(fused)).lower()})[0])
-        except ValueError as e:
-            p.error(f"--modes {mode}: {e}")
+    try:
+        runs = [tcfg_m for tcfg_m, _ in mode_configs(args.task, overrides, modes)]
+    except ValueError as e:
+        p.error(str(e))
     last = None
     for tcfg_m in runs:
         compile_mode = tcfg_m.compile
