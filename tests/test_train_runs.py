@@ -147,6 +147,17 @@ def test_bad_command_line_ends_with_one_clear_line(tmp_path, extra, message):
     assert not (tmp_path / "out" / "train_state.safetensors").exists()
 
 
+def test_resume_refuses_settings_that_change_the_architecture(cache, tmp_path):
+    _run_cli(cache, tmp_path / "a", "--max-steps", "1", "--no-eval")
+    with pytest.raises(SystemExit, match=r"error: --resume .*a: its weights fix the architecture, and these settings "
+                                         r"would change it: hidden_size 32 -> 48, L_layers 1 -> 2 \(") as stop:
+        _run_cli(cache, tmp_path / "b", "--resume", str(tmp_path / "a"), "--max-steps", "1",
+                 "--set", "hidden_size=48", "--set", "L_layers=2")
+    assert "\n" not in str(stop.value.code) and not (tmp_path / "b").exists()
+    _run_cli(cache, tmp_path / "c", "--resume", str(tmp_path / "a"), "--max-steps", "1", "--no-eval",
+             "--set", "L_cycles=3")                               # the recursion depth may change
+
+
 def test_unknown_setting_is_a_readable_error():
     with pytest.raises(ValueError, match="unknown setting 'hiden_size'"):
         build_configs("sudoku", {"hiden_size": "64"})

@@ -145,6 +145,21 @@ def _check_writable(out: Path) -> None:
         raise ValueError(f"--out {out} is not a writable folder ({e.strerror or e})") from None
 
 
+# The settings a resumed run's weights fix (their shapes, or what the weights mean); the recursion depth (H_cycles,
+# L_cycles) and the halting settings may change from run to run.
+ARCHITECTURE = ("hidden_size", "num_heads", "expansion", "L_layers", "mlp_t", "pos_encodings", "puzzle_emb_ndim",
+                "puzzle_emb_len", "seq_len")
+
+
+def _check_same_architecture(saved, wanted, folder: str) -> None:
+    changed = [f"{k} {getattr(saved, k)} -> {getattr(wanted, k)}" for k in ARCHITECTURE
+               if getattr(saved, k) != getattr(wanted, k)]
+    if changed:
+        raise ValueError(f"--resume {folder}: its weights fix the architecture, and these settings would change it: "
+                         f"{', '.join(changed)} (seq_len follows maze_size / arc_size). Start a new run with another "
+                         "--out instead")
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """``started``: when the --minutes budget began (the command passes its process start; default: now)."""
     t0 = started or time.time()
@@ -169,6 +184,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         base_model = resume.model_config.to_dict() if resume else None
         base_train = dict(resume.train_config, minutes=0.0, max_steps=0) if resume else None
         tcfg, mcfg = build_configs(task, overrides, base_model, base_train)
+        if resume:
+            _check_same_architecture(resume.model_config, mcfg, args.resume)
         if rank == 0:
             _check_writable(out)
     except (ValueError, TypeError) as e:      # TypeError: a --config value of the wrong JSON type
