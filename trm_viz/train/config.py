@@ -74,7 +74,10 @@ class TrainConfig:
     # auto: net on CUDA, off on CPU. net compiles the reasoning blocks (L_level); step the whole supervision step,
     # loss included. Measured on an H200 (torch 2.11, Triton 3.6, 2026-11-27), Sudoku paper config: off 334.8 ms,
     # net 144.7 ms per step; step failed to compile there (Triton "PassManager::run failed" in the fused loss
-    # kernel). A mode that fails to compile falls back to the next one (step -> net -> off) at the first step.
+    # kernel; fixed since, see losses.act_loss, and checked offline by python -m trm_viz.train.compile_check). A mode
+    # that fails to compile falls back to the next one (step -> net -> off) at the first step. On a CPU, step is
+    # ~1.37x faster for small attention models and ~1.1x for small TRM-MLP ones after ~1 minute of compiling: worth
+    # it for long runs only, so auto stays off there.
     compile: str = "auto"
     compile_mode: str = "default"      # torch.compile mode, e.g. max-autotune-no-cudagraphs
     # CUDA + Triton: the MLP over positions of gradient-free calls (2/3 of a step's forward, and evaluation) as one
