@@ -37,6 +37,7 @@ def test_the_figure_keeps_held_out_sets_apart_and_thins_the_log():
     solved = [n for n in names if n.startswith("held-out solved")]
     assert len(solved) == len({e.held_out for e in h.evaluations}) >= 2     # easy grids, then minimal puzzles
     assert "with the vote: minimal puzzles" in names
+    assert h.devices == ["CPU (x86_64, 1 thread)"]           # older runs' cards said "1 threads": one device
     assert all(len(t.x) <= MAX_POINTS for t in fig.data)
     text = history_markdown(h, "sudoku-tiny")
     assert f"{h.total_steps:,} optimizer steps" in text and "| 500 minimal puzzles | **40.0%**" in text
@@ -87,5 +88,6 @@ def test_a_users_checkpoint_shows_its_history_when_its_card_comes_with_it(tmp_pa
     files = ("config.json", "model.safetensors", "card.json", "metrics.jsonl")
     session["user_model"], loaded = load_uploaded([str(tiny / f) for f in files])
     text, fig = inputs.history_view("sudoku", session)
-    assert "**`your checkpoint`** trained for **72,700 optimizer steps**" in text and len(fig.data) >= 3
-    assert loaded.history.steps[-1] == 72700
+    steps = read_history(tiny).total_steps
+    assert f"**`your checkpoint`** trained for **{steps:,} optimizer steps**" in text and len(fig.data) >= 3
+    assert loaded.history.steps[-1] == steps

@@ -131,7 +131,8 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
         history = TrainingHistory(
             total_steps=int(card["total_steps"]), gpu_minutes=float(card.get("gpu_minutes") or 0.0),
             cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=len(runs),
-            devices=sorted({str(r.get("device")) for r in runs if r.get("device")}),
+            # (cards written before 2026-11-27 said "1 threads")
+            devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in runs if r.get("device")}),
             evaluations=[e for i, r in enumerate(runs, 1) if (e := _evaluation(i, r)) is not None])
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
