@@ -61,7 +61,8 @@ def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> tuple[dict,
     sync()
     sec = (time.perf_counter() - t0) / steps
     flops = train_step_flops(mcfg, trainer.batch)
-    out = {"compile": trainer.compile, "dtype": trainer.dtype_mode, "ms_per_step": round(1000 * sec, 2), "first_step_s": round(first, 2),
+    out = {"compile": trainer.compile, "dtype": trainer.dtype_mode, "ms_per_step": round(1000 * sec, 2),
+           "first_step_s": round(first, 2),
            "tflops_per_step": round(flops / 1e12, 4), "achieved_tflops": round(flops / sec / 1e12, 3),
            "batch": trainer.batch}
     if device.type == "cuda":

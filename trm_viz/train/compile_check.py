@@ -33,6 +33,7 @@ from unittest import mock
 
 import torch
 
+from ..model import fused_mlp_t
 from .config import parse_overrides
 from .data import load_task_data
 from .loop import Trainer, error_line
@@ -120,8 +121,6 @@ def fused_kernel_report(arch: int) -> str:
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    from ..model import fused_mlp_t
-
     ints = ("S", "D", "stride_b", "stride_s", "stride_d", "o_stride_b", "o_stride_s", "o_stride_d")
     signature = {"h_ptr": "*fp32", "wgu_ptr": "*bf16", "wd_ptr": "*bf16", "out_ptr": "*bf16",
                  **{k: "i32" for k in ints}, **{k: "constexpr" for k in ("I", "BM", "BS", "BI", "DOT")}}
@@ -139,14 +138,19 @@ def fused_kernel_report(arch: int) -> str:
     return "; ".join(lines) or "compiled (no ptxas report)"
 
 
+def _with_gpu_dtype(mode: str) -> str:
+    """'net' -> 'net/bfloat16', 'step+fused' -> 'step/bfloat16+fused': dtype auto is bfloat16 on CUDA, and on this
+    CPU it would mean float32."""
+    base, plus, rest = mode.partition("+")
+    return mode if "/" in base else f"{base}/bfloat16{plus}{rest}"
+
+
 def check(task: str, overrides: dict[str, str], modes: list[str], arch: int = 90, say=print,
           blocks: dict = BLOCKS) -> int:
     """Capture and compile each mode's kernels; the number of kernels that fail in any mode."""
     from .bench import mode_configs
 
-    # dtype "auto" means bfloat16 on CUDA: say so, as the CPU would otherwise pick float32
-    modes = [m if "/" in m.partition("+")[0] else m.replace("+", "/bfloat16+", 1) if "+" in m else f"{m}/bfloat16"
-             for m in modes]
+    modes = [_with_gpu_dtype(m) for m in modes]
     runs = mode_configs(task, {"train_size": "64", "eval_size": "8", **overrides}, modes)
     device = torch.device("cpu")
     failing = 0
@@ -156,15 +160,14 @@ def check(task: str, overrides: dict[str, str], modes: list[str], arch: int = 90
             if task == "arc":
                 mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
             sources = step_kernels(Trainer(tcfg, mcfg, data, device, say=lambda _: None))
-            bad = {name: f for name, src in sources.items() if (f := compile_kernel(name, src, arch, Path(tmp), blocks))}
+            bad = {name: fails for name, src in sources.items()
+                   if (fails := compile_kernel(name, src, arch, Path(tmp), blocks))}
             failing += len(bad)
             say(f"{task} {label}: {len(sources)} kernels, {len(bad)} fail to compile for sm_{arch}")
             for name, fails in bad.items():
                 say(f"  {name}: {fails[0][1]} (at {fails[0][0]}; {len(fails)} block configurations fail)")
             if tcfg.fused_mlp_t and mcfg.mlp_t:
                 say(f"  fused MLP over positions: {fused_kernel_report(arch)}")
-    from ..model import fused_mlp_t
-
     fused_mlp_t.set_enabled(False)      # a +fused mode's Trainer turned it on for the process
     return failing
 
