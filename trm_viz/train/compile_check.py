@@ -34,6 +34,7 @@ from unittest import mock
 import torch
 
 from ..model import fused_mlp_t
+from .bench import mode_configs
 from .config import parse_overrides
 from .data import load_task_data
 from .loop import Trainer, error_line
@@ -93,12 +94,18 @@ def _load_kernel(name: str, source: str, folder: Path):
     return getattr(module, name), signature
 
 
-def compile_kernel(name: str, source: str, arch: int, folder: Path, blocks: dict = BLOCKS) -> list[tuple[dict, str]]:
-    """Compile one kernel for cuda:``arch`` at each block-size combination: [(constexprs, error)] of the failures."""
+def _compile(fn, signature: dict, constexprs: dict, arch: int, **options):
+    """triton.compile of a @triton.jit function for cuda:``arch`` (no GPU needed)."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
+    return triton.compile(ASTSource(fn=fn, signature=signature, constexprs=constexprs),
+                          target=GPUTarget("cuda", arch, 32), options=options or None)
+
+
+def compile_kernel(name: str, source: str, arch: int, folder: Path, blocks: dict = BLOCKS) -> list[tuple[dict, str]]:
+    """Compile one kernel for cuda:``arch`` at each block-size combination: [(constexprs, error)] of the failures."""
     fn, signature = _load_kernel(name, source, folder)
     keys = [k for k, v in signature.items() if v == "constexpr"]
     failures = []
@@ -106,8 +113,7 @@ def compile_kernel(name: str, source: str, arch: int, folder: Path, blocks: dict
         consts = dict(zip(keys, values))
         try:
             with contextlib.redirect_stderr(io.StringIO()):     # MLIR dumps a long reproducer on failure
-                triton.compile(ASTSource(fn=fn, signature=signature, constexprs=consts),
-                               target=GPUTarget("cuda", arch, 32))
+                _compile(fn, signature, consts, arch)
         except Exception as e:  # noqa: BLE001 - the compiler's error is the result
             failures.append((consts, error_line(e)))
     return failures
@@ -118,15 +124,12 @@ def fused_kernel_report(arch: int) -> str:
     ptxas's register / spill line."""
     import triton
     import triton.language as tl
-    from triton.backends.compiler import GPUTarget
-    from triton.compiler import ASTSource
 
     ints = ("S", "D", "stride_b", "stride_s", "stride_d", "o_stride_b", "o_stride_s", "o_stride_d")
     signature = {"h_ptr": "*fp32", "wgu_ptr": "*bf16", "wd_ptr": "*bf16", "out_ptr": "*bf16",
                  **{k: "i32" for k in ints}, **{k: "constexpr" for k in ("I", "BM", "BS", "BI", "DOT")}}
     consts = {"I": 512, "BM": 64, "BS": 128, "BI": 64, "DOT": tl.bfloat16}
-    compiled = triton.compile(ASTSource(fn=fused_mlp_t.make_kernel(), signature=signature, constexprs=consts),
-                              target=GPUTarget("cuda", arch, 32), options={"num_warps": 8})
+    compiled = _compile(fused_mlp_t.make_kernel(), signature, consts, arch, num_warps=8)
     ptxas = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "ptxas"
     with tempfile.TemporaryDirectory() as tmp:
         ptx = Path(tmp) / "k.ptx"
@@ -148,8 +151,6 @@ def _with_gpu_dtype(mode: str) -> str:
 def check(task: str, overrides: dict[str, str], modes: list[str], arch: int = 90, say=print,
           blocks: dict = BLOCKS) -> int:
     """Capture and compile each mode's kernels; the number of kernels that fail in any mode."""
-    from .bench import mode_configs
-
     modes = [_with_gpu_dtype(m) for m in modes]
     runs = mode_configs(task, {"train_size": "64", "eval_size": "8", **overrides}, modes)
     device = torch.device("cpu")

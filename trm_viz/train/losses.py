@@ -34,7 +34,7 @@ def act_loss(logits: torch.Tensor, q_halt_logit: torch.Tensor, labels: torch.Ten
     stats (detached): seq_correct (B,) bool, and cells_right / cells (B,) int, for metrics. The cell accuracy
     cells_right / cells is left to the caller: computed here, inside the compiled training step, it made inductor
     fuse a kernel that Triton 3.6 cannot compile for sm_90 (PassManager::run failed in
-    TritonGPURemoveLayoutConversions; scripts/check_triton_sm90.py reproduces it without a GPU).
+    TritonGPURemoveLayoutConversions; python -m trm_viz.train.compile_check reproduces it without a GPU).
     """
     labels, valid = label_targets(labels)
     counts = valid.sum(-1)
