@@ -356,3 +356,26 @@ def test_small_maze_canvas_sets_the_model_size_and_trains(cache):
     assert all(math.isfinite(m["loss"]) for m in logs)
     with pytest.raises(ValueError, match="maze_size must be between 5 and 30"):
         build_configs("maze", {"maze_size": "40"})
+
+
+def test_maze_size_curriculum_mixes_sizes_and_keeps_full_size_held_out(cache):
+    """--set maze_sizes=5-8 on an 8x8 canvas: every training maze is a real maze (one shortest path, the label its
+    path) of one of the sizes, walls around the smaller ones; the held-out mazes are all 8x8 as without it."""
+    from trm_viz.tasks.maze import WALL, shortest_paths
+    base = {"maze_size": "8", "train_size": "40", "eval_size": "8", "data_dir": cache}
+    tcfg, mcfg = build_configs("maze", {**base, "maze_sizes": "5-8"})
+    data = load_task_data(tcfg, torch.device("cpu"))
+    task = get_task("maze", mcfg.seq_len)
+    extents = set()
+    for x, y in zip(data.train.inputs.numpy(), data.train.labels.numpy()):
+        maze = task.decode(x)
+        solution, _, n_paths = shortest_paths(maze)
+        assert n_paths == 1 and solution.tolist() == task.decode(y).tolist()
+        rows, cols = np.nonzero(maze != WALL)
+        extents.add(max(rows.max() - rows.min(), cols.max() - cols.min()) + 1)
+    assert min(extents) <= 5 and max(extents) >= 7          # small and full-size mazes both present
+    plain, _ = build_configs("maze", base)
+    held_out = load_task_data(plain, torch.device("cpu")).eval.inputs
+    assert torch.equal(data.eval.inputs, held_out) and "5-8" in data.info["source"]
+    with pytest.raises(ValueError, match="maze_sizes must lie within 5-8"):
+        build_configs("maze", {**base, "maze_sizes": "4-8"})

@@ -21,6 +21,15 @@ from ..model.config import TRMConfig
 TASKS = ("sudoku", "maze", "arc")
 
 
+def int_range(spec: str, name: str, example: str) -> tuple[int, int]:
+    """ "lo-hi" -> (lo, hi), for the range settings (sudoku_blanks, maze_sizes)."""
+    try:
+        lo, hi = (int(v) for v in spec.split("-"))
+    except ValueError:
+        raise ValueError(f"{name} must look like {example}, not {spec!r}") from None
+    return lo, hi
+
+
 @dataclass
 class TrainConfig:
     task: str = "sudoku"
@@ -50,6 +59,8 @@ class TrainConfig:
                                        # for small models; "" = minimal puzzles (the hard, Sudoku-Extreme-like default)
     maze_size: int = 30                # Maze: square canvas side; the model reads maze_size^2 tokens
     maze_min_path: int = 0             # Maze: shortest path filter; 0 = Maze-Hard's (>= 110 on 30x30) scaled to size
+    maze_sizes: str = ""               # Maze: "lo-hi" = training mazes of every size lo..hi on the canvas (a size
+                                       # curriculum); "" = all maze_size. Held-out mazes are always maze_size.
     arc_variants: int = 16             # ARC: augmentation variants per task, each with its own puzzle embedding
     # ARC collections (trm_viz.tasks.arc_data names). "training" ships with the repository; the published protocol
     # also trains on the demonstrations of "evaluation" (its test outputs are never used).
@@ -106,6 +117,10 @@ class TrainConfig:
             raise ValueError(f"maze_size must be between 5 and 30, got {self.maze_size}")
         if not 3 <= self.arc_size <= 30:
             raise ValueError(f"arc_size must be between 3 and 30, got {self.arc_size}")
+        if self.maze_sizes:
+            lo, hi = int_range(self.maze_sizes, "maze_sizes", "8-12")
+            if not 5 <= lo <= hi <= self.maze_size:
+                raise ValueError(f"maze_sizes must lie within 5-{self.maze_size} (the canvas), got {self.maze_sizes}")
         if self.maze_min_path < 0:
             raise ValueError(f"maze_min_path must be >= 0 (0: scaled Maze-Hard filter), got {self.maze_min_path}")
         if not 0.0 <= self.ema_rate < 1.0:

@@ -4,7 +4,8 @@
 - Sudoku: ``train_size`` random minimal unique puzzles for training and ``eval_size`` others, held out (different
   seed, exact duplicates of training puzzles removed). Difficulty: ``sudoku_min_guesses`` (solver guesses).
 - Maze: 30x30 mazes with a unique shortest path of >= 110 steps (Maze-Hard's filter), split the same way; with
-  ``maze_size`` < 30, mazes of that canvas with the filter scaled to it (maze_generate.hard_min_path).
+  ``maze_size`` < 30, mazes of that canvas with the filter scaled to it (maze_generate.hard_min_path). With
+  ``maze_sizes`` "lo-hi", the training mazes mix every size of that range (a curriculum); held-out ones stay full-size.
 - ARC: every demonstration pair of the chosen collections is trained on; the test pairs of tasks whose test
   outputs are known (the training collections) are held out, so evaluation asks for new pairs of tasks the model
   has seen (evaluation-set test outputs are never used). Each task gets ``arc_variants`` puzzle identifiers: the
@@ -26,7 +27,7 @@ import torch
 
 from ..tasks import Task, get_task
 from .augment import DeviceData
-from .config import TrainConfig
+from .config import TrainConfig, int_range
 
 DATA_FORMAT_VERSION = 1
 
@@ -56,20 +57,12 @@ def _encode(task: Task, grids: np.ndarray) -> np.ndarray:
     return np.stack([encode(g) for g in grids]).astype(np.uint8) if len(grids) else np.zeros((0, 0), np.uint8)
 
 
-def _blank_range(spec: str) -> tuple[int, int]:
-    try:
-        lo, hi = (int(v) for v in spec.split("-"))
-    except ValueError:
-        raise ValueError(f"sudoku_blanks must look like 20-50, not {spec!r}") from None
-    return lo, hi
-
-
 # --- generators ---------------------------------------------------------------------------------------------------
 def _build_sudoku(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     from ..tasks.sudoku_generate import blank_out, generate_batch, random_full_grids
     out: dict[str, np.ndarray] = {}
     ratings = {}
-    blanks = _blank_range(cfg.sudoku_blanks) if cfg.sudoku_blanks else None
+    blanks = int_range(cfg.sudoku_blanks, "sudoku_blanks", "20-50") if cfg.sudoku_blanks else None
     for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
         if blanks:   # full grids straight from the solver: no minimal puzzle is built only to be thrown away
             grids = random_full_grids(n, seed=_seed(cfg.seed, split))
@@ -98,7 +91,10 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
     out: dict[str, np.ndarray] = {}
     task, min_path = maze_task(cfg.maze_size), cfg.maze_min_path or hard_min_path(cfg.maze_size)
     for split, n in (("train", cfg.train_size), ("eval", cfg.eval_size)):
-        mazes, labels = generate_batch(n, seed=_seed(cfg.seed, split), min_path=min_path, size=cfg.maze_size)
+        if split == "train" and cfg.maze_sizes:
+            mazes, labels = _mixed_mazes(cfg, n, min_path)
+        else:
+            mazes, labels = generate_batch(n, seed=_seed(cfg.seed, split), min_path=min_path, size=cfg.maze_size)
         inputs, labels = _encode(task, mazes), _encode(task, labels)
         if split == "eval":
             keep = _without(inputs, out["train_inputs"])
@@ -106,7 +102,35 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
         out[f"{split}_inputs"], out[f"{split}_labels"] = inputs, labels
     info = {"source": f"generated {cfg.maze_size}x{cfg.maze_size} mazes with a unique shortest path "
                       "(trm_viz.tasks.maze_generate)", "min_path": min_path, "size": cfg.maze_size}
+    if cfg.maze_sizes:
+        info["train_sizes"] = cfg.maze_sizes
+        info["source"] += (f"; training mazes of every size {cfg.maze_sizes} in equal shares (each with its scaled "
+                           f"Maze-Hard filter), smaller ones at random places on the walled canvas; held-out mazes "
+                           f"all {cfg.maze_size}x{cfg.maze_size}")
     return out, info
+
+
+def _mixed_mazes(cfg: TrainConfig, n: int, min_path: int) -> tuple[np.ndarray, np.ndarray]:
+    """A size curriculum: n mazes, an equal share of each size in maze_sizes. Small mazes teach path-following in
+    fewer steps; placing them anywhere on the wall-filled canvas keeps the rule independent of position (and
+    teaches the padded layout the app uses for small drawn mazes)."""
+    from ..tasks.maze import WALL
+    from ..tasks.maze_generate import generate_batch, hard_min_path
+    lo, hi = int_range(cfg.maze_sizes, "maze_sizes", "8-12")
+    sizes, canvas = list(range(lo, hi + 1)), cfg.maze_size
+    rng = np.random.default_rng(_seed(cfg.seed, "train"))
+    mazes = np.full((n, canvas, canvas), WALL, dtype=np.uint8)
+    labels = mazes.copy()
+    for k, size in enumerate(sizes):
+        rows = np.arange(k, n, len(sizes))
+        seed = _seed(cfg.seed + 7919 * size, "train")
+        small, small_labels = generate_batch(len(rows), seed=seed, size=size,
+                                             min_path=min_path if size == canvas else hard_min_path(size))
+        for row, maze, label in zip(rows, small, small_labels):
+            top, left = rng.integers(0, canvas - size + 1, size=2)
+            mazes[row, top:top + size, left:left + size] = maze
+            labels[row, top:top + size, left:left + size] = label
+    return mazes, labels
 
 
 def _pad(grid: list[list[int]], what: str, size: int) -> tuple[np.ndarray, int, int]:
@@ -197,7 +221,8 @@ def cache_path(cfg: TrainConfig) -> Path:
         # caches of the old blank-mode data are not mistaken for the new.
         keys.update({"sudoku": {"min_guesses": cfg.sudoku_min_guesses, "blanks": cfg.sudoku_blanks,
                                 **({"grids": "random_full"} if cfg.sudoku_blanks else {})},
-                     "maze": {"min_path": cfg.maze_min_path, "size": cfg.maze_size}}[cfg.task])
+                     "maze": {"min_path": cfg.maze_min_path, "size": cfg.maze_size,
+                              **({"sizes": cfg.maze_sizes} if cfg.maze_sizes else {})}}[cfg.task])
     digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
     return Path(cfg.data_dir) / f"{cfg.task}-{digest}.npz"
 
