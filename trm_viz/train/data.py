@@ -112,8 +112,9 @@ def _build_maze(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str, Any]
 
 def _mixed_mazes(cfg: TrainConfig, n: int, min_path: int) -> tuple[np.ndarray, np.ndarray]:
     """A size curriculum: n mazes, an equal share of each size in maze_sizes. Small mazes teach path-following in
-    fewer steps; placing them anywhere on the wall-filled canvas keeps the rule independent of position (and
-    teaches the padded layout the app uses for small drawn mazes)."""
+    fewer steps; placing them anywhere on the wall-filled canvas asks for a rule independent of position, which
+    suits attention with RoPE more than MLP-T's per-position mixing (and teaches the padded layout the app uses for
+    small drawn mazes). On 12x12 CPU runs it had not helped either model after ~1 hour (README)."""
     from ..tasks.maze import WALL
     from ..tasks.maze_generate import generate_batch, hard_min_path
     lo, hi = int_range(cfg.maze_sizes, "maze_sizes", "8-12")
