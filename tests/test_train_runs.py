@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 from train_fixtures import TINY, cache, one_thread, tiny  # noqa: F401  (fixtures; pytest puts tests/ on sys.path)
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
-from trm_viz.train.__main__ import main as train_main
+from trm_viz.train.__main__ import budget_share, main as train_main
 from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
@@ -76,6 +76,17 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert isinstance(model, TRM) and model.config.hidden_size == 32 and info["format"] == "trm_viz"
     cfg = json.loads((second / "config.json").read_text())
     assert cfg["weights_dtype"] == "float32" and cfg["step"] == 11 and cfg["weights"] == "ema"
+
+
+def test_budget_share_counts_steps_or_training_time():
+    """The lr_min_ratio cosine follows the share of the run's budget used: of --max-steps, or of the time the
+    --minutes budget leaves for training (evaluation and saving set aside), whichever is further along."""
+    inf = float("inf")
+    assert budget_share(5, 10, 3.0, inf) == 0.5                   # steps only
+    assert budget_share(5, 0, 30.0, 90.0) == 0.25                 # time only: 30 s used, 90 s left to train
+    assert budget_share(5, 10, 90.0, 30.0) == 0.75                # both: the further one
+    assert budget_share(50, 10, 100.0, -5.0) == 1.0               # past the budget: capped
+    assert budget_share(7, 0, 30.0, inf) == 0.0                   # no budget: the lr stays constant
 
 
 def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):

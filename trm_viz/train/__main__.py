@@ -160,6 +160,16 @@ def _check_same_architecture(saved, wanted, folder: str) -> None:
                          "--out instead")
 
 
+def budget_share(done: int, max_steps: int, elapsed_s: float, train_left_s: float) -> float:
+    """Share of a run's training budget used, 0..1 (it drives the lr_min_ratio cosine): of max_steps, or of the
+    training time (elapsed + what the --minutes budget leaves for training once evaluation and saving are set
+    aside; inf: no time budget), the larger when both apply; 0 when the run has no budget."""
+    shares = [done / max_steps] if max_steps > 0 else []
+    if math.isfinite(train_left_s):
+        shares.append(elapsed_s / max(elapsed_s + max(train_left_s, 0.0), 1e-9))
+    return min(1.0, max(shares, default=0.0))
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """``started``: when the --minutes budget began (the command passes its process start; default: now)."""
     t0 = started or time.time()
@@ -228,6 +238,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     if task != "arc" and tcfg.vote_size and n_eval:
         vote_rows *= min(tcfg.vote_size, n_eval) / n_eval
 
+    train_left = [math.inf]     # seconds of the budget left for training, as the last deadline() estimated
+
     def deadline(sec_per_step: float) -> bool:
         if tcfg.minutes <= 0:
             return False
@@ -237,7 +249,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         eager_factor = 3.0 if trainer.compile != "off" else 1.0   # read here: a failed compile falls back
         eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
                   * min(eval_bs, max(n_eval, 1)) / trainer.batch) * (1 + vote_rows)
-        return left < eval_s + SAVE_RESERVE_S + 2 * sec_per_step
+        train_left[0] = left - eval_s - SAVE_RESERVE_S
+        return train_left[0] < 2 * sec_per_step
+
+    def progress(done: int) -> float:
+        return budget_share(done, tcfg.max_steps, time.time() - t_train, train_left[0])
 
     last_train: dict = {}
 
@@ -249,7 +265,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     start_step = trainer.step
     previous = _stop_signals_interrupt() if world == 1 else {}    # DDP ranks would stop at different steps
     try:
-        trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics)
+        trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics, progress=progress)
     except KeyboardInterrupt:
         log.line("interrupted: evaluating and saving what was trained so far")
     finally:

@@ -43,6 +43,10 @@ class TrainConfig:
     # re-estimate within ~20 steps), so the learning rate ramps up again over this many steps to keep the first
     # updates small.
     lr_rewarmup_steps: int = 100
+    # After warm-up the lr follows a cosine from lr down to lr * lr_min_ratio over *this run's* budget (max_steps,
+    # else the training share of --minutes), so each budgeted run anneals and a --resume restarts from lr. 1.0 (the
+    # official default): constant. Why: on the CPU runs of sudoku-tiny every lr cut paid (see the README).
+    lr_min_ratio: float = 1.0
     beta1: float = 0.9
     beta2: float = 0.95
     weight_decay: float = 1.0
@@ -123,6 +127,8 @@ class TrainConfig:
                 raise ValueError(f"maze_sizes must lie within 5-{self.maze_size} (the canvas), got {self.maze_sizes}")
         if self.maze_min_path < 0:
             raise ValueError(f"maze_min_path must be >= 0 (0: scaled Maze-Hard filter), got {self.maze_min_path}")
+        if not 0.0 <= self.lr_min_ratio <= 1.0:
+            raise ValueError(f"lr_min_ratio must be in [0, 1] (1: constant lr), got {self.lr_min_ratio}")
         if not 0.0 <= self.ema_rate < 1.0:
             raise ValueError(f"ema_rate must be in [0, 1), got {self.ema_rate}")
         if not 0 <= self.vote_variants <= 32:

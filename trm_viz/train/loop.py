@@ -92,6 +92,7 @@ class Trainer:
         self.batch = tcfg.global_batch_size // world_size
         self.step = self.start_step = start_step
         self.resumed = raw_state is not None
+        self.progress = 0.0               # share of this run's budget used (Trainer.run sets it; lr_min_ratio)
 
         torch.manual_seed(tcfg.seed)   # identical initial weights on every rank (DDP also broadcasts rank 0's)
         self.model = TRM(mcfg).to(device)
@@ -173,11 +174,15 @@ class Trainer:
 
     # --- schedule ---------------------------------------------------------------------------------------------
     def lr_factor(self, step: int) -> float:
-        """Linear warm-up from 0 over lr_warmup_steps (then constant: the official lr_min_ratio is 1.0); after a
-        resume, also a short re-warm-up because the optimizer moments start again from zero."""
+        """Linear warm-up from 0 over lr_warmup_steps; after a resume, also a short re-warm-up because the optimizer
+        moments start again from zero. Then constant, or with lr_min_ratio < 1 a cosine down to lr_min_ratio over
+        the run's budget (``self.progress``: 0 at the start of this run, 1 at its end)."""
         f = min(1.0, (step + 1) / max(1, self.tcfg.lr_warmup_steps))
         if self.resumed:
             f = min(f, (step - self.start_step + 1) / max(1, self.tcfg.lr_rewarmup_steps))
+        r = self.tcfg.lr_min_ratio
+        if r < 1.0:
+            f *= r + (1.0 - r) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, self.progress))))
         return f
 
     # --- one optimizer step -----------------------------------------------------------------------------------
@@ -279,9 +284,12 @@ class Trainer:
         return model.eval()
 
     # --- the loop ---------------------------------------------------------------------------------------------
-    def run(self, *, max_steps: int, deadline: Callable[[float], bool], log: Callable[[dict], None]) -> int:
+    def run(self, *, max_steps: int, deadline: Callable[[float], bool], log: Callable[[dict], None],
+            progress: Callable[[int], float] | None = None) -> int:
         """Train until ``max_steps`` steps (0: no limit) or until ``deadline(seconds_per_step)`` says stop, checked
         at every step on one process and at logging steps under DDP (all ranks must stop at the same step).
+        ``progress(steps_done)``, read at the same points, is the share of the run's budget used (0..1): it drives
+        the lr_min_ratio cosine (under DDP the ranks take the largest, so their lr stays equal).
         Returns the number of steps done."""
         t = self.tcfg
         done, t_last, steps_since = 0, time.perf_counter(), 0
@@ -302,10 +310,12 @@ class Trainer:
             stop = False
             if self.world_size == 1 or boundary:
                 stop = deadline(sec_per_step)
+                frac = progress(done) if progress is not None else 0.0
                 if self.world_size > 1:
-                    flag = torch.tensor([float(stop)], device=self.device)
+                    flag = torch.tensor([float(stop), frac], device=self.device, dtype=torch.float64)
                     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                    stop = bool(flag.item())
+                    stop, frac = bool(flag[0].item()), float(flag[1].item())
+                self.progress = frac
             if stop:
                 break
         if steps_since:
