@@ -99,8 +99,8 @@ def render_readme(card: dict[str, Any]) -> str:
               "| setting (last run) | value |", "|---|---|"]
     if tc:   # runs saved before the optimizer was a setting all used AdamW
         lines.append(f"| optimizer | {OPTIMIZER_NAMES.get(tc.get('optimizer', 'adamw'), tc.get('optimizer'))} |")
-    for key in ("global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay", "puzzle_emb_lr",
-                "puzzle_emb_weight_decay", "ema_rate", "augment", "seed"):
+    for key in ("global_batch_size", "lr", "lr_min_ratio", "lr_warmup_steps", "beta1", "beta2", "weight_decay",
+                "puzzle_emb_lr", "puzzle_emb_weight_decay", "ema_rate", "augment", "seed"):
         if key in tc and not (key == "lr_min_ratio" and tc[key] == 1.0):   # 1.0: constant lr, the usual case
             lines.append(f"| {key} | {tc[key]} |")
     lines += ["", "## Data", "", f"- {data.get('source', 'unknown')}",
