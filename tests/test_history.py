@@ -3,6 +3,7 @@ the app's "Training history" tab, and never an exception on a broken or hostile 
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -39,8 +40,11 @@ def test_the_figure_keeps_held_out_sets_apart_and_thins_the_log():
     assert "with the vote: minimal puzzles" in names
     assert h.devices == ["CPU (x86_64, 1 thread)"]           # older runs' cards said "1 threads": one device
     assert all(len(t.x) <= MAX_POINTS for t in fig.data)
+    lr = next(t for t in fig.data if t.name == "learning rate")     # the strip under the curves, log scale
+    assert lr.yaxis == "y3" and fig.layout.yaxis3.type == "log" and 1e-2 in lr.y and 1e-4 in lr.y
     text = history_markdown(h, "sudoku-tiny")
     assert f"{h.total_steps:,} optimizer steps" in text and "| 500 minimal puzzles | **40.0%**" in text
+    assert "| 1 | 1e-2 | 11,497 |" in text and "| 6 | 1e-4 | 108,078 |" in text   # each run's lr beside its result
     assert "has no training record" in history_markdown(None, "x")
     assert "still in training" in history_markdown(read_history(CHECKPOINTS / "sudoku"), "sudoku")
 
@@ -55,9 +59,24 @@ def test_broken_or_hostile_cards_never_raise(tmp_path, card):
                                             '{"step": 2, "lm_loss": 1.5, "cell_acc": 0.25}\n')
     h = read_history(tmp_path)
     if h is not None:                      # readable totals, unreadable evaluations: those are left out
-        assert h.evaluations == [] and h.steps == [2] and h.lm_loss == [1.5]
+        assert h.evaluations == [] and h.steps == [2] and h.lm_loss == [1.5] and math.isnan(h.lr[0])
         history_figure(h)
         history_markdown(h, "x")
+
+
+def test_an_annealed_run_shows_its_lr_range(tmp_path):
+    """A run with lr_min_ratio < 1 (a cosine over its budget) reads as "peak to end"; bad lr values are left out."""
+    run = {"steps_end": 40, "train_config": {"lr": 1e-4, "lr_min_ratio": 0.1},
+           "eval": {"exact_by_step": [0.5], "n": 10}, "data": {"min_guesses": 0}}
+    bad = dict(run, steps_end=50, train_config={"lr": "fast", "lr_min_ratio": 7})
+    (tmp_path / "card.json").write_text(json.dumps({"runs": [run, bad], "total_steps": 50}))
+    (tmp_path / "metrics.jsonl").write_text('{"step": 20, "lm_loss": 1.0, "cell_acc": 0.5, "lr": 1e-4}\n'
+                                            '{"step": 40, "lm_loss": 0.9, "cell_acc": 0.6, "lr": -1}\n')
+    h = read_history(tmp_path)
+    assert h.lr[0] == 1e-4 and math.isnan(h.lr[1])
+    text = history_markdown(h, "x")
+    assert "| 1 | 1e-4 to 1e-5 (cosine) | 40 |" in text and "| 2 | - | 50 |" in text
+    assert [t.name for t in history_figure(h).data][0] == "learning rate"
 
 
 def test_an_oversized_card_is_not_read(tmp_path):

@@ -31,6 +31,8 @@ class Evaluation:
     vote_pass2: float | None      # and its pass@2 (ARC's official metric)
     n: int
     held_out: str                 # which held-out set (runs of one card may train and evaluate on different data)
+    lr: float | None = None       # the run's learning rate (its peak, after warm-up) ...
+    lr_end: float | None = None   # ... and where its lr_min_ratio cosine ended (None: constant)
 
 
 @dataclass
@@ -45,6 +47,7 @@ class TrainingHistory:
     steps: list[int] = field(default_factory=list)
     lm_loss: list[float] = field(default_factory=list)
     cell_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)      # NaN where the log has no learning rate
 
     @property
     def solved(self) -> float:
@@ -88,6 +91,23 @@ def eval_set_label(data: dict[str, Any]) -> str:
     return str(data.get("source", "?"))[:40]
 
 
+def _positive(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and v > 0 else None
+
+
+def _run_lr(run: dict) -> tuple[float | None, float | None]:
+    """A run's learning rate and, when it annealed (lr_min_ratio < 1), the one it ended at."""
+    tc = run.get("train_config")
+    if not isinstance(tc, dict):
+        return None, None
+    lr, ratio = _positive(tc.get("lr")), _fraction(tc.get("lr_min_ratio", 1.0))
+    return lr, (lr * ratio if lr is not None and ratio is not None and ratio < 1.0 else None)
+
+
 def _evaluation(run_no: int, run: dict) -> Evaluation | None:
     ev = run.get("eval")
     if not isinstance(ev, dict) or not isinstance(ev.get("exact_by_step"), list) or not ev["exact_by_step"]:
@@ -96,12 +116,14 @@ def _evaluation(run_no: int, run: dict) -> Evaluation | None:
     if exact is None:
         return None
     cells = ev.get("cell_acc_by_step")
+    lr, lr_end = _run_lr(run)
     return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
                       exact_at_halt=_fraction(ev.get("exact_at_halt")),
                       cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
                       vote=_fraction(ev.get("pass_at_1")), vote_pass2=_fraction(ev.get("pass_at_2")),
                       n=int(ev.get("n") or 0),
-                      held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?")
+                      held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?",
+                      lr=lr, lr_end=lr_end)
 
 
 def _read_metrics(folder: Path, history: TrainingHistory) -> None:
@@ -116,6 +138,8 @@ def _read_metrics(folder: Path, history: TrainingHistory) -> None:
             history.steps.append(step)
             history.lm_loss.append(loss)
             history.cell_acc.append(acc)
+            lr = _positive(row.get("lr"))
+            history.lr.append(math.nan if lr is None else lr)
 
 
 def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHistory | None:

@@ -4,6 +4,8 @@ short text summary from the model card (trm_viz.model.history reads both).
 """
 from __future__ import annotations
 
+import math
+
 from ..model.history import TrainingHistory
 from .style import ACCURACY, CONFIDENCE, Q_HALT, THRESHOLD
 
@@ -16,12 +18,19 @@ def _thin(n: int) -> range:
 
 def history_figure(history: TrainingHistory, height: int = 320):
     """Plotly figure: lm loss (left axis), cells right on training batches and held-out exact accuracy (right
-    axis, 0-100%) against optimizer steps."""
+    axis, 0-100%) against optimizer steps; below them, when the log has it, the learning rate (log scale), so that
+    a jump in accuracy can be read against the lr cut or anneal that came before it."""
     import plotly.graph_objects as go  # imported here: only callers that want a Plotly figure pay for it
 
     fig = go.Figure()
     keep = list(_thin(len(history.steps)))
     steps = [history.steps[i] for i in keep]
+    lrs = [history.lr[i] for i in keep] if len(history.lr) == len(history.steps) else []
+    show_lr = any(math.isfinite(v) for v in lrs)
+    if show_lr:
+        fig.add_trace(go.Scatter(x=steps, y=[v if math.isfinite(v) else None for v in lrs], yaxis="y3",
+                                 name="learning rate", mode="lines", line=dict(color=THRESHOLD, width=1.5),
+                                 hovertemplate="step %{x}: lr %{y:.2e}<extra></extra>"))
     if steps:
         fig.add_trace(go.Scatter(x=steps, y=[history.lm_loss[i] for i in keep], name="training loss (lm)",
                                  mode="lines", line=dict(color=Q_HALT, width=2),
@@ -48,12 +57,31 @@ def history_figure(history: TrainingHistory, height: int = 320):
                                      name=f"with the vote: {name}", mode="markers",
                                      marker=dict(color=CONFIDENCE, size=9, symbol="diamond"),
                                      hovertemplate="step %{x}: %{y:.1f}% with the vote<extra></extra>"))
-    fig.update_layout(height=height, margin=dict(l=50, r=50, t=30, b=40), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.25), hovermode="x unified",
+    fig.update_layout(height=height + (110 if show_lr else 0), margin=dict(l=50, r=50, t=30, b=40),
+                      template="plotly_white", legend=dict(orientation="h", y=-0.25), hovermode="x unified",
                       title=dict(text="Training history", font=dict(size=14)),
                       xaxis=dict(title="optimizer steps"), yaxis=dict(title="loss", rangemode="tozero"),
                       yaxis2=dict(title="%", overlaying="y", side="right", range=[0, 101], showgrid=False))
+    if show_lr:      # a strip under the curves, on the same step axis
+        # The range spans the runs' own learning rates (the first steps of a warm-up fall below it, off the strip).
+        set_lrs = [v for e in history.evaluations for v in (e.lr, e.lr_end) if v is not None]
+        seen = set_lrs or [v for v in lrs if math.isfinite(v)]
+        lo, hi = math.log10(min(seen)) - 0.3, math.log10(max(seen)) + 0.3
+        fig.update_layout(xaxis=dict(anchor="y3"), yaxis=dict(domain=[0.32, 1.0]),
+                          yaxis3=dict(title="lr", type="log", domain=[0.0, 0.24], range=[lo, hi], dtick=1,
+                                      exponentformat="power"))
     return fig
+
+
+def _sci(v: float) -> str:
+    mantissa, exponent = f"{v:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"          # 1e-4, not 1e-04
+
+
+def _lr_text(e) -> str:
+    if e.lr is None:
+        return "-"
+    return _sci(e.lr) + (f" to {_sci(e.lr_end)} (cosine)" if e.lr_end is not None else "")
 
 
 def history_markdown(history: TrainingHistory | None, name: str) -> str:
@@ -67,14 +95,15 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
              f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
     if history.evaluations:
-        lines += ["", "| run | steps | held-out puzzles | solved | at halt | vote @1 / @2 |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| run | lr | steps | held-out puzzles | solved | at halt | vote @1 / @2 |",
+                  "|---|---|---|---|---|---|---|"]
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
-        lines += [f"| {e.run} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
+        lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
                   f"{vote(e)} |" for e in history.evaluations]
-        lines += ["", "solved: after all steps; at halt: at the step the halting head chose; vote: the symmetric "
-                      "copies' (ARC: the task's variants') top answer, and the top two."]
+        lines += ["", "lr: the run's learning rate after warm-up (cosine: annealed from the first to the second "
+                      "over the run); solved: after all steps; at halt: at the step the halting head chose; vote: "
+                      "the symmetric copies' (ARC: the task's variants') top answer, and the top two."]
     else:
         lines += ["", "No held-out evaluation has been run yet."]
     if history.still_training:
