@@ -67,8 +67,13 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert len(files) <= 8 and all(f.stat().st_size < 16 * 2**20 for f in files)
     assert {"config.json", "model.safetensors", "train_state.safetensors", "card.json", "README.md",
             "metrics.jsonl", "train.log"} <= {f.name for f in files}
-    steps = [json.loads(line)["step"] for line in (second / "metrics.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in rows]
     assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
+    # how far each run is through its budget (the progress bar of the log), as of the step before the line
+    used = [r.get("budget_used") for r in rows if r["step"] in (1, 6, 7, 11) and "loss" in r]
+    assert used == pytest.approx([0.0, 5 / 6, 0.0, 4 / 5], abs=1e-6)
+    assert "[########..]  80% of budget" in (second / "train.log").read_text()
     readme = (second / "README.md").read_text()
     assert "| 2 |" in readme and "exact@16" in readme and "Vote over symmetric copies" in readme
     assert "| optimizer | Adam-atan2" in readme                     # the training table names the optimizer

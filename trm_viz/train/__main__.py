@@ -81,10 +81,14 @@ class RunLog:
         m = {"elapsed_s": round(time.time() - self.t0, 1), **m}
         self.metrics_f.write(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in m.items()}) + "\n")
         self.metrics_f.flush()
+        bar = ""
+        if "budget_used" in m:         # a progress bar over the run's budget (--minutes / --max-steps)
+            filled = round(10 * m["budget_used"])
+            bar = f" | [{'#' * filled}{'.' * (10 - filled)}] {100 * m['budget_used']:3.0f}% of budget"
         self.line(f"step {m['step']:>7} | loss {m['loss']:.4f} (lm {m['lm_loss']:.4f}, q {m['q_halt_loss']:.4f}) | "
                   f"train exact {100 * m['exact']:5.1f}% cells {100 * m['cell_acc']:5.1f}% | halt step "
                   f"{m['halt_steps']:4.1f} | lr {m['lr']:.2e} | {m['steps_per_s']:6.2f} steps/s | "
-                  f"{m['elapsed_s']:.0f} s")
+                  f"{m['elapsed_s']:.0f} s{bar}")
 
     def close(self) -> None:
         if self.active:
@@ -258,6 +262,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     last_train: dict = {}
 
     def on_metrics(m: dict) -> None:
+        if tcfg.minutes > 0 or tcfg.max_steps > 0:
+            m = {**m, "budget_used": trainer.progress}     # as of the step before: what the lr schedule used
         last_train.update(m)
         log.metrics(m)
 
