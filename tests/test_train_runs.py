@@ -188,13 +188,15 @@ def _ddp_worker(rank: int, world: int, cache: str, port: int, result_dir: str) -
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        tcfg, mcfg = tiny(cache)
+        tcfg, mcfg = tiny(cache, lr_min_ratio="0.1")
         data = load_task_data(tcfg, torch.device("cpu"))
         trainer = Trainer(tcfg, mcfg, data, torch.device("cpu"), rank=rank, world_size=world)
         logs: list[dict] = []
-        trainer.run(max_steps=4, deadline=lambda s: False, log=logs.append)
+        # ranks that measure their budget differently (their clocks) must still anneal the lr alike
+        trainer.run(max_steps=4, deadline=lambda s: False, log=logs.append, progress=lambda done: (done + rank) / 8)
         flat = torch.cat([p.detach().reshape(-1) for p in trainer.model.parameters()])
-        torch.save({"flat": flat, "logs": logs, "batch": trainer.batch}, Path(result_dir) / f"rank{rank}.pt")
+        torch.save({"flat": flat, "logs": logs, "batch": trainer.batch, "progress": trainer.progress},
+                   Path(result_dir) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
 
@@ -207,6 +209,7 @@ def test_two_process_ddp_keeps_ranks_identical(cache, tmp_path):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert r0["batch"] == r1["batch"] == 16                           # the global batch is split
     assert torch.equal(r0["flat"], r1["flat"])
+    assert r0["progress"] == r1["progress"] == 5 / 8                  # the larger of the two ranks' shares
     # ... and the weights did move away from the shared initialisation
     tcfg, mcfg = tiny(cache)
     torch.manual_seed(tcfg.seed)
