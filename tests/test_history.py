@@ -69,13 +69,15 @@ def test_an_annealed_run_shows_its_lr_range(tmp_path):
     run = {"steps_end": 40, "train_config": {"lr": 1e-4, "lr_min_ratio": 0.1},
            "eval": {"exact_by_step": [0.5], "n": 10}, "data": {"min_guesses": 0}}
     bad = dict(run, steps_end=50, train_config={"lr": "fast", "lr_min_ratio": 7})
-    (tmp_path / "card.json").write_text(json.dumps({"runs": [run, bad], "total_steps": 50}))
+    to_zero = dict(run, steps_end=60, train_config={"lr": 2.5e-4, "lr_min_ratio": 0})
+    (tmp_path / "card.json").write_text(json.dumps({"runs": [run, bad, to_zero], "total_steps": 60}))
     (tmp_path / "metrics.jsonl").write_text('{"step": 20, "lm_loss": 1.0, "cell_acc": 0.5, "lr": 1e-4}\n'
                                             '{"step": 40, "lm_loss": 0.9, "cell_acc": 0.6, "lr": -1}\n')
     h = read_history(tmp_path)
     assert h.lr[0] == 1e-4 and math.isnan(h.lr[1])
     text = history_markdown(h, "x")
     assert "| 1 | 1e-4 to 1e-5 (cosine) | 40 |" in text and "| 2 | - | 50 |" in text
+    assert "| 3 | 2.5e-4 to 0 (cosine) | 60 |" in text
     assert [t.name for t in history_figure(h).data][0] == "learning rate"
 
 

@@ -1,8 +1,10 @@
 """The `python -m trm_viz.train` command: budgeted runs that resume and add up in the model card, the output folder
-limits (a large ARC embedding table), ARC pass@2 in the card, bad command lines, and 2-process DDP on the CPU."""
+limits (a large ARC embedding table), the lr schedule over a run's budget, ARC pass@2 in the card, bad command
+lines, and 2-process DDP on the CPU."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -73,7 +75,9 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     # how far each run is through its budget (the progress bar of the log), as of the step before the line
     used = [r.get("budget_used") for r in rows if r["step"] in (1, 6, 7, 11) and "loss" in r]
     assert used == pytest.approx([0.0, 5 / 6, 0.0, 4 / 5], abs=1e-6)
-    assert "[########..]  80% of budget" in (second / "train.log").read_text()
+    log = (second / "train.log").read_text()
+    assert "[########..]  80% of budget" in log
+    assert log.count('   training: {"task": "sudoku"') == 2 and '"lr_min_ratio": 1.0' in log   # each run's settings
     readme = (second / "README.md").read_text()
     assert "| 2 |" in readme and "exact@16" in readme and "Vote over symmetric copies" in readme
     assert "| optimizer | Adam-atan2" in readme                     # the training table names the optimizer
@@ -92,6 +96,26 @@ def test_budget_share_counts_steps_or_training_time():
     assert budget_share(5, 10, 90.0, 30.0) == 0.75                # both: the further one
     assert budget_share(50, 10, 100.0, -5.0) == 1.0               # past the budget: capped
     assert budget_share(7, 0, 30.0, inf) == 0.0                   # no budget: the lr stays constant
+
+
+def test_lr_min_ratio_anneals_the_lr_over_the_runs_budget(cache):
+    """lr_min_ratio < 1: after warm-up the lr follows a cosine from lr to lr * lr_min_ratio over the run's budget
+    (here 10 steps), so a short budgeted run ends annealed; 1.0 (the default) keeps it constant."""
+    def lrs_used(ratio: str) -> list[float]:
+        tcfg, mcfg = tiny(cache, lr_min_ratio=ratio, lr_warmup_steps="1", global_batch_size="8")
+        trainer = Trainer(tcfg, mcfg, load_task_data(tcfg, torch.device("cpu")), torch.device("cpu"))
+        used, step = [], trainer.optimizer.step
+        trainer.optimizer.step = lambda: (used.append(trainer.optimizer.param_groups[0]["lr"]), step())[1]
+        trainer.run(max_steps=10, deadline=lambda s: False, log=lambda m: None, progress=lambda done: done / 10)
+        return used
+
+    annealed = lrs_used("0.1")
+    cosine = [3e-3 * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * k / 10))) for k in range(10)]
+    assert annealed == pytest.approx(cosine)          # the lr of step k+1 follows the share of the budget used, k/10
+    assert annealed[0] == pytest.approx(3e-3) and annealed[-1] < 0.13 * 3e-3
+    assert lrs_used("1.0") == pytest.approx([3e-3] * 10)
+    with pytest.raises(ValueError, match="lr_min_ratio must be in"):
+        tiny(cache, lr_min_ratio="1.5")
 
 
 def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):

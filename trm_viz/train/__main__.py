@@ -83,7 +83,7 @@ class RunLog:
         self.metrics_f.flush()
         bar = ""
         if "budget_used" in m:         # a progress bar over the run's budget (--minutes / --max-steps)
-            filled = round(10 * m["budget_used"])
+            filled = int(10 * m["budget_used"] + 0.5)
             bar = f" | [{'#' * filled}{'.' * (10 - filled)}] {100 * m['budget_used']:3.0f}% of budget"
         self.line(f"step {m['step']:>7} | loss {m['loss']:.4f} (lm {m['lm_loss']:.4f}, q {m['q_halt_loss']:.4f}) | "
                   f"train exact {100 * m['exact']:5.1f}% cells {100 * m['cell_acc']:5.1f}% | halt step "
@@ -228,6 +228,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
              f"dtype {trainer.dtype_mode}, "
              f"start step {trainer.step}" + (f" (resumed from {args.resume})" if resume else ""))
     log.line("   config: " + json.dumps({k: v for k, v in mcfg.to_dict().items() if k != "puzzle_names"}))
+    log.line("   training: " + json.dumps(tcfg.to_dict()))    # lr, lr_min_ratio, ... (a resume inherits them)
 
     eval_bs = tcfg.eval_batch_size or tcfg.global_batch_size
     n_eval = 0 if args.no_eval else len(data.eval)
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     def on_metrics(m: dict) -> None:
         if tcfg.minutes > 0 or tcfg.max_steps > 0:
-            m = {**m, "budget_used": trainer.progress}     # as of the step before: what the lr schedule used
+            m = {**m, "budget_used": trainer.lr_used[1]}   # what the lr schedule used at the last step
         last_train.update(m)
         log.metrics(m)
 

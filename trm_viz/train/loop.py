@@ -93,6 +93,7 @@ class Trainer:
         self.step = self.start_step = start_step
         self.resumed = raw_state is not None
         self.progress = 0.0               # share of this run's budget used (Trainer.run sets it; lr_min_ratio)
+        self.lr_used = (0.0, 0.0)         # (lr, progress) of the last optimizer step, for the log
 
         torch.manual_seed(tcfg.seed)   # identical initial weights on every rank (DDP also broadcasts rank 0's)
         self.model = TRM(mcfg).to(device)
@@ -212,6 +213,7 @@ class Trainer:
         s.z_H, s.z_L = z_H, z_L
 
         f = self.lr_factor(self.step)
+        self.lr_used = (t.lr * f, self.progress)
         for group in self.optimizer.param_groups:
             group["lr"] = t.lr * f
         if t.grad_clip > 0:
@@ -289,7 +291,8 @@ class Trainer:
         """Train until ``max_steps`` steps (0: no limit) or until ``deadline(seconds_per_step)`` says stop, checked
         at every step on one process and at logging steps under DDP (all ranks must stop at the same step).
         ``progress(steps_done)``, read at the same points, is the share of the run's budget used (0..1): it drives
-        the lr_min_ratio cosine (under DDP the ranks take the largest, so their lr stays equal).
+        the lr_min_ratio cosine (under DDP the ranks take the largest, so their lr stays equal; it then moves
+        every log_every steps only).
         Returns the number of steps done."""
         t = self.tcfg
         done, t_last, steps_since = 0, time.perf_counter(), 0
@@ -305,7 +308,7 @@ class Trainer:
                 rate = steps_since / (now - t_last)
                 if done > 1:                                # the first step includes compilation
                     sec_per_step = 1.0 / rate
-                log({"step": self.step, **m, "lr": t.lr * self.lr_factor(self.step - 1), "steps_per_s": rate})
+                log({"step": self.step, **m, "lr": self.lr_used[0], "steps_per_s": rate})
                 t_last, steps_since = now, 0
             stop = False
             if self.world_size == 1 or boundary:
@@ -315,11 +318,11 @@ class Trainer:
                     flag = torch.tensor([float(stop), frac], device=self.device, dtype=torch.float64)
                     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
                     stop, frac = bool(flag[0].item()), float(flag[1].item())
-                self.progress = frac
+                self.progress = max(self.progress, frac)   # never back: a faster step must not raise the lr
             if stop:
                 break
         if steps_since:
             m = self.pop_metrics(steps_since)
-            log({"step": self.step, **m, "lr": t.lr * self.lr_factor(self.step - 1),
+            log({"step": self.step, **m, "lr": self.lr_used[0],
                  "steps_per_s": steps_since / max(time.perf_counter() - t_last, 1e-9)})
         return done

@@ -64,8 +64,10 @@ def history_figure(history: TrainingHistory, height: int = 320):
                       yaxis2=dict(title="%", overlaying="y", side="right", range=[0, 101], showgrid=False))
     if show_lr:      # a strip under the curves, on the same step axis
         # The range spans the runs' own learning rates (the first steps of a warm-up fall below it, off the strip).
-        set_lrs = [v for e in history.evaluations for v in (e.lr, e.lr_end) if v is not None]
-        seen = set_lrs or [v for v in lrs if math.isfinite(v)]
+        # The log's lowest 2% are left out of the range for the same reason; runs without an evaluation count too.
+        logged = sorted(v for v in lrs if math.isfinite(v))
+        seen = [v for e in history.evaluations for v in (e.lr, e.lr_end) if v is not None and v > 0]
+        seen += [logged[len(logged) // 50], logged[-1]]
         lo, hi = math.log10(min(seen)) - 0.3, math.log10(max(seen)) + 0.3
         fig.update_layout(xaxis=dict(anchor="y3"), yaxis=dict(domain=[0.32, 1.0]),
                           yaxis3=dict(title="lr", type="log", domain=[0.0, 0.24], range=[lo, hi], dtick=1,
@@ -74,8 +76,11 @@ def history_figure(history: TrainingHistory, height: int = 320):
 
 
 def _sci(v: float) -> str:
-    mantissa, exponent = f"{v:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"          # 1e-4, not 1e-04
+    """1e-4 and 2.5e-4, not 1.0e-04."""
+    if v == 0:
+        return "0"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
 
 
 def _lr_text(e) -> str:
@@ -99,8 +104,8 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
                   "|---|---|---|---|---|---|---|"]
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
-        lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | {pct(e.exact_at_halt)} | "
-                  f"{vote(e)} |" for e in history.evaluations]
+        lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | "
+                  f"{pct(e.exact_at_halt)} | {vote(e)} |" for e in history.evaluations]
         lines += ["", "lr: the run's learning rate after warm-up (cosine: annealed from the first to the second "
                       "over the run); solved: after all steps; at halt: at the step the halting head chose; vote: "
                       "the symmetric copies' (ARC: the task's variants') top answer, and the top two."]
