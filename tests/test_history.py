@@ -76,8 +76,8 @@ def test_an_annealed_run_shows_its_lr_range(tmp_path):
     h = read_history(tmp_path)
     assert h.lr[0] == 1e-4 and math.isnan(h.lr[1])
     text = history_markdown(h, "x")
-    assert "| 1 | 1e-4 to 1e-5 (cosine) | 40 |" in text and "| 2 | - | 50 |" in text
-    assert "| 3 | 2.5e-4 to 0 (cosine) | 60 |" in text
+    assert "| 1 | 1e-4→1e-5 | 40 |" in text and "| 2 | - | 50 |" in text
+    assert "| 3 | 2.5e-4→0 | 60 |" in text
     assert [t.name for t in history_figure(h).data][0] == "learning rate"
 
 

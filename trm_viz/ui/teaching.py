@@ -67,7 +67,8 @@ CAPTIONS = {
         "**Green dotted**: share of cells right on the training batches (puzzles it was learning from). **Green "
         "dots**: share of held-out puzzles (never trained on) solved after all steps, measured at the end of each "
         "training run (grey: an earlier held-out set, when a run changed the data); **blue diamonds**: with the "
-        "symmetry vote. A model still in training solves none yet."),
+        "symmetry vote. **Grey strip below**: the learning rate (log scale), cut or annealed run by run. A model "
+        "still in training solves none yet."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (

@@ -86,7 +86,7 @@ def _sci(v: float) -> str:
 def _lr_text(e) -> str:
     if e.lr is None:
         return "-"
-    return _sci(e.lr) + (f" to {_sci(e.lr_end)} (cosine)" if e.lr_end is not None else "")
+    return _sci(e.lr) + (f"→{_sci(e.lr_end)}" if e.lr_end is not None else "")
 
 
 def history_markdown(history: TrainingHistory | None, name: str) -> str:
@@ -100,14 +100,14 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
              f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
     if history.evaluations:
-        lines += ["", "| run | lr | steps | held-out puzzles | solved | at halt | vote @1 / @2 |",
+        lines += ["", "| run | lr | steps | held out | solved | at halt | vote @1 / @2 |",
                   "|---|---|---|---|---|---|---|"]
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
         lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | "
                   f"{pct(e.exact_at_halt)} | {vote(e)} |" for e in history.evaluations]
-        lines += ["", "lr: the run's learning rate after warm-up (cosine: annealed from the first to the second "
-                      "over the run); solved: after all steps; at halt: at the step the halting head chose; vote: "
+        lines += ["", "lr: the run's learning rate after warm-up (a→b: annealed on a cosine from a to b over the "
+                      "run); solved: after all steps; at halt: at the step the halting head chose; vote: "
                       "the symmetric copies' (ARC: the task's variants') top answer, and the top two."]
     else:
         lines += ["", "No held-out evaluation has been run yet."]
