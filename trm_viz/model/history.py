@@ -69,12 +69,18 @@ def _read_text(path: Path, limit: int) -> str | None:
         return None
 
 
-def _fraction(value: Any) -> float | None:
+def _number(value: Any) -> float | None:
+    """A finite number read from a card or log, else None."""
     try:
         v = float(value)
     except (TypeError, ValueError):
         return None
-    return v if math.isfinite(v) and 0.0 <= v <= 1.0 else None
+    return v if math.isfinite(v) else None
+
+
+def _fraction(value: Any) -> float | None:
+    v = _number(value)
+    return v if v is not None and 0.0 <= v <= 1.0 else None
 
 
 def eval_set_label(data: dict[str, Any]) -> str:
@@ -92,11 +98,8 @@ def eval_set_label(data: dict[str, Any]) -> str:
 
 
 def _positive(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) and v > 0 else None
+    v = _number(value)
+    return v if v is not None and v > 0 else None
 
 
 def _run_lr(run: dict) -> tuple[float | None, float | None]:

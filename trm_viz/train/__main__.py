@@ -243,9 +243,10 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     if task != "arc" and tcfg.vote_size and n_eval:
         vote_rows *= min(tcfg.vote_size, n_eval) / n_eval
 
-    train_left = [math.inf]     # seconds of the budget left for training, as the last deadline() estimated
+    train_left = math.inf     # seconds of the budget left for training, as the last deadline() estimated
 
     def deadline(sec_per_step: float) -> bool:
+        nonlocal train_left
         if tcfg.minutes <= 0:
             return False
         left = tcfg.minutes * 60 - (time.time() - t0)
@@ -254,11 +255,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         eager_factor = 3.0 if trainer.compile != "off" else 1.0   # read here: a failed compile falls back
         eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
                   * min(eval_bs, max(n_eval, 1)) / trainer.batch) * (1 + vote_rows)
-        train_left[0] = left - eval_s - SAVE_RESERVE_S
-        return train_left[0] < 2 * sec_per_step
+        train_left = left - eval_s - SAVE_RESERVE_S
+        return train_left < 2 * sec_per_step
 
     def progress(done: int) -> float:
-        return budget_share(done, tcfg.max_steps, time.time() - t_train, train_left[0])
+        return budget_share(done, tcfg.max_steps, time.time() - t_train, train_left)
 
     last_train: dict = {}
 

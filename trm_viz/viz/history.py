@@ -25,7 +25,7 @@ def history_figure(history: TrainingHistory, height: int = 320):
     fig = go.Figure()
     keep = list(_thin(len(history.steps)))
     steps = [history.steps[i] for i in keep]
-    lrs = [history.lr[i] for i in keep] if len(history.lr) == len(history.steps) else []
+    lrs = [history.lr[i] for i in keep]      # read_history keeps lr aligned with steps (NaN where missing)
     show_lr = any(math.isfinite(v) for v in lrs)
     if show_lr:
         fig.add_trace(go.Scatter(x=steps, y=[v if math.isfinite(v) else None for v in lrs], yaxis="y3",
