@@ -62,16 +62,35 @@ def test_trace_is_deterministic_and_inference_counts_matter(model, easy_trace):
     assert not np.array_equal(short.confidence, easy_trace.confidence[:3])
 
 
+def test_inner_change_shows_z_L_flipping_between_two_states_so_an_odd_L_cycles_fails(model, easy_trace):
+    tr = easy_trace
+    T, n = model.config.H_cycles, model.config.L_cycles
+    assert tr.inner_change.shape == (16, T * (n + 1)) and np.isfinite(tr.inner_change).all()
+    L = [k for k, kind in enumerate(tr.inner_kinds) if kind.startswith("L")]
+    H = [k for k, kind in enumerate(tr.inner_kinds) if kind.startswith("H")]
+    # every z_L update moves z_L by about its own size, z_H updates by a fraction of theirs...
+    assert tr.inner_change[:, L].mean() > 0.7 and tr.inner_change[:, H].mean() < 0.5
+    # ... yet the model works at n = 2 or 4 updates and breaks at 3: z_L flips between two states, and an odd n hands
+    # z_H the other one
+    assert run_exact(model, n=4) and not run_exact(model, n=3)
+
+
+def run_exact(model, n: int) -> bool:
+    return bool(trace_mod.run(model, EASY, steps=16, L_cycles=n).exact[-1])
+
+
 def test_json_and_npz_export(easy_trace, tmp_path):
     data = trace_mod.to_json(easy_trace)
     json.dumps(data)
     assert data["task"] == "sudoku" and data["halt_step"] == easy_trace.halt_step and len(data["steps"]) == 16
     s1 = data["steps"][0]
-    assert {"step", "answer", "q_halt_prob", "changed_cells", "exact", "inner_answers"} <= set(s1)
+    assert {"step", "answer", "q_halt_prob", "changed_cells", "exact", "inner_answers", "inner_change"} <= set(s1)
+    assert len(s1["inner_change"]) == len(data["inner_kinds"])
     assert len(s1["answer"]) == 9 and all(len(r) == 9 for r in s1["answer"])
     trace_mod.save_npz(easy_trace, tmp_path / "t.npz")
     with np.load(tmp_path / "t.npz") as z:
         assert z["tokens"].shape == (16, 9, 9) and int(z["halt_step"]) == easy_trace.halt_step
+        assert z["inner_change"].shape == easy_trace.inner_change.shape
 
 
 def test_wrong_task_for_the_checkpoint_is_refused(model):
@@ -162,7 +181,7 @@ def test_arc_answer_right_inside_the_grid_is_right_whatever_the_padding_holds():
     noisy = label.copy()
     noisy[label == 0] = 7                                   # garbage colours where the label is padding
     rec = {k: [] for k in ("zHd", "zLd", "zHp", "zLp", "secs")}
-    rec.update(tokens=[noisy], conf=[np.ones((30, 30))], q=[2.0], inner=[noisy[None]],
+    rec.update(tokens=[noisy], conf=[np.ones((30, 30))], q=[2.0], inner=[noisy[None]], moved=[np.ones(1)],
                zHd=[np.zeros((30, 30))], zLd=[np.zeros((30, 30))], zHp=[np.zeros((30, 30, 3))],
                zLp=[np.zeros((30, 30, 3))], secs=[0.0])
     tr = trace_mod._assemble(arc, puzzle, arc.encode(puzzle.grid), rec, ["H1"], label.reshape(-1),

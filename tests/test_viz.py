@@ -44,7 +44,9 @@ def hand_built_trace(task, puzzle: Puzzle, answers: list[np.ndarray], q_halt: li
     return Trace(task=task.name, input_grid=puzzle.grid, input_tokens=inp.reshape(-1), canvas_shape=(H, W),
                  tokens=tok, answers=[np.asarray(a) for a in answers], confidence=conf, q_halt_prob=q,
                  changed=changed, z_H_delta=delta, z_L_delta=2 * delta, z_H_proj=proj, z_L_proj=proj[..., ::-1].copy(),
-                 inner_tokens=inner, inner_kinds=list(INNER_KINDS), halt_step=int(over[0]) + 1 if over.size else None,
+                 inner_tokens=inner, inner_kinds=list(INNER_KINDS),
+                 inner_change=np.full(inner.shape[:2], 0.5, np.float32),
+                 halt_step=int(over[0]) + 1 if over.size else None,
                  label_tokens=label, solution=solution, correct=None if label is None else tok == label[None])
 
 
@@ -183,7 +185,9 @@ def test_answers_that_change_shape():
                canvas_shape=(30, 30), tokens=np.zeros((n, 30, 30), int), answers=answers, confidence=z + 1,
                q_halt_prob=np.zeros(n, np.float32), changed=z > 0, z_H_delta=z, z_L_delta=z,
                z_H_proj=np.zeros((n, 30, 30, 3), np.float32), z_L_proj=np.zeros((n, 30, 30, 3), np.float32),
-               inner_tokens=np.zeros((n, 1, 30, 30), int), inner_kinds=["H1"], halt_step=None, solution=sol)
+               inner_tokens=np.zeros((n, 1, 30, 30), int), inner_kinds=["H1"],
+               inner_change=np.zeros((n, 1), np.float32),
+               halt_step=None, solution=sol)
     s2, s3 = cells.step_cells(tr, 2), cells.step_cells(tr, 3)
     assert s2.changed.tolist() == [[False, True], [True, True]]
     assert s3.correct.tolist() == [[True, True, False], [True, True, False]]

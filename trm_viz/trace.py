@@ -39,6 +39,10 @@ class Trace:
     z_L_proj: np.ndarray              # (N, H, W, 3) float32
     inner_tokens: np.ndarray          # (N, K, H, W) int  lm_head decode after each inner update, K = H_cycles*(L_cycles+1)
     inner_kinds: list[str]            # K labels, e.g. "L1.1" (cycle 1, z_L update 1) ... "H1" (z_H update of cycle 1)
+    # (N, K) float32  how far each inner update moved the latent it updated: ||z_new - z_old|| / ||z_old|| over the
+    # puzzle cells. A z_L that settles makes it shrink; one that stays near 1 while the decode stays put flips between
+    # two states (sudoku-tiny's z_L does: it needs an even L_cycles).
+    inner_change: np.ndarray
     halt_step: int | None             # first step (1-based) with q_halt_prob > 0.5, None if it never halts
     # --- when the answer is known ---
     label_tokens: np.ndarray | None = None   # (H, W) tokens of the correct answer
@@ -137,7 +141,8 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
     pid = puzzle_identifier(cfg, puzzle)
     inner_kinds = [f"L{c + 1}.{i + 1}" if i < n else f"H{c + 1}" for c in range(T) for i in range(n + 1)]
 
-    rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "secs")}
+    rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "moved",
+                                            "secs")}
     basis: dict[str, torch.Tensor] = {}
     config = {k: v for k, v in cfg.to_dict().items() if k != "puzzle_names"}   # ARC runs name up to ~1M variants
     meta = {"steps_requested": steps, "H_cycles": T, "L_cycles": n, "dtype": str(model.dtype).removeprefix("torch."),
@@ -152,7 +157,15 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
         t0 = time.perf_counter()
         with torch.inference_mode():
             inner: list[torch.Tensor] = []
-            hook = lambda kind, c, i, z: inner.append(model.decode(z)[0].argmax(-1))  # noqa: E731
+            moved: list[torch.Tensor] = []
+            last = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
+
+            def hook(kind: str, c: int, i: int, z: torch.Tensor) -> None:
+                inner.append(model.decode(z)[0].argmax(-1))
+                now = z[0, P:].float()
+                moved.append((now - last[kind]).norm() / last[kind].norm().clamp_min(1e-12))
+                last[kind] = now
+
             new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
             conf, tok = stablemax_probs(logits[0]).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
@@ -167,6 +180,7 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
             rec["conf"].append(conf.reshape(H, W).cpu().numpy())
             rec["q"].append(float(q_logit[0]))
             rec["inner"].append(torch.stack(inner).reshape(len(inner), H, W).cpu().numpy())
+            rec["moved"].append(torch.stack(moved).cpu().numpy())
         rec["secs"].append(time.perf_counter() - t0)
         yield _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, solution, meta)
 
@@ -197,6 +211,7 @@ def _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, soluti
         z_H_delta=np.stack(rec["zHd"]).astype(np.float32), z_L_delta=np.stack(rec["zLd"]).astype(np.float32),
         z_H_proj=np.stack(rec["zHp"]).astype(np.float32), z_L_proj=np.stack(rec["zLp"]).astype(np.float32),
         inner_tokens=np.stack(rec["inner"]).astype(np.int64), inner_kinds=list(inner_kinds),
+        inner_change=np.stack(rec["moved"]).astype(np.float32),
         halt_step=int(halted[0]) + 1 if halted.size else None,
         label_tokens=label, solution=solution, correct=correct,
         meta={**meta, "step_seconds": [round(s, 4) for s in rec["secs"]], "puzzle_name": puzzle.name,
@@ -234,6 +249,7 @@ def to_json(trace: Trace) -> dict[str, Any]:
             "z_H_delta": _r(trace.z_H_delta[i]),
             "z_L_delta": _r(trace.z_L_delta[i]),
             "inner_answers": [task.decode(t.reshape(-1)).tolist() for t in trace.inner_tokens[i]],
+            "inner_change": _r(trace.inner_change[i], 4),
         }
         if exact is not None:
             step["exact"] = bool(exact[i])
@@ -260,7 +276,7 @@ def save_npz(trace: Trace, path) -> None:
     """All arrays, uncompressed names as in the Trace; ragged ARC answers are stored per step."""
     arrays = {k: getattr(trace, k) for k in ("input_grid", "input_tokens", "tokens", "confidence", "q_halt_prob",
                                             "changed", "z_H_delta", "z_L_delta", "z_H_proj", "z_L_proj",
-                                            "inner_tokens")}
+                                            "inner_tokens", "inner_change")}
     for k in ("label_tokens", "solution", "correct"):
         if getattr(trace, k) is not None:
             arrays[k] = getattr(trace, k)

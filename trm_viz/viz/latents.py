@@ -81,8 +81,9 @@ def decode_canvas(task: Task, tokens: np.ndarray) -> np.ndarray:
 
 def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None, gap: int = 6) -> Image.Image:
     """One panel per inner update of ``step`` (rows = H cycles, columns = z_L updates then the z_H update), each the
-    answer head's decode of that latent, with cells that differ from the previous panel outlined. The first panel
-    compares with the answer of the previous step (step 1: the input)."""
+    answer head's decode of that latent, with cells that differ from the previous panel outlined, captioned with how
+    far the update moved its latent (Trace.inner_change, in %). The first panel compares with the answer of the
+    previous step (step 1: the input)."""
     i = check_step(trace, step)
     inner = np.asarray(trace.inner_tokens[i])
     if inner.shape[0] != len(trace.inner_kinds):
@@ -96,7 +97,8 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         img = render_grid(task, grid, None, cell_px)
         if grid.size:
             outline_cells(img, differs(grid, previous), cell_px)
-        panels.append(with_caption(img, trace.inner_kinds[k], size=11, min_width=0))
+        panels.append(with_caption(img, f"{trace.inner_kinds[k]} {100 * trace.inner_change[i, k]:.0f}%", size=11,
+                                   min_width=0))
         previous = grid
     rows = inner_rows(trace.inner_kinds)
     pw = max(p.width for p in panels)
