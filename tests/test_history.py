@@ -21,7 +21,8 @@ CHECKPOINTS = REPO / "checkpoints"
 def test_the_shipped_sudoku_models_histories():
     tiny = read_history(CHECKPOINTS / "sudoku-tiny")
     card = json.loads((CHECKPOINTS / "sudoku-tiny" / "card.json").read_text())
-    assert tiny.total_steps == card["total_steps"] and tiny.runs == len(card["runs"]) and not tiny.still_training
+    trained = [r for r in card["runs"] if r["steps"]]             # not the evaluation-only runs
+    assert tiny.total_steps == card["total_steps"] and tiny.runs == len(trained) and not tiny.still_training
     last = tiny.evaluations[-1]
     assert last.held_out == "minimal puzzles" and last.exact == card["runs"][-1]["eval"]["exact_by_step"][-1]
     assert [e.step for e in tiny.evaluations] == sorted(e.step for e in tiny.evaluations)
@@ -70,14 +71,15 @@ def test_an_annealed_run_shows_its_lr_range(tmp_path):
            "eval": {"exact_by_step": [0.5], "n": 10}, "data": {"min_guesses": 0}}
     bad = dict(run, steps_end=50, train_config={"lr": "fast", "lr_min_ratio": 7})
     to_zero = dict(run, steps_end=60, train_config={"lr": 2.5e-4, "lr_min_ratio": 0})
-    (tmp_path / "card.json").write_text(json.dumps({"runs": [run, bad, to_zero], "total_steps": 60}))
+    deeper = dict(to_zero, steps=0, H_cycles=4, L_cycles=2)      # --eval-only: the same weights at another depth
+    (tmp_path / "card.json").write_text(json.dumps({"runs": [run, bad, to_zero, deeper], "total_steps": 60}))
     (tmp_path / "metrics.jsonl").write_text('{"step": 20, "lm_loss": 1.0, "cell_acc": 0.5, "lr": 1e-4}\n'
                                             '{"step": 40, "lm_loss": 0.9, "cell_acc": 0.6, "lr": -1}\n')
     h = read_history(tmp_path)
     assert h.lr[0] == 1e-4 and math.isnan(h.lr[1])
     text = history_markdown(h, "x")
     assert "| 1 | 1e-4→1e-5 | 40 |" in text and "| 2 | - | 50 |" in text
-    assert "| 3 | 2.5e-4→0 | 60 |" in text
+    assert "| 3 | 2.5e-4→0 | 60 |" in text and "| 4 | evaluated at T=4, n=2 | 60 |" in text and h.runs == 3
     assert [t.name for t in history_figure(h).data][0] == "learning rate"
 
 

@@ -87,6 +87,24 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     assert cfg["weights_dtype"] == "float32" and cfg["step"] == 11 and cfg["weights"] == "ema"
 
 
+def test_eval_only_scores_a_run_at_another_depth_and_records_it_without_training(cache, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    _run_cli(cache, first, "--max-steps", "4")
+    _run_cli(cache, second, "--resume", str(first), "--eval-only", "--set", "H_cycles=3")
+    card = json.loads((second / "card.json").read_text())
+    assert card["total_steps"] == 4 and [r["steps"] for r in card["runs"]] == [4, 0]
+    assert [(r["H_cycles"], r["L_cycles"]) for r in card["runs"]] == [(2, 2), (3, 2)]
+    assert len(card["runs"][1]["eval"]["exact_by_step"]) == 16
+    before, after = load_checkpoint(first)[0], load_checkpoint(second)[0]
+    assert after.config.H_cycles == 3                              # the app now runs it at the new depth...
+    for (k, a), b in zip(before.state_dict().items(), after.state_dict().values()):
+        assert torch.equal(a, b), k                                # ... with the very same weights
+    readme = (second / "README.md").read_text()
+    assert "| training runs | 1 |" in readme and "| 3, 2 |" in readme
+    with pytest.raises(SystemExit, match="--eval-only evaluates a trained run: it needs --resume"):
+        _run_cli(cache, tmp_path / "c", "--eval-only")
+
+
 def test_budget_share_counts_steps_or_training_time():
     """The lr_min_ratio cosine follows the share of the run's budget used: of --max-steps, or of the time the
     --minutes budget leaves for training (evaluation and saving set aside), whichever is further along."""

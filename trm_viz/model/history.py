@@ -33,6 +33,7 @@ class Evaluation:
     held_out: str                 # which held-out set (runs of one card may train and evaluate on different data)
     lr: float | None = None       # the run's learning rate (its peak, after warm-up) ...
     lr_end: float | None = None   # ... and where its lr_min_ratio cosine ended (None: constant)
+    depth: str = ""               # "T=4, n=2" on a run that only evaluated (0 steps), often at another depth
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TrainingHistory:
     total_steps: int
     gpu_minutes: float
     cpu_minutes: float
-    runs: int
+    runs: int                     # training runs (not the evaluation-only ones)
     devices: list[str]
     evaluations: list[Evaluation]
     # the training log, one point per logging interval: step -> value
@@ -119,14 +120,16 @@ def _evaluation(run_no: int, run: dict) -> Evaluation | None:
     if exact is None:
         return None
     cells = ev.get("cell_acc_by_step")
-    lr, lr_end = _run_lr(run)
+    evaluated_only = run.get("steps") == 0
+    lr, lr_end = (None, None) if evaluated_only else _run_lr(run)
+    depth = f"T={run['H_cycles']}, n={run['L_cycles']}" if evaluated_only and "H_cycles" in run else ""
     return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
                       exact_at_halt=_fraction(ev.get("exact_at_halt")),
                       cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
                       vote=_fraction(ev.get("pass_at_1")), vote_pass2=_fraction(ev.get("pass_at_2")),
                       n=int(ev.get("n") or 0),
                       held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?",
-                      lr=lr, lr_end=lr_end)
+                      lr=lr, lr_end=lr_end, depth=depth)
 
 
 def _read_metrics(folder: Path, history: TrainingHistory) -> None:
@@ -157,7 +160,7 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
         runs = [r for r in card["runs"] if isinstance(r, dict)]
         history = TrainingHistory(
             total_steps=int(card["total_steps"]), gpu_minutes=float(card.get("gpu_minutes") or 0.0),
-            cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=len(runs),
+            cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=sum(1 for r in runs if r.get("steps") != 0),
             # (cards written before 2026-11-27 said "1 threads")
             devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in runs if r.get("device")}),
             evaluations=[e for i, r in enumerate(runs, 1) if (e := _evaluation(i, r)) is not None])

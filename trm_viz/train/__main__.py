@@ -5,6 +5,7 @@ puzzles and write a small checkpoint folder with its model card.
     python -m trm_viz.train --task sudoku --resume checkpoints/sudoku --minutes 8 --out $OUT
     python -m trm_viz.train --task sudoku --set hidden_size=128 --set global_batch_size=64 --max-steps 500 --out x
     torchrun --nproc-per-node 4 -m trm_viz.train --task maze --minutes 9 --out runs/maze
+    python -m trm_viz.train --resume checkpoints/sudoku-tiny --eval-only --set H_cycles=4 --out runs/deeper
 """
 from __future__ import annotations
 
@@ -53,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation at the end")
+    p.add_argument("--eval-only", action="store_true",
+                   help="train nothing: evaluate the --resume run as it is, e.g. at another --set H_cycles=N, and "
+                        "add the result to its card as a run of 0 steps")
     return p.parse_args(argv)
 
 
@@ -186,6 +190,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         task = args.task or (resume.model_config.task if resume else "sudoku")
         if resume and resume.model_config.task and task != resume.model_config.task:
             raise ValueError(f"--task {task} does not match the resumed run's task {resume.model_config.task}")
+        if args.eval_only and (not resume or args.no_eval):
+            raise ValueError("--eval-only evaluates a trained run: it needs --resume DIR and not --no-eval")
         if not resume and (out / "train_state.safetensors").exists():
             raise ValueError(f"{out} already holds a training run: pass --resume {out} to continue it, "
                              "or another --out")
@@ -273,7 +279,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     start_step = trainer.step
     previous = _stop_signals_interrupt() if world == 1 else {}    # DDP ranks would stop at different steps
     try:
-        trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics, progress=progress)
+        if not args.eval_only:
+            trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics, progress=progress)
     except KeyboardInterrupt:
         log.line("interrupted: evaluating and saving what was trained so far")
     finally:

@@ -45,6 +45,9 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
         "device": device_name(device), "device_type": device.type, "processes": processes,
         "steps_start": steps_start, "steps_end": steps_end, "steps": steps_end - steps_start,
         "wall_minutes": round(minutes, 2), key: round(device_minutes, 2),
+        # the recursion depth this run trained and evaluated at: a resume may change it (an --eval-only run does
+        # nothing else)
+        "H_cycles": model_config.H_cycles, "L_cycles": model_config.L_cycles,
         "data": data_info, "train_config": train_config, "eval": eval_result, "last_train_metrics": last_train,
     })
     return card
@@ -83,7 +86,7 @@ def render_readme(card: dict[str, Any]) -> str:
         f"| total optimizer steps | {card.get('total_steps', 0):,} |",
         f"| GPU-minutes | {card.get('gpu_minutes', 0):.1f} |",
         f"| CPU-minutes | {card.get('cpu_minutes', 0):.1f} |",
-        f"| training runs | {len(runs)} |", "",
+        f"| training runs | {sum(1 for r in runs if r.get('steps', 1))} |", "",   # not evaluation-only ones
         "## Architecture", "",
         "| setting | value |", "|---|---|",
     ]
@@ -113,15 +116,18 @@ def render_readme(card: dict[str, Any]) -> str:
               "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
               "(first step with sigmoid(q_halt) > 0.5, else the last), fraction of cells right after the last step, "
               "and halting accuracy (final q_halt > 0 agrees with final exactness).", "",
-              "| run | date | device | steps | held-out set | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
+              "A run of 0 steps only evaluated the weights, e.g. at another recursion depth (T = H_cycles, "
+              "n = L_cycles; - : not recorded, the model's).", "",
+              "| run | date | device | steps | T, n | held-out set | " + " | ".join(f"exact@{s}" for s in SHOWN_STEPS)
               + " | exact at halt | cells@last | halt acc. | mean halt step | n |",
-              "|---" * (10 + len(SHOWN_STEPS)) + "|"]
+              "|---" * (11 + len(SHOWN_STEPS)) + "|"]
     for i, run in enumerate(runs, 1):
         ev = run.get("eval") or {}
         by_step = ev.get("exact_by_step") or []
         cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
+        depth = f"{run['H_cycles']}, {run['L_cycles']}" if "H_cycles" in run else "-"
         lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
-                     f"{eval_set_label(run.get('data') or {})} | "
+                     f"{depth} | {eval_set_label(run.get('data') or {})} | "
                      + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
                      f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
                      f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")

@@ -84,6 +84,8 @@ def _sci(v: float) -> str:
 
 
 def _lr_text(e) -> str:
+    if e.depth:
+        return f"evaluated at {e.depth}"
     if e.lr is None:
         return "-"
     return _sci(e.lr) + (f"→{_sci(e.lr_end)}" if e.lr_end is not None else "")
