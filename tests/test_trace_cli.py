@@ -70,13 +70,11 @@ def test_inner_change_shows_z_L_flipping_between_two_states_so_an_odd_L_cycles_f
     H = [k for k, kind in enumerate(tr.inner_kinds) if kind.startswith("H")]
     # every z_L update moves z_L by about its own size, z_H updates by a fraction of theirs...
     assert tr.inner_change[:, L].mean() > 0.7 and tr.inner_change[:, H].mean() < 0.5
-    # ... yet the model works at n = 2 or 4 updates and breaks at 3: z_L flips between two states, and an odd n hands
-    # z_H the other one
-    assert run_exact(model, n=4) and not run_exact(model, n=3)
-
-
-def run_exact(model, n: int) -> bool:
-    return bool(trace_mod.run(model, EASY, steps=16, L_cycles=n).exact[-1])
+    # ... yet the model solves the Wikipedia example at n = 2 or 4 updates and fails it at 3: z_L flips between two
+    # states, and an odd n hands z_H the other one
+    wikipedia = SUDOKU.examples()["Easy 1 (Wikipedia example)"]
+    assert [bool(trace_mod.run(model, wikipedia, steps=16, L_cycles=n).exact[-1]) for n in (2, 3, 4)] == [
+        True, False, True]
 
 
 def test_json_and_npz_export(easy_trace, tmp_path):
@@ -218,3 +216,9 @@ def test_cli_refuses_bad_counts_and_unwritable_outputs(tmp_path):
     r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(data_file), "--steps", "2",
              "--npz", str(tmp_path / "t.npz"))
     assert r.returncode == 0 and json.loads(r.stdout)["num_steps"] == 2 and (tmp_path / "t.npz").is_file()
+
+
+def test_bench_names_an_unknown_config_in_one_line():
+    r = _cli("bench", "--configs", "checkpoints/sudoku-tiny")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "no config or shipped checkpoint named checkpoints/sudoku-tiny; choose from" in r.stderr

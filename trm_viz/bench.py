@@ -116,7 +116,11 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     dtypes = args.dtypes.split(",") if args.dtypes else ["float32"] + (["bfloat16"] if bf16_is_fast() else [])
-    names = args.configs.split(",") if args.configs else [*CONFIGS, *shipped()]
+    known = list(dict.fromkeys([*CONFIGS, *shipped()]))     # "sudoku": the paper config, also a folder
+    names = args.configs.split(",") if args.configs else known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        ap.error(f"--configs: no config or shipped checkpoint named {', '.join(unknown)}; choose from {','.join(known)}")
     rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
            "capability": torch.backends.cpu.get_cpu_capability()}

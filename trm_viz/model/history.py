@@ -41,7 +41,7 @@ class TrainingHistory:
     total_steps: int
     gpu_minutes: float
     cpu_minutes: float
-    runs: int                     # training runs (not the evaluation-only ones)
+    runs: int                     # training runs (not the evaluation-only ones), and their devices:
     devices: list[str]
     evaluations: list[Evaluation]
     # the training log, one point per logging interval: step -> value
@@ -158,11 +158,13 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
     try:
         card = json.loads(text)
         runs = [r for r in card["runs"] if isinstance(r, dict)]
+        trained = [r for r in runs if r.get("steps") != 0]       # not the evaluation-only runs
         history = TrainingHistory(
             total_steps=int(card["total_steps"]), gpu_minutes=float(card.get("gpu_minutes") or 0.0),
-            cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=sum(1 for r in runs if r.get("steps") != 0),
+            cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=len(trained),
             # (cards written before 2026-11-27 said "1 threads")
-            devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in runs if r.get("device")}),
+            devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in trained
+                            if r.get("device")}),
             evaluations=[e for i, r in enumerate(runs, 1) if (e := _evaluation(i, r)) is not None])
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
