@@ -120,7 +120,8 @@ def main(argv=None) -> int:
     names = args.configs.split(",") if args.configs else known
     unknown = [n for n in names if n not in known]
     if unknown:
-        ap.error(f"--configs: no config or shipped checkpoint named {', '.join(unknown)}; choose from {','.join(known)}")
+        ap.error(f"--configs: no config or shipped checkpoint named {', '.join(unknown)}; "
+                 f"choose from {','.join(known)}")
     rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
            "capability": torch.backends.cpu.get_cpu_capability()}

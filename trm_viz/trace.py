@@ -249,7 +249,7 @@ def to_json(trace: Trace) -> dict[str, Any]:
             "z_H_delta": _r(trace.z_H_delta[i]),
             "z_L_delta": _r(trace.z_L_delta[i]),
             "inner_answers": [task.decode(t.reshape(-1)).tolist() for t in trace.inner_tokens[i]],
-            "inner_change": _r(trace.inner_change[i], 4),
+            "inner_change": _r(trace.inner_change[i]),
         }
         if exact is not None:
             step["exact"] = bool(exact[i])

@@ -41,7 +41,7 @@ class TrainingHistory:
     total_steps: int
     gpu_minutes: float
     cpu_minutes: float
-    runs: int                     # training runs (not the evaluation-only ones), and their devices:
+    runs: int                     # training runs (not the evaluation-only ones); devices: theirs
     devices: list[str]
     evaluations: list[Evaluation]
     # the training log, one point per logging interval: step -> value
