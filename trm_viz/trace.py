@@ -158,7 +158,8 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
         with torch.inference_mode():
             inner: list[torch.Tensor] = []
             moved: list[torch.Tensor] = []
-            last = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
+            old = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
+            last = dict(old)       # each latent as the hook last saw it
 
             def hook(kind: str, c: int, i: int, z: torch.Tensor) -> None:
                 inner.append(model.decode(z)[0].argmax(-1))
@@ -169,7 +170,6 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
             new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
             conf, tok = stablemax_probs(logits[0]).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
-            old = {"H": z_H[0, P:].float(), "L": z_L[0, P:].float()}
             for k in ("H", "L"):
                 if k not in basis:   # fixed at step 1: colours stay comparable across the run's steps
                     basis[k] = _pca_basis(cur[k])

@@ -84,6 +84,12 @@ def _fraction(value: Any) -> float | None:
     return v if v is not None and 0.0 <= v <= 1.0 else None
 
 
+def evaluation_only(run: dict[str, Any]) -> bool:
+    """A card run of 0 steps (``train --eval-only``): it scored the weights, often at another depth, and trained
+    nothing."""
+    return run.get("steps") == 0
+
+
 def eval_set_label(data: dict[str, Any]) -> str:
     """Which held-out set a run was scored on, from the run's data record (the card's "data")."""
     if data.get("blanks"):
@@ -120,9 +126,9 @@ def _evaluation(run_no: int, run: dict) -> Evaluation | None:
     if exact is None:
         return None
     cells = ev.get("cell_acc_by_step")
-    evaluated_only = run.get("steps") == 0
-    lr, lr_end = (None, None) if evaluated_only else _run_lr(run)
-    depth = f"T={run['H_cycles']}, n={run['L_cycles']}" if evaluated_only and "H_cycles" in run else ""
+    evaluated = evaluation_only(run)
+    lr, lr_end = (None, None) if evaluated else _run_lr(run)
+    depth = f"T={run['H_cycles']}, n={run['L_cycles']}" if evaluated and "H_cycles" in run else ""
     return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
                       exact_at_halt=_fraction(ev.get("exact_at_halt")),
                       cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
@@ -158,7 +164,7 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
     try:
         card = json.loads(text)
         runs = [r for r in card["runs"] if isinstance(r, dict)]
-        trained = [r for r in runs if r.get("steps") != 0]       # not the evaluation-only runs
+        trained = [r for r in runs if not evaluation_only(r)]
         history = TrainingHistory(
             total_steps=int(card["total_steps"]), gpu_minutes=float(card.get("gpu_minutes") or 0.0),
             cpu_minutes=float(card.get("cpu_minutes") or 0.0), runs=len(trained),

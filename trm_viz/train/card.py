@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..model.config import TRMConfig
-from ..model.history import eval_set_label
+from ..model.history import eval_set_label, evaluation_only
 
 TASK_TITLES = {"sudoku": "Sudoku (9x9)", "maze": "Maze (30x30, shortest path)", "arc": "ARC-AGI (30x30 canvas)"}
 SHOWN_STEPS = (1, 2, 4, 8, 16)
@@ -86,7 +86,7 @@ def render_readme(card: dict[str, Any]) -> str:
         f"| total optimizer steps | {card.get('total_steps', 0):,} |",
         f"| GPU-minutes | {card.get('gpu_minutes', 0):.1f} |",
         f"| CPU-minutes | {card.get('cpu_minutes', 0):.1f} |",
-        f"| training runs | {sum(1 for r in runs if r.get('steps', 1))} |", "",   # not evaluation-only ones
+        f"| training runs | {sum(not evaluation_only(r) for r in runs)} |", "",
         "## Architecture", "",
         "| setting | value |", "|---|---|",
     ]
