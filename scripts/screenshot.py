@@ -1,7 +1,7 @@
 """Refresh assets/screenshot.png: the app, served in-process with the shipped checkpoints, after a real run.
 
     python scripts/screenshot.py [--example "Warm-up 3 (46 blanks)"] [--step 2] [--tab Latents] [--out PATH]
-    python scripts/screenshot.py --task Maze --example tiny --step 9 --tab Corrections --out assets/screenshot-maze.png
+    python scripts/screenshot.py --task Maze --example tiny --step 5 --tab Corrections --out assets/screenshot-maze.png
     python scripts/screenshot.py --task ARC --example "0d3d703e: swap colours by a fixed mapping" --step 2 \
         --tab Corrections --out assets/screenshot-arc.png
     python scripts/screenshot.py --task ARC --example "0d3d703e: swap colours by a fixed mapping" --step 2 \
