@@ -76,9 +76,12 @@ def grow_state(state: dict[str, torch.Tensor], old: TRMConfig, new: TRMConfig, *
         raise ValueError("the puzzle embedding must fill whole positions: puzzle_emb_ndim a multiple of hidden_size, "
                          f"becoming {old.puzzle_emb_ndim * k}")
     gen = torch.Generator().manual_seed(seed)
+
+    def rep(t: torch.Tensor) -> torch.Tensor:               # a vector of the stream, repeated: [h, h, ...]
+        return t.repeat(*([1] * (t.dim() - 1)), k)
+
     s = {name: t.detach().float().cpu().clone() for name, t in state.items()}
     D = old.hidden_size
-    rep = lambda t: t.repeat(*([1] * (t.dim() - 1)), k)                       # noqa: E731  repeat the last dim
     for name in ("embed_tokens.embedding_weight", "embed_pos.embedding_weight"):
         if name in s:
             s[name] = rep(s[name]) / math.sqrt(k)
