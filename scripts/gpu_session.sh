@@ -13,9 +13,12 @@
 # first call's benchmark found fastest: its bench.log came back with the checkpoint).
 # Resumes from checkpoints/<task>/ when it holds a training state of the paper configuration; otherwise starts
 # the paper configuration fresh. First a short benchmark (ms/step per compile mode; BENCH=0 skips it) goes to
-# $OUT/bench.log. FRESH=1 ignores an existing checkpoint.
+# $OUT/bench.log. FRESH=1 ignores an existing checkpoint; CKPT=checkpoints/NAME continues another folder of the task
+# (e.g. a smaller model: its settings come from its own config, so the benchmark's paper-size timings do not apply:
+# run it with BENCH=0 PICK=0).
 set -euo pipefail
 task=${1:?task}; minutes=${2:?minutes}; shift 2
+ckpt=${CKPT:-checkpoints/$task}
 out=${OUT:-runs/$task}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1
@@ -38,14 +41,14 @@ fi
 # (a second call with BENCH=0), else the defaults; PICK=0 keeps the defaults. Arguments given to this script
 # come later and win.
 pick=()
-for log in "$out/bench.log" "checkpoints/$task/bench.log"; do
+for log in "$out/bench.log" "$ckpt/bench.log"; do
   if [ "${PICK:-1}" != 1 ] || [ ! -f "$log" ]; then continue; fi
   read -ra pick <<< "$("$py" -m trm_viz.train.bench --pick "$log" || true)"
   if [ ${#pick[@]} -gt 0 ]; then echo "fastest benchmarked mode ($log): ${pick[*]}"; break; fi
 done
 resume=()
-if [ -f "checkpoints/$task/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
-  resume=(--resume "checkpoints/$task")
+if [ -f "$ckpt/train_state.safetensors" ] && [ "${FRESH:-0}" != 1 ]; then
+  resume=(--resume "$ckpt")
 fi
 train_minutes=$("$py" -c "print(round(max(1.0, $minutes - ($SECONDS - $start + 30) / 60), 2))")
 echo "training budget: $train_minutes minutes (of $minutes for the whole command)"
