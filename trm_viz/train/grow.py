@@ -3,8 +3,10 @@
     python -m trm_viz.train.grow checkpoints/sudoku-tiny runs/wide --hidden-size 128 --expansion 4
     python -m trm_viz.train --resume runs/wide --minutes 60 --out runs/wide
 
-Why: a small model that has stopped improving (sudoku-tiny after 145k steps) lacks capacity, but training a wider
-one from scratch would throw its CPU-hours away. Net2Net-style growth (Chen et al., 2016) keeps what it learned:
+Why: a small model that has stopped improving (sudoku-tiny after 145k steps) may lack capacity, and training a wider
+one from scratch would throw its CPU-hours away. Net2Net-style growth (Chen et al., 2016) keeps what it learned.
+(Measured on sudoku-tiny: 92 CPU-minutes of training after growing did not catch up with the original; see the
+README. Longer runs, e.g. on a GPU, are the open question.) How:
 
 - hidden_size x k: every channel of the residual stream is repeated k times, [h, h, ...]. Weights that read the
   stream are split into k parts that sum to the old weight (W/k + noise, noise summing to zero over the copies, so
