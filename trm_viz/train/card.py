@@ -29,6 +29,12 @@ def new_card(task: str) -> dict[str, Any]:
     return {"task": task, "total_steps": 0, "gpu_minutes": 0.0, "cpu_minutes": 0.0, "runs": []}
 
 
+def describe_model(card: dict[str, Any], model_config: TRMConfig, params: int) -> None:
+    """The architecture the card's README describes: the latest run's (or a grown model's, before it trains)."""
+    card["parameters"] = params
+    card["model"] = {k: v for k, v in model_config.to_dict().items() if k != "puzzle_names"}
+
+
 def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps_start: int, steps_end: int,
             minutes: float, data_info: dict[str, Any], train_config: dict[str, Any], model_config: TRMConfig,
             eval_result: dict[str, Any] | None, last_train: dict[str, Any] | None, params: int) -> dict[str, Any]:
@@ -38,8 +44,7 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
     card["total_steps"] = steps_end
     key = "gpu_minutes" if device.type == "cuda" else "cpu_minutes"
     card[key] = round(card.get(key, 0.0) + device_minutes, 2)
-    card["parameters"] = params
-    card["model"] = {k: v for k, v in model_config.to_dict().items() if k != "puzzle_names"}
+    describe_model(card, model_config, params)
     card["runs"].append({
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "device": device_name(device), "device_type": device.type, "processes": processes,

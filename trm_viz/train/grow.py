@@ -31,7 +31,7 @@ from ..model.checkpoints import load_checkpoint
 from ..model.config import TRMConfig
 from ..model.layers import swiglu_inter
 from ..model.trm import TRM
-from .card import render_readme
+from .card import describe_model, render_readme
 from .state import PUZZLE_KEY, load_run, save_run
 
 
@@ -67,9 +67,11 @@ def grow_state(state: dict[str, torch.Tensor], old: TRMConfig, new: TRMConfig, *
     k, rest = divmod(new.hidden_size, old.hidden_size)
     changed = {f for f in ("vocab_size", "seq_len", "num_puzzle_identifiers", "puzzle_emb_len", "L_layers", "mlp_t",
                            "pos_encodings", "task") if getattr(old, f) != getattr(new, f)}
-    if rest or k < 1 or changed:
-        raise ValueError("grow keeps everything but the width: hidden_size must be a whole multiple of the old one "
-                         f"({old.hidden_size}) and these may not change: {sorted(changed)}")
+    if rest or k < 1:
+        raise ValueError(f"hidden_size must be a whole multiple of the old one ({old.hidden_size}), "
+                         f"not {new.hidden_size}")
+    if changed:
+        raise ValueError(f"grow keeps everything but the width; these may not change: {sorted(changed)}")
     if new.expansion < old.expansion:
         raise ValueError(f"expansion can only grow ({old.expansion} -> {new.expansion})")
     if not old.mlp_t and new.num_heads != old.num_heads * k:
@@ -151,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         f"At step {run.step:,} the model was grown from hidden_size {old.hidden_size}, expansion {old.expansion} to "
         f"{new.hidden_size}, expansion {new.expansion} ({card.get('parameters', 0):,} -> {params:,} parameters; "
         "`python -m trm_viz.train.grow`, function-preserving); the runs after it train the grown model.")
-    card["parameters"], card["model"] = params, {k: v for k, v in new.to_dict().items() if k != "puzzle_names"}
+    describe_model(card, new, params)
     out = Path(args.out)
     save_run(out, models[0], models[1], run.train_config, run.step, card, render_readme(card))
     for name, text in run.logs.items():
