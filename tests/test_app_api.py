@@ -111,6 +111,26 @@ def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
         client.predict(*args, 0, 0, "", api_name="/trace")
 
 
+def test_the_host_bounds_a_runs_cost_not_its_depth(client, registry):
+    """The default Sudoku model (0.1M parameters) may think at T=16, n=16 (the old fixed bound stopped at T=6); the
+    shipped paper-size one (5M) at those settings would hold a worker for over a minute: the Run button refuses it
+    before running anything and names the settings that fit."""
+    from trm_viz.ui.handlers import RunHandlers
+    from trm_viz.ui.input_handlers import InputHandlers
+
+    trace = client.predict("sudoku", EASY, 1, 16, 16, "", api_name="/trace")
+    assert (trace["num_steps"], trace["meta"]["H_cycles"], trace["meta"]["L_cycles"]) == (1, 16, 16)
+    session = ss.new_session()
+    InputHandlers(registry).shipped_chosen("sudoku", "sudoku", session)
+    runs, grid = RunHandlers(registry), SUDOKU.parse(EASY).grid.tolist()
+    assert registry.get("sudoku", "sudoku").model.num_parameters() > 4_000_000
+    with pytest.raises(Exception, match="more than the 4,000 GFLOP this host runs per trace .* lower H_cycles to "
+                                        "12, or L_cycles to 11, or steps to 12"):
+        runs.prepare("sudoku", grid, session, None, 16.0, 16.0, 16.0)
+    request, _ = runs.prepare("sudoku", grid, session, None, 16.0, 12.0, 16.0)
+    assert (request["shipped"], request["steps"], request["H_cycles"], request["L_cycles"]) == ("sudoku", 16, 12, 16)
+
+
 @pytest.mark.parametrize("task, puzzle", [("maze", "#######\n#S    #\n# ### #\n#    G#\n#######"),
                                           ("arc", "[[1, 2], [3, 4]]")])
 def test_trace_api_runs_the_shipped_model_or_says_there_is_none(client, registry, task, puzzle):

@@ -148,6 +148,8 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     grid = get_task("sudoku").parse(EASY).grid.tolist()
     request, status = runs.prepare("sudoku", grid, session, None, 1, 2, 2)
     assert request["shipped"] == "sudoku-tiny" and str(root / "sudoku-tiny") in status
+    deep, _ = runs.prepare("sudoku", grid, session, None, 16, 16, 16)     # a 0.1M model may think as deep as it likes
+    assert (deep["steps"], deep["H_cycles"], deep["L_cycles"]) == (16, 16, 16)
     *_, last = runs.run(request)
     assert last[3]["trace"].meta["checkpoint"] == reg.get("sudoku", "sudoku-tiny").label
     # the model line now describes the loaded model: the line a user reads before pressing Run

@@ -20,31 +20,17 @@ from pathlib import Path
 import torch
 
 from .model.config import TRMConfig
+from .model.cost import trace_flops
 from .model.trm import TRM
 from .tasks import get_task
 from .trace import iter_trace
 
 CONFIGS = {
-    # name: (config, task, flops of one supervision step at batch 1, computed below)
     "sudoku": TRMConfig(vocab_size=11, seq_len=81, mlp_t=True, pos_encodings="none", H_cycles=3, L_cycles=6,
                         hidden_size=512, task="sudoku"),
     "maze": TRMConfig(vocab_size=6, seq_len=900, mlp_t=False, pos_encodings="rope", H_cycles=3, L_cycles=4,
                       hidden_size=512, task="maze"),
 }
-
-
-def step_flops(cfg: TRMConfig) -> float:
-    """Multiply-adds x 2 of one supervision step for one puzzle (matmuls only; norms/activations are noise)."""
-    from .model.layers import swiglu_inter
-
-    S, D = cfg.total_len, cfg.hidden_size
-    mlp = 3 * D * swiglu_inter(D, cfg.expansion) * S
-    if cfg.mlp_t:
-        mix = 3 * S * swiglu_inter(S, cfg.expansion) * D
-    else:
-        mix = 4 * D * D * S + 2 * S * S * D
-    per_net = cfg.L_layers * (mlp + mix)
-    return 2.0 * per_net * cfg.H_cycles * (cfg.L_cycles + 1) + 2.0 * S * D * cfg.vocab_size
 
 
 def bf16_is_fast() -> bool:
@@ -85,7 +71,7 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int, vote_variants: int = 
         for _ in gen:
             pass
         full.append(time.perf_counter() - t0)
-    flops = step_flops(cfg) * 16
+    flops = trace_flops(cfg, 16, cfg.H_cycles, cfg.L_cycles)
     best = min(full)
     extra = {}
     if vote_variants:

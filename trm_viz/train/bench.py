@@ -20,28 +20,16 @@ import time
 import torch
 
 from ..model.config import TRMConfig
-from ..model.layers import swiglu_inter
+from ..model.cost import head_flops, net_flops
 from .config import build_configs, parse_overrides
 from .data import load_task_data
 from .loop import Trainer, error_line, setup_device
 
 
-def net_flops_per_sample(c: TRMConfig) -> float:
-    """FLOPs of one net(h, injection) call (L_layers blocks) for one sequence."""
-    S, D = c.total_len, c.hidden_size
-    channel = 6 * S * D * swiglu_inter(D, c.expansion)                     # gate_up (2 inter) + down
-    if c.mlp_t:
-        mixing = 6 * D * S * swiglu_inter(S, c.expansion)                  # the same SwiGLU over positions
-    else:
-        mixing = 2 * S * D * 3 * D + 4 * S * S * D + 2 * S * D * D         # qkv, scores + weighted sum, output
-    return c.L_layers * (channel + mixing)
-
-
 def train_step_flops(c: TRMConfig, batch: int) -> float:
     calls_fwd = c.H_cycles * (c.L_cycles + 1)
     calls_bwd = 2 * (c.L_cycles + 1)
-    head = 2 * c.total_len * c.hidden_size * c.vocab_size * 3               # lm_head forward + backward
-    return batch * ((calls_fwd + calls_bwd) * net_flops_per_sample(c) + head)
+    return batch * ((calls_fwd + calls_bwd) * net_flops(c) + 3 * head_flops(c))    # head: forward + backward
 
 
 def bench_mode(tcfg, mcfg, data, device, steps: int, warmup: int) -> tuple[dict, Trainer]:

@@ -14,20 +14,11 @@ from typing import Any
 import gradio as gr
 
 from ..model.checkpoints import CheckpointError
-from ..model.config import resolve_counts
 from ..tasks import TASK_NAMES, PuzzleError, get_task
 from ..trace import run, to_json
 from ..vote import DEFAULT_VARIANTS, run_vote, to_json as vote_to_json
+from .limits import hosted_counts, whole
 from .models import ModelRegistry
-
-# A shared 2-vCPU host allows less than the engine (model.config.ENGINE_LIMITS); the UI sliders use the same bounds.
-HOSTED_LIMITS = {"steps": 16, "H_cycles": 6, "L_cycles": 12}
-MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = HOSTED_LIMITS["steps"], HOSTED_LIMITS["H_cycles"], HOSTED_LIMITS["L_cycles"]
-
-
-def _whole(value: Any) -> Any:
-    """gradio_client may send 16.0 for 16: accept whole floats, leave anything else for resolve_counts to refuse."""
-    return int(value) if isinstance(value, float) and value.is_integer() else (value or 0)
 
 
 def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L_cycles, arc_task_id: str):
@@ -36,7 +27,7 @@ def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L
         raise PuzzleError(f"Unknown task {task!r}: choose one of {', '.join(TASK_NAMES)}.")
     loaded = registry.get(task)
     t = get_task(task, loaded.config.seq_len)
-    counts = resolve_counts(loaded.config, _whole(steps), _whole(H_cycles), _whole(L_cycles), HOSTED_LIMITS)
+    counts = hosted_counts(loaded.config, steps, H_cycles, L_cycles)
     if not isinstance(puzzle, str) or not puzzle.strip():
         raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
     p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
@@ -59,8 +50,9 @@ def make_trace_api(registry: ModelRegistry):
             puzzle: the puzzle in any text format the task reads: Sudoku as 81 characters, 9 lines or JSON rows;
                 a maze as text rows of '#', ' ', 'S', 'G' or JSON; ARC as a task JSON {"train", "test"} or a grid.
             steps: supervision steps to run, 1-16 (0: the model's default, 16).
-            H_cycles: z_H updates per step, T (0: the model's default).
-            L_cycles: z_L updates per z_H update, n (0: the model's default).
+            H_cycles: z_H updates per step, T, 1-16 (0: the model's default).
+            L_cycles: z_L updates per z_H update, n, 1-16 (0: the model's default). A run may cost at most
+                trm_viz.ui.limits.HOSTED_GFLOP (the paper-size models run at about their own T and n).
             arc_task_id: ARC only: the task whose learned embedding to use (a task JSON upload has none).
         Returns:
             The trace: task, input, solution, halt_step, num_steps and steps[] with answer, q_halt_prob,
@@ -101,7 +93,7 @@ def make_vote_api(registry: ModelRegistry):
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles, _whole(variants)), p.grid)
+            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         data["checkpoint"] = loaded.label

@@ -16,10 +16,11 @@ import numpy as np
 from ..tasks import get_task
 from ..viz.corrections import TABLE_HEADERS
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
-from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS, make_trace_api, make_vote_api
+from .api import make_trace_api, make_vote_api
 from .grid_editor import editor_for
 from .handlers import RunHandlers, empty_halting_figure
 from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
+from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, local_paths_allowed, model_line
 from .session import new_session
 from .step_viewer import StepViewer
@@ -119,6 +120,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                          label="H_cycles (T): z_H updates per step")
                     l_cycles = gr.Slider(1, MAX_L_CYCLES, min(n, MAX_L_CYCLES), step=1,
                                          label="L_cycles (n): z_L updates per z_H update")
+                    caption(CAPTIONS["settings"])
                 with gr.Row():
                     run_btn = gr.Button("Run", variant="primary", elem_id="run-button", scale=3)
                     stop_btn = gr.Button("Stop", variant="stop", scale=1)

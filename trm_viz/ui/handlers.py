@@ -26,6 +26,7 @@ from ..viz.viewer_data import viewer_data
 from ..viz.vote import vote_image, vote_summary
 from ..vote import run_vote
 from . import session as ss
+from .limits import hosted_counts
 from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
 from .runner import stream_trace
 from .step_viewer import select_update
@@ -88,22 +89,22 @@ class RunHandlers:
 
     def prepare(self, task_name: str, grid: Any, session: dict, arc_task_id: str | None, steps: float,
                 H_cycles: float, L_cycles: float) -> tuple:
-        """Everything that can be refused before the model runs: the puzzle (from the grid as it is at the click) and
-        the model (loaded now if need be). Outputs: the run request (a gr.State) and the status line. A failure
+        """Everything that can be refused before the model runs: the puzzle (from the grid as it is at the click),
+        the model (loaded now if need be) and the run's cost on this host (ui/limits.py). Outputs: the run request (a gr.State) and the status line. A failure
         here shows one error and leaves every view, and the grid, as it was."""
         try:
             user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
             task = active_task(self.registry, task_name, user_key, shipped)
             puzzle = ss.build_puzzle(task, grid, session, arc_task_id)
             loaded = active_model(self.registry, task_name, user_key, shipped)
-        except (PuzzleError, CheckpointError) as e:
+            steps, H_cycles, L_cycles = hosted_counts(loaded.config, steps, H_cycles, L_cycles)
+        except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         for note in puzzle.notes:
             gr.Warning(note)
         request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "shipped": shipped,
-                   "steps": int(steps), "H_cycles": int(H_cycles), "L_cycles": int(L_cycles),
-                   "clicked": time.perf_counter()}
-        return request, f"Running step 1 of {int(steps)} with the {loaded.label}..."
+                   "steps": steps, "H_cycles": H_cycles, "L_cycles": L_cycles, "clicked": time.perf_counter()}
+        return request, f"Running step 1 of {steps} with the {loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
         """Streams every supervision step into the viewer as it completes, then fills the other views.

@@ -19,8 +19,8 @@ from ..tasks.arc_data import CURATED, load_collection
 from ..viz.grids import render_grid
 from ..viz.history import history_figure, history_markdown
 from . import session as ss
-from .api import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
+from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, active_config, active_task, known_arc_tasks, model_line, own_model_for
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)

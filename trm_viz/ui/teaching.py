@@ -1,6 +1,7 @@
 """The words on the page: the header, the "How TRM works" panel and one plain-language caption per view.
 Kept apart from the wiring so they can be read (and corrected) as text. Facts follow the paper and the official
 code (see trm_viz/model/trm.py)."""
+from .limits import HOSTED_GFLOP
 
 TITLE = "# Watch a Tiny Recursive Model think"
 
@@ -30,8 +31,9 @@ T and n; its card lists them). After the step the output head turns z_H into an 
 the previous answer and refines it. In training each step is scored on its own (deep supervision) and q_halt
 learns to say when to stop; here all steps are run and the step where q_halt first passes 0.5 is marked.
 
-**What you can change at inference:** the number of steps, H_cycles (T) and L_cycles (n). The model was trained
-with the defaults; fewer cycles show what happens when it thinks less.
+**What you can change at inference:** the number of steps, H_cycles (T) and L_cycles (n). Each model starts at the
+depth its card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
+longer); fewer cycles show what happens when it thinks less.
 """
 
 CAPTIONS = {
@@ -71,6 +73,10 @@ CAPTIONS = {
         "training run (grey: an earlier held-out set, when a run changed the data); **blue diamonds**: with the "
         "symmetry vote. **Grey strip below**: the learning rate (log scale), cut or annealed run by run. A model "
         "still in training solves none yet."),
+    "settings": (
+        f"T and n go up to 16, within {HOSTED_GFLOP:,} GFLOP of arithmetic per run on this shared host: the small "
+        "shipped models can think that deep, the paper-size ones stay near their own settings (Run says what fits). "
+        "The command line has no such bound."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (
