@@ -221,6 +221,9 @@ def test_latent_pictures(sudoku):
     strip = latents.inner_strip(tr, SUDOKU, 2, cell_px=8)
     assert latents.inner_rows(INNER_KINDS) == [[0, 1], [2, 3]]
     assert strip.width < 2 * strip.height + 40 and strip.height > 2 * 9 * 8     # 2 rows x 2 panels
+    # many short cycles sit side by side: sudoku-tiny at T=16 (3 panels each) in 8 rows of 2, the paper's T=3, n=6
+    # one per row, and no row wider than 9 panels
+    assert [latents.cycles_per_row(*a) for a in ((16, 3), (6, 3), (2, 2), (3, 7), (16, 2), (16, 1))] == [2, 1, 1, 1, 3, 4]
 
 
 def test_viewer_data_is_compact_and_consistent(sudoku):

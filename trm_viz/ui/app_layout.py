@@ -36,6 +36,7 @@ MODEL_SLOT = {"concurrency_limit": 1, "concurrency_id": "model"}
 CSS = """
 .trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color-subdued); }
 #run-button { font-size: 1.15em; }
+#history-summary th, #history-summary td { word-break: keep-all; overflow-wrap: normal; }   /* not "11,49|7" */
 .trm-big { font-size: 125%; }
 .trm-big .prose, .trm-big .prose p, .trm-big .prose li, .trm-big label, .trm-big button, .trm-big .sv-stats,
 .trm-big .sv-step, .trm-big .ge-help { font-size: 1.25rem !important; }

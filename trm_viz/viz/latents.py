@@ -80,10 +80,10 @@ def decode_canvas(task: Task, tokens: np.ndarray) -> np.ndarray:
 
 
 def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None, gap: int = 6) -> Image.Image:
-    """One panel per inner update of ``step`` (rows = H cycles, columns = z_L updates then the z_H update), each the
-    answer head's decode of that latent, with cells that differ from the previous panel outlined, captioned with how
-    far the update moved its latent (Trace.inner_change, in %). The first panel compares with the answer of the
-    previous step (step 1: the input)."""
+    """One panel per inner update of ``step`` (each H cycle's z_L updates then its z_H update, a cycle per row or,
+    for many short cycles, several: cycles_per_row), each the answer head's decode of that latent, with cells that
+    differ from the previous panel outlined, captioned with how far the update moved its latent (Trace.inner_change,
+    in %). The first panel compares with the answer of the previous step (step 1: the input)."""
     i = check_step(trace, step)
     inner = np.asarray(trace.inner_tokens[i])
     if inner.shape[0] != len(trace.inner_kinds):
@@ -100,13 +100,24 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         panels.append(with_caption(img, f"{trace.inner_kinds[k]} {100 * trace.inner_change[i, k]:.0f}%", size=11,
                                    min_width=0))
         previous = grid
-    rows = inner_rows(trace.inner_kinds)
+    cycles = inner_rows(trace.inner_kinds)
     pw = max(p.width for p in panels)
     ph = max(p.height for p in panels)
-    ncol = max(len(r) for r in rows)
-    out = Image.new("RGB", (ncol * (pw + gap) + gap, len(rows) * (ph + gap) + gap), (255, 255, 255))
-    for ri, row in enumerate(rows):
-        for ci, k in enumerate(row):
-            out.paste(panels[k], (gap + ci * (pw + gap), gap + ri * (ph + gap)))
+    ncol = max(len(r) for r in cycles)
+    per_row = cycles_per_row(len(cycles), ncol)
+    block = ncol * (pw + gap) + 2 * gap          # one H cycle's panels, then a wider gap before the next cycle
+    nrows = -(-len(cycles) // per_row)
+    out = Image.new("RGB", (per_row * block - gap, nrows * (ph + gap) + gap), (255, 255, 255))
+    for c, cycle in enumerate(cycles):
+        x0, y = (c % per_row) * block, gap + (c // per_row) * (ph + gap)
+        for ci, k in enumerate(cycle):
+            out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
     return out
+
+
+def cycles_per_row(cycles: int, panels_per_cycle: int, max_panels: int = 9) -> int:
+    """H cycles placed side by side in the inner strip: one per row until the strip would be much taller than wide
+    (sudoku-tiny at T=16 is 16 cycles of 3 panels: 8 rows of 2 cycles), never more than ``max_panels`` panels in a
+    row, so that each panel stays readable in the page's column."""
+    return max(1, min(max_panels // panels_per_cycle, round((cycles / panels_per_cycle) ** 0.5)))
 
