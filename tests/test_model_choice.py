@@ -29,6 +29,7 @@ from trm_viz.ui.models import CHECKPOINTS_ENV, REPO, ModelRegistry, NoModel, loa
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
 TINY = REPO / "checkpoints" / "sudoku-tiny"
+TINY_T = json.loads((TINY / "config.json").read_text())["H_cycles"]    # the depth sudoku-tiny runs at (16)
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 
 
@@ -58,12 +59,12 @@ def test_registry_lists_loads_and_caches_each_checkpoint(root):
     assert reg.choices("sudoku") == ["sudoku", "sudoku-tiny"] and reg.choices("maze") == []
     assert reg.available() == ["sudoku"]
     assert reg.path("sudoku") == root / "sudoku" and reg.path("sudoku", "sudoku-tiny") == root / "sudoku-tiny"
-    assert (reg.config("sudoku").H_cycles, reg.config("sudoku", "sudoku-tiny").H_cycles) == (3, 6)
+    assert (reg.config("sudoku").H_cycles, reg.config("sudoku", "sudoku-tiny").H_cycles) == (3, TINY_T) and TINY_T != 3
     assert reg.loaded("sudoku") is None
     default, tiny = reg.get("sudoku"), reg.get("sudoku", "sudoku-tiny")
     assert default is reg.get("sudoku", "sudoku") is reg.loaded("sudoku") and tiny is reg.loaded("sudoku", "sudoku-tiny")
     assert default is not tiny and str(root / "sudoku-tiny") in tiny.label and f"({root / 'sudoku'})" in default.label
-    assert (default.config.H_cycles, default.config.halt_max_steps, tiny.config.H_cycles) == (3, 8, 6)
+    assert (default.config.H_cycles, default.config.halt_max_steps, tiny.config.H_cycles) == (3, 8, TINY_T)
     for k, v in tiny.model.state_dict().items():                # both hold the real sudoku-tiny weights
         assert torch.equal(v, default.model.state_dict()[k])
     for bad in ("sudoku-wrong-task", "sudoku-notes", "../sudoku-tiny", str(root / "sudoku-tiny")):
@@ -137,7 +138,7 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     assert inputs.task_changed("maze", session)[-1]["visible"] is False
 
     steps, h, l, line, menu = inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-5:]
-    assert (steps["value"], h["value"], l["value"]) == (16, 6, 2) and "(sudoku-tiny/)" in line
+    assert (steps["value"], h["value"], l["value"]) == (16, TINY_T, 2) and "(sudoku-tiny/)" in line
     assert menu["value"] == "sudoku-tiny"
     assert inputs.task_changed("sudoku", session)[-1]["value"] == "sudoku-tiny"    # kept across task switches
     other = ss.new_session()                                                           # another visitor: default
@@ -220,7 +221,7 @@ def test_menu_in_the_browser(app, browser):
     assert "minimal puzzles" in summary.inner_text()
     page.click("button:has-text('Run settings')")
     h_cycles = page.locator("input[aria-label='number input for H_cycles (T): z_H updates per step']")
-    _wait(lambda: h_cycles.input_value() == "6", "H_cycles slider follows the pick")
+    _wait(lambda: h_cycles.input_value() == str(TINY_T), "H_cycles slider follows the pick")
     page.close()
     print(f"browser test: {time.time() - t0:.1f} s")
 
