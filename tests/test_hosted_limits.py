@@ -1,5 +1,6 @@
-"""What a shared host runs: recursion counts up to 16, bounded by the arithmetic of one trace rather than by a fixed
-T, so that a small model can think deeper than a paper-size one (trm_viz.ui.limits)."""
+"""What a shared host runs, and on how many threads: recursion counts up to 16, bounded by the arithmetic of one
+trace rather than by a fixed T, so that a small model can think deeper than a paper-size one (trm_viz.ui.limits);
+a tiny model on one thread (trm_viz.ui.runner)."""
 from __future__ import annotations
 
 import pytest
@@ -41,3 +42,19 @@ def test_counts_outside_the_sliders_are_refused_before_any_cost():
     for bad, name in (((17, 0, 0), "steps"), ((0, 17, 0), "H_cycles"), ((0, 0, 0.5), "L_cycles")):
         with pytest.raises(ValueError, match=f"{name} must be a whole number from 1 to 16"):
             hosted_counts(TINY_SUDOKU, *bad)
+
+
+def test_a_tiny_model_runs_on_one_thread_and_a_large_run_on_every_core():
+    """Two threads cost a 0.1M-parameter model more than they bring (sudoku-tiny: 0.35 s per trace on one thread,
+    0.90 s on two); a paper-size model, or a tiny one voting over 16 copies at once, gains from every core."""
+    import torch
+
+    from trm_viz.ui.runner import _CORES, use_threads
+
+    before = torch.get_num_threads()
+    try:
+        assert use_threads(TINY_SUDOKU) == 1 == torch.get_num_threads()
+        assert use_threads(TINY_SUDOKU, batch=16) == _CORES == torch.get_num_threads()
+        assert use_threads(CONFIGS["sudoku"]) == _CORES
+    finally:
+        torch.set_num_threads(before)

@@ -15,10 +15,11 @@ import gradio as gr
 
 from ..model.checkpoints import CheckpointError
 from ..tasks import TASK_NAMES, PuzzleError, get_task
-from ..trace import run, to_json
-from ..vote import DEFAULT_VARIANTS, run_vote, to_json as vote_to_json
+from ..trace import to_json
+from ..vote import DEFAULT_VARIANTS, to_json as vote_to_json
 from .limits import hosted_counts, whole
 from .models import ModelRegistry
+from .runner import trace_run, vote_run
 
 
 def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L_cycles, arc_task_id: str):
@@ -62,7 +63,7 @@ def make_trace_api(registry: ModelRegistry):
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            result = run(loaded.model, p, steps, H_cycles, L_cycles)
+            result = trace_run(loaded.model, p, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         result.meta["checkpoint"] = loaded.label
@@ -93,7 +94,7 @@ def make_vote_api(registry: ModelRegistry):
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            data = vote_to_json(run_vote(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
+            data = vote_to_json(vote_run(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         data["checkpoint"] = loaded.label

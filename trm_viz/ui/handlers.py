@@ -24,11 +24,10 @@ from ..viz.latents import inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from ..viz.vote import vote_image, vote_summary
-from ..vote import run_vote
 from . import session as ss
 from .limits import hosted_counts
 from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
-from .runner import stream_trace
+from .runner import stream_trace, vote_run
 from .step_viewer import select_update
 
 MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
@@ -90,8 +89,9 @@ class RunHandlers:
     def prepare(self, task_name: str, grid: Any, session: dict, arc_task_id: str | None, steps: float,
                 H_cycles: float, L_cycles: float) -> tuple:
         """Everything that can be refused before the model runs: the puzzle (from the grid as it is at the click),
-        the model (loaded now if need be) and the run's cost on this host (ui/limits.py). Outputs: the run request (a gr.State) and the status line. A failure
-        here shows one error and leaves every view, and the grid, as it was."""
+        the model (loaded now if need be) and the run's cost on this host (ui/limits.py). Outputs: the run request
+        (a gr.State) and the status line. A failure here shows one error and leaves every view, and the grid, as it
+        was."""
         try:
             user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
             task = active_task(self.registry, task_name, user_key, shipped)
@@ -180,7 +180,7 @@ class RunHandlers:
         trace = result["trace"]
         try:
             loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
-            result["vote"] = run_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
+            result["vote"] = vote_run(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
                                       trace.meta["L_cycles"], int(variants))
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None

@@ -1,4 +1,5 @@
-"""Run a trace on a thread of its own and hand each step to the caller as it completes.
+"""Every model run of the app: a streamed trace on a thread of its own (each step handed to the caller as it
+completes), a whole trace (the /trace API) and the variant vote, each on as many CPU threads as suit the model.
 
 Why a thread: Gradio advances a synchronous generator handler with one worker-thread call per ``next()``, and not
 always on the same thread. ``iter_trace`` holds ``torch.inference_mode`` (thread-local) across its yields, so
@@ -12,11 +13,40 @@ import queue
 import threading
 from typing import Iterator
 
+import torch
+
+from ..model.config import TRMConfig
+from ..model.cost import net_flops
 from ..model.trm import TRM
 from ..tasks import Puzzle
-from ..trace import Trace, iter_trace
+from ..trace import Trace, iter_trace, run
+from ..vote import VariantVote, run_vote
 
 _DONE = object()
+_CORES = torch.get_num_threads()          # the process default: one per physical core
+# Below this many FLOPs per net call a second thread costs more than it brings. Measured on 2 cores (python -m
+# trm_viz.bench --threads 1 / 2): sudoku-tiny's trace (19 MFLOP a call) 0.35 s on one thread against 0.90 s on two,
+# maze-tiny's 0.12 against 0.33 s, arc-tiny's 8-variant vote (45 MFLOP) 0.19 against 0.21 s; maze-tiny's 8-variant
+# vote (125 MFLOP) 0.81 against 0.67 s and the paper Sudoku trace (1.2 GFLOP) 5.5 against 4.3 s go the other way.
+SMALL_CALL_FLOPS = 80e6
+
+
+def use_threads(config: TRMConfig, batch: int = 1) -> int:
+    """Set the calling thread's torch intra-op threads for a run of ``batch`` puzzles at once, and return them.
+    The app runs one model at a time (its "model" concurrency slot), so the setting cannot race another run."""
+    n = 1 if batch * net_flops(config) < SMALL_CALL_FLOPS else _CORES
+    torch.set_num_threads(n)
+    return n
+
+
+def trace_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int) -> Trace:
+    use_threads(model.config)
+    return run(model, puzzle, steps, H_cycles, L_cycles)
+
+
+def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int) -> VariantVote:
+    use_threads(model.config, variants if isinstance(variants, int) and variants > 0 else 1)
+    return run_vote(model, puzzle, steps, H_cycles, L_cycles, variants)
 
 
 def stream_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
@@ -27,6 +57,7 @@ def stream_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles:
 
     def work() -> None:
         try:
+            use_threads(model.config)
             for trace in iter_trace(model, puzzle, steps, H_cycles, L_cycles):
                 out.put(trace)
                 if stop.is_set():

@@ -52,9 +52,10 @@ CAPTIONS = {
         "three fixed directions and shown as red, green, blue: cells with similar colours hold similar vectors."),
     "inner": (
         "Inside the selected step: the output head applied after every inner update, H cycle by H cycle "
-        "(L1.1 ... L1.n = z_L updates, H1 = the z_H update; short cycles share a row). Outlines mark cells that differ from the panel before; "
-        "the % is how far that update moved its latent. A z_L that settles moves less and less; one that moves ~100% "
-        "every time while its decode stays put is flipping between two states (sudoku-tiny's does). "
+        "(L1.1 ... L1.n = z_L updates, H1 = the z_H update; short cycles share a row). Outlines mark cells that "
+        "differ from the panel before; the % is how far that update moved its latent. A z_L that settles moves "
+        "less and less; one that moves ~100% every time while its decode stays put is flipping between two states "
+        "(sudoku-tiny's does). "
         "Only z_H is read out by the model; decoding z_L this way is a probe of the scratchpad, not an answer."),
     "corrections": (
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
