@@ -151,7 +151,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                             z_l_rgb = gr.Image(type="pil", label="z_L as colours", height=240, interactive=False)
                         caption(CAPTIONS["latents"])
                     with gr.Tab("Inner recursion"):
-                        inner = gr.Image(type="pil", label="Inner updates of the selected step", interactive=False)
+                        inner = gr.Image(type="pil", label="Inner updates of the selected step", show_label=False,
+                                         interactive=False)      # the label would cover the first caption
                         caption(CAPTIONS["inner"])
                     with gr.Tab("Corrections"):
                         summary = gr.Markdown(elem_id="corrections-summary")
