@@ -33,10 +33,13 @@ def hosted_counts(config: TRMConfig, steps: Any = 0, H_cycles: Any = 0, L_cycles
     gflop = trace_flops(config, steps, T, n) / 1e9
     if gflop <= HOSTED_GFLOP:
         return steps, T, n
-    fits = lambda s, t, m: trace_flops(config, s, t, m) / 1e9 <= HOSTED_GFLOP   # noqa: E731
-    options = [f"H_cycles to {k}" for k in [_largest(lambda t: fits(steps, t, n), T)] if k] + \
-              [f"L_cycles to {k}" for k in [_largest(lambda m: fits(steps, T, m), n)] if k] + \
-              [f"steps to {k}" for k in [_largest(lambda s: fits(s, T, n), steps)] if k]
+    def fits(s: int, t: int, m: int) -> bool:
+        return trace_flops(config, s, t, m) / 1e9 <= HOSTED_GFLOP
+
+    largest = {"H_cycles": _largest(lambda t: fits(steps, t, n), T),      # each with the other two as asked
+               "L_cycles": _largest(lambda m: fits(steps, T, m), n),
+               "steps": _largest(lambda s: fits(s, T, n), steps)}
+    options = [f"{name} to {k}" for name, k in largest.items() if k]
     advice = ("lower " + ", or ".join(options) + " (any one is enough)" if options
               else "this model is too large for it at any setting; run it with the CLI (python -m trm_viz trace)")
     raise ValueError(f"{steps} steps at H_cycles {T}, L_cycles {n} would cost {gflop:,.0f} GFLOP with this model, "
