@@ -114,9 +114,10 @@ def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
 def test_the_host_bounds_a_runs_cost_not_its_depth(client, registry):
     """The default Sudoku model (0.1M parameters) may think at T=16, n=16 (the old fixed bound stopped at T=6); the
     shipped paper-size one (5M) at those settings would hold a worker for over a minute: the Run button refuses it
-    before running anything and names the settings that fit."""
+    before running anything and names the settings that fit, and the vote, whose copies run together, likewise."""
     from trm_viz.ui.handlers import RunHandlers
     from trm_viz.ui.input_handlers import InputHandlers
+    from trm_viz.ui.runner import vote_run
 
     trace = client.predict("sudoku", EASY, 1, 16, 16, "", api_name="/trace")
     assert (trace["num_steps"], trace["meta"]["H_cycles"], trace["meta"]["L_cycles"]) == (1, 16, 16)
@@ -129,6 +130,8 @@ def test_the_host_bounds_a_runs_cost_not_its_depth(client, registry):
         runs.prepare("sudoku", grid, session, None, 16.0, 16.0, 16.0)
     request, _ = runs.prepare("sudoku", grid, session, None, 16.0, 12.0, 16.0)
     assert (request["shipped"], request["steps"], request["H_cycles"], request["L_cycles"]) == ("sudoku", 16, 12, 16)
+    with pytest.raises(ValueError, match="vote over at most 2 variants"):     # refused before anything runs
+        vote_run(registry.get("sudoku", "sudoku").model, SUDOKU.parse(EASY), 16, 12, 16, 16)
 
 
 @pytest.mark.parametrize("task, puzzle", [("maze", "#######\n#S    #\n# ### #\n#    G#\n#######"),

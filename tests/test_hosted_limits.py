@@ -7,7 +7,7 @@ import pytest
 
 from trm_viz.bench import CONFIGS
 from trm_viz.model.config import TRMConfig
-from trm_viz.ui.limits import HOSTED_GFLOP, hosted_counts
+from trm_viz.ui.limits import HOSTED_GFLOP, hosted_counts, hosted_variants
 
 TINY_SUDOKU = TRMConfig(vocab_size=11, seq_len=81, hidden_size=64, num_heads=8, expansion=2.0, L_layers=1, mlp_t=True,
                         pos_encodings="none", puzzle_emb_ndim=64, H_cycles=16, L_cycles=2, task="sudoku")
@@ -58,3 +58,16 @@ def test_a_tiny_model_runs_on_one_thread_and_a_large_run_on_every_core():
         assert use_threads(CONFIGS["sudoku"]) == _CORES
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_vote_is_bounded_by_what_its_copies_cost_together():
+    """The vote runs every copy in one batch: 16 copies of the paper Sudoku at its own settings fit (6,562 GFLOP),
+    32 do not, nor 16 at the deepest single run the host allows; sudoku-tiny may vote with 32 copies at T=16, n=16."""
+    sudoku = CONFIGS["sudoku"]
+    assert hosted_variants(sudoku, 16, 3, 6, 16) == 16 and hosted_variants(TINY_SUDOKU, 16, 16, 16, 32) == 32
+    with pytest.raises(ValueError, match="13,124 GFLOP .* more than the 8,000 GFLOP this host runs per vote: vote "
+                                         "over at most 19 variants"):
+        hosted_variants(sudoku, 16, 3, 6, 32)
+    with pytest.raises(ValueError, match="vote over at most 2 variants"):
+        hosted_variants(sudoku, 16, 12, 16, 16)
+    assert hosted_variants(sudoku, 16, 12, 16, 2.5) == 2.5          # not a count: run_vote says what it must be

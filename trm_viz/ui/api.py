@@ -86,7 +86,8 @@ def make_vote_api(registry: ModelRegistry):
             H_cycles: z_H updates per step, T (0: the model's default).
             L_cycles: z_L updates per z_H update, n (0: the model's default).
             arc_task_id: ARC only: the task whose variants to run.
-            variants: how many variants to run, 1-32 (ARC: at most those the model knows; maze: at most 8).
+            variants: how many variants to run, 1-32 (ARC: at most those the model knows; maze: at most 8), costing
+                at most trm_viz.ui.limits.HOSTED_VOTE_GFLOP together.
         Returns:
             task, variants, num_steps and steps[] with the ranked answers (answer, votes, mean_q_halt_prob, right
             when the solution is known), each variant's place and q_halt_prob, pass_at_1 and pass_at_2.

@@ -14,6 +14,8 @@ HOSTED_LIMITS = {"steps": 16, "H_cycles": 16, "L_cycles": 16}
 MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = HOSTED_LIMITS["steps"], HOSTED_LIMITS["H_cycles"], HOSTED_LIMITS["L_cycles"]
 # The 30x30 TRM-Att at its own T=3, n=4 (3,822 GFLOP for 16 steps, ~40 s on 2 cores) is the dearest run allowed.
 HOSTED_GFLOP = 4000
+# A vote runs all its copies in one batch: the paper Sudoku's 16 at its own T=3, n=6 (6,562 GFLOP) is the dearest.
+HOSTED_VOTE_GFLOP = 8000
 
 
 def whole(value: Any) -> Any:
@@ -45,3 +47,18 @@ def hosted_counts(config: TRMConfig, steps: Any = 0, H_cycles: Any = 0, L_cycles
     raise ValueError(f"{steps} steps at H_cycles {T}, L_cycles {n} would cost {gflop:,.0f} GFLOP with this model, "
                      f"more than the {HOSTED_GFLOP:,} GFLOP this host runs per trace (about a minute on 2 CPU "
                      f"cores): {advice}.")
+
+
+def hosted_variants(config: TRMConfig, steps: int, H_cycles: int, L_cycles: int, variants: Any) -> Any:
+    """``variants`` when a vote over that many copies of a run costs at most HOSTED_VOTE_GFLOP together, else
+    ValueError saying how many fit (a count that is not a whole number is left for run_vote to refuse)."""
+    if isinstance(variants, bool) or not isinstance(variants, int) or variants < 1:
+        return variants
+    per_copy = trace_flops(config, steps, H_cycles, L_cycles) / 1e9
+    most = int(HOSTED_VOTE_GFLOP // per_copy)
+    if variants <= most:
+        return variants
+    advice = f"vote over at most {most} variants" if most >= 2 else "lower H_cycles, L_cycles or steps first"
+    raise ValueError(f"A vote over {variants} variants at {steps} steps, H_cycles {H_cycles}, L_cycles {L_cycles} "
+                     f"would cost {variants * per_copy:,.0f} GFLOP with this model, more than the "
+                     f"{HOSTED_VOTE_GFLOP:,} GFLOP this host runs per vote: {advice}.")

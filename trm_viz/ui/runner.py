@@ -21,6 +21,7 @@ from ..model.trm import TRM
 from ..tasks import Puzzle
 from ..trace import Trace, iter_trace, run
 from ..vote import VariantVote, run_vote
+from .limits import hosted_variants
 
 _DONE = object()
 _CORES = torch.get_num_threads()          # the process default: one per physical core
@@ -45,6 +46,8 @@ def trace_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: i
 
 
 def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int) -> VariantVote:
+    """The variant vote within what this host runs (ui/limits.py: ValueError beyond it)."""
+    variants = hosted_variants(model.config, steps, H_cycles, L_cycles, variants)
     use_threads(model.config, variants if isinstance(variants, int) and variants > 0 else 1)
     return run_vote(model, puzzle, steps, H_cycles, L_cycles, variants)
 

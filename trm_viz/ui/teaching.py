@@ -1,7 +1,7 @@
 """The words on the page: the header, the "How TRM works" panel and one plain-language caption per view.
 Kept apart from the wiring so they can be read (and corrected) as text. Facts follow the paper and the official
 code (see trm_viz/model/trm.py)."""
-from .limits import HOSTED_GFLOP
+from .limits import HOSTED_GFLOP, HOSTED_VOTE_GFLOP
 
 TITLE = "# Watch a Tiny Recursive Model think"
 
@@ -75,9 +75,9 @@ CAPTIONS = {
         "symmetry vote. **Grey strip below**: the learning rate (log scale), cut or annealed run by run. A model "
         "still in training solves none yet."),
     "settings": (
-        f"T and n go up to 16, within {HOSTED_GFLOP:,} GFLOP of arithmetic per run on this shared host: the small "
-        "shipped models can think that deep, the paper-size ones stay near their own settings (Run says what fits). "
-        "The command line has no such bound."),
+        f"T and n go up to 16, within {HOSTED_GFLOP:,} GFLOP of arithmetic per run on this shared host (a vote's "
+        f"copies together: {HOSTED_VOTE_GFLOP:,}): the small shipped models can think that deep, the paper-size ones "
+        "stay near their own settings (Run and Vote say what fits). The command line has no such bound."),
     "export": (
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (
