@@ -1,7 +1,8 @@
 """What a shared 2-vCPU host runs: recursion counts up to 16 each (the engine allows more, model.config.ENGINE_LIMITS)
 and at most HOSTED_GFLOP of arithmetic per trace (model.cost). A cost bound instead of a fixed T: the 0.1M-parameter
 sudoku-tiny thinks at T=16 in well under a second, while the 30x30 TRM-Att at T=6, n=12 would hold a worker for
-~3 minutes. The UI sliders, the Run button and the /trace and /vote endpoints all go through hosted_counts.
+~3 minutes. The UI sliders, the Run button and the /trace and /vote endpoints all go through hosted_counts; the
+Vote button and /vote also through hosted_variants (a vote's copies run together, at most HOSTED_VOTE_GFLOP).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ def hosted_counts(config: TRMConfig, steps: Any = 0, H_cycles: Any = 0, L_cycles
     gflop = trace_flops(config, steps, T, n) / 1e9
     if gflop <= HOSTED_GFLOP:
         return steps, T, n
+
     def fits(s: int, t: int, m: int) -> bool:
         return trace_flops(config, s, t, m) / 1e9 <= HOSTED_GFLOP
 
