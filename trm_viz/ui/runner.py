@@ -48,7 +48,7 @@ def trace_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: i
 def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int) -> VariantVote:
     """The variant vote within what this host runs (ui/limits.py: ValueError beyond it)."""
     variants = hosted_variants(model.config, steps, H_cycles, L_cycles, variants)
-    use_threads(model.config, variants if isinstance(variants, int) and variants > 0 else 1)
+    use_threads(model.config, variants if isinstance(variants, int) else 1)      # run_vote refuses a bad count
     return run_vote(model, puzzle, steps, H_cycles, L_cycles, variants)
 
 
