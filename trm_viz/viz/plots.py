@@ -51,9 +51,11 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 300):
     if current is not None:
         fig.add_vline(x=int(current), line=dict(color=CURSOR, width=2))
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.25), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="top", y=-0.3), hovermode="x unified",
                       title=dict(text="Halting and accuracy per supervision step", font=dict(size=14)))
-    fig.update_xaxes(title_text="supervision step", dtick=1, range=[0.5, trace.num_steps + 0.5])
+    # No x-axis title: the figure's title names the axis, and a title below the axis collides with the legend once
+    # a narrow (phone) screen wraps the legend onto several rows.
+    fig.update_xaxes(dtick=1, range=[0.5, trace.num_steps + 0.5])
     fig.update_yaxes(range=[-0.03, 1.05])
     return fig
 
