@@ -94,8 +94,9 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 check = gr.Markdown(elem_id="check")
                 with gr.Row():
                     example = gr.Dropdown(list(examples(get_task("sudoku"))), value=sudoku_first.name, label="Examples",
-                                          elem_id="examples", scale=3)
-                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="warm-up (30-45 blanks)", label="New puzzle difficulty", scale=2)
+                                          elem_id="examples", scale=3, min_width=220)
+                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="warm-up (30-45 blanks)", label="New puzzle difficulty", scale=2,
+                                        min_width=200)    # (min widths: on a phone the two stack, not squeeze)
                 with gr.Row():
                     new_btn = gr.Button("New puzzle", size="sm", elem_id="new")
                     clear_btn = gr.Button("Clear", size="sm", elem_id="clear")
