@@ -85,3 +85,35 @@ def test_grown_run_scores_the_same_then_resumes_and_keeps_its_card(cache, tmp_pa
     assert grow_main([str(tmp_path / "nothing"), str(tmp_path / "x"), "--hidden-size", "64"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+
+
+def test_arc_run_moves_to_a_larger_canvas_with_more_tasks_and_resumes(cache, tmp_path, capsys):
+    """`grow --arc-size`: every weight carries over, the puzzle embeddings of the tasks it knew move by name, the
+    tasks the larger canvas admits start at zero, and the folder resumes on the larger canvas."""
+    small_run, moved, more = tmp_path / "small", tmp_path / "moved", tmp_path / "more"
+    args = ["--task", "arc", "--out", str(small_run), "--eval-size", "4", "--max-steps", "2"]
+    for k, v in {"hidden_size": 32, "num_heads": 2, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "arc_size": 4,
+                 "global_batch_size": 4, "arc_variants": 2, "vote_variants": 0, "data_dir": cache}.items():
+        args += ["--set", f"{k}={v}"]
+    assert train_main(args) == 0
+    assert grow_main([str(small_run), str(moved), "--arc-size", "5", "--data-dir", cache]) == 0
+    a, b = load_checkpoint(small_run)[0], load_checkpoint(moved)[0]
+    assert (a.config.seq_len, b.config.seq_len) == (16, 25)
+    assert b.config.num_puzzle_identifiers > a.config.num_puzzle_identifiers       # 5x5 admits more tasks
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if not k.startswith("puzzle_emb."))
+    rows_a = dict(zip(a.config.puzzle_names, sa["puzzle_emb.weights"]))
+    rows_b = dict(zip(b.config.puzzle_names, sb["puzzle_emb.weights"]))
+    kept = set(rows_a) & set(rows_b)
+    tasks_a = {n for n in a.config.puzzle_names if "|" not in n and n != "<blank>"}
+    assert tasks_a <= kept                                           # every task's identity row at least
+    assert all(torch.equal(rows_a[n], rows_b[n]) for n in kept)
+    assert all(not rows_b[n].any() for n in set(rows_b) - kept)      # the rest start at zero, as a fresh run's
+    assert train_main(["--resume", str(moved), "--out", str(more), "--max-steps", "2"]) == 0
+    card = json.loads((more / "card.json").read_text())
+    assert card["total_steps"] == 4 and card["runs"][-1]["train_config"]["arc_size"] == 5
+    assert "moved from a 4x4 canvas to 5x5" in (more / "README.md").read_text()
+    # what it cannot move says so in one line: a smaller canvas, or a model tied to its positions (not ARC)
+    capsys.readouterr()
+    assert grow_main([str(moved), str(tmp_path / "x"), "--arc-size", "4", "--data-dir", cache]) == 2
+    assert "can only grow the canvas" in capsys.readouterr().err

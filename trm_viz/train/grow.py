@@ -17,6 +17,15 @@ README. Longer runs, e.g. on a GPU, are the open question.) How:
   random gate and input but a zero output weight, so they add nothing until training gives them a use.
 
 The card, logs and step count carry over; the card gets a note, and the next run's record shows the new size.
+
+ARC on a larger canvas (`--arc-size N`): a model with RoPE attention has no weight tied to the number of
+positions, so every weight carries over to a larger canvas, which also admits more tasks (every task whose grids
+fit it). Puzzle-embedding rows move by name (task id + augmentation) and the new tasks' rows start at zero, as a
+fresh run's do. This is a warm start, not the same function: a row of the canvas is now N positions long, so what
+attention learned about "the cell below" has to be relearned.
+
+    python -m trm_viz.train.grow checkpoints/arc-tiny runs/arc8 --arc-size 8
+    python -m trm_viz.train --resume runs/arc8 --minutes 60 --out runs/arc8
 """
 from __future__ import annotations
 
@@ -32,7 +41,9 @@ from ..model.config import TRMConfig
 from ..model.layers import swiglu_inter
 from ..model.trm import TRM
 from .card import describe_model, render_readme
-from .state import PUZZLE_KEY, load_run, save_run
+from .config import build_configs
+from .data import build_or_load_arrays
+from .state import PUZZLE_KEY, ResumeState, load_run, save_run
 
 
 def _split_inputs(w: torch.Tensor, k: int, noise: float, gen: torch.Generator) -> torch.Tensor:
@@ -120,45 +131,109 @@ def grown_config(old: TRMConfig, hidden_size: int, expansion: float | None) -> T
                        puzzle_emb_ndim=old.puzzle_emb_ndim * k)
 
 
+def _shipped_state(source: str, run: ResumeState) -> dict[str, torch.Tensor]:
+    """The EMA weights of a run folder, with the whole puzzle table (the shipped file may keep only the rows that
+    inference needs, ARC's identity variants: then the table comes from the training state)."""
+    shipped = load_checkpoint(source)[0].state_dict()
+    if shipped.get(PUZZLE_KEY, torch.empty(0)).shape != run.raw_state.get(PUZZLE_KEY, torch.empty(0)).shape:
+        shipped[PUZZLE_KEY] = run.raw_state[PUZZLE_KEY]
+    return shipped
+
+
+def recanvas_state(state: dict[str, torch.Tensor], old: TRMConfig,
+                   new: TRMConfig) -> tuple[dict[str, torch.Tensor], int]:
+    """The state dict of ``new`` (an ARC model on a larger canvas, with more tasks) warm-started from ``state``: all
+    weights kept, puzzle-embedding rows moved by name, unknown names at zero. Returns it and the rows moved."""
+    if old.task != "arc" or old.mlp_t or old.pos_encodings == "learned":
+        raise ValueError("--arc-size moves an ARC model without weights tied to positions (attention, with rope or "
+                         f"no position encoding); this one is task {old.task!r}, mlp_t {old.mlp_t}, "
+                         f"pos_encodings {old.pos_encodings!r}")
+    if new.seq_len < old.seq_len:
+        raise ValueError(f"--arc-size can only grow the canvas ({old.seq_len} -> {new.seq_len} cells)")
+    s = {name: t.detach().float().cpu().clone() for name, t in state.items()}
+    if PUZZLE_KEY not in s:
+        return s, 0
+    table = s[PUZZLE_KEY]
+    rows = {name: i for i, name in enumerate(old.puzzle_names)}
+    moved = torch.zeros(new.num_puzzle_identifiers, table.shape[1])
+    hits = [(j, rows[name]) for j, name in enumerate(new.puzzle_names) if name in rows]
+    for j, i in hits:
+        moved[j] = table[i]
+    s[PUZZLE_KEY] = moved
+    return s, len(hits)
+
+
+def _recanvas(run: ResumeState, source: str, arc_size: int,
+              data_dir: str) -> tuple[TRMConfig, dict, list[TRM], str]:
+    """(new model config, new training config, [raw, EMA] models, card note) for ``--arc-size``."""
+    old = run.model_config
+    tcfg, mcfg = build_configs("arc", {"arc_size": arc_size, "data_dir": data_dir}, old.to_dict(),
+                               run.train_config)
+    arrays, info = build_or_load_arrays(tcfg)
+    names = [str(n) for n in arrays["puzzle_names"]]
+    new = mcfg.replace(num_puzzle_identifiers=len(names), puzzle_names=names)
+    shipped = _shipped_state(source, run)
+    models, hits = [], 0
+    for state in (run.raw_state, shipped):
+        m = TRM(new)
+        state, hits = recanvas_state(state, old, new)
+        m.load_state_dict(state)
+        models.append(m)
+    side = int(round(old.seq_len ** 0.5))
+    note = (f"At step {run.step:,} the model moved from a {side}x{side} canvas to {arc_size}x{arc_size}, "
+            f"{info['tasks']} tasks (`python -m trm_viz.train.grow --arc-size {arc_size}`): every weight kept, "
+            f"{hits:,} of {len(names):,} puzzle embeddings carried over by name (the earlier tasks' identity rows and "
+            "the variants drawn alike), the rest start at zero; a warm start, since a canvas row is now "
+            f"{arc_size} positions long. The runs after it train on the larger canvas.")
+    return new, tcfg.to_dict(), models, note
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m trm_viz.train.grow", description=__doc__.split("\n\n")[0])
     p.add_argument("source", help="a run folder (written by python -m trm_viz.train --out)")
     p.add_argument("out", help="the folder to write the grown run to (then: python -m trm_viz.train --resume OUT)")
-    p.add_argument("--hidden-size", type=int, required=True, help="a whole multiple of the source's hidden_size")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--hidden-size", type=int, help="a whole multiple of the source's hidden_size")
+    what.add_argument("--arc-size", type=int, help="ARC: a larger canvas side (and every task that fits it)")
     p.add_argument("--expansion", type=float, default=None, help="SwiGLU expansion (default: the source's)")
     p.add_argument("--noise", type=float, default=0.1, help="zero-sum noise between channel copies, relative to "
                    "the weight's std (breaks their symmetry; the function is unchanged whatever its size)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", default="data/train_cache", help="--arc-size: where the ARC arrays are cached")
     args = p.parse_args(argv)
     try:
         run = load_run(args.source)
         if Path(args.out, "train_state.safetensors").exists():
             raise ValueError(f"{args.out} already holds a training run; choose an empty folder")
         old = run.model_config
+        if args.arc_size is not None:
+            new, train_config, models, note = _recanvas(run, args.source, args.arc_size, args.data_dir)
+            return _write(args.out, run, new, train_config, models, note)
         new = grown_config(old, args.hidden_size, args.expansion)
-        shipped = load_checkpoint(args.source)[0].state_dict()      # the EMA weights, puzzle table included...
-        if shipped.get(PUZZLE_KEY, torch.empty(0)).shape != run.raw_state.get(PUZZLE_KEY, torch.empty(0)).shape:
-            shipped[PUZZLE_KEY] = run.raw_state[PUZZLE_KEY]         # ... unless trimmed to the shipped rows (ARC)
         models = []
-        for state in (run.raw_state, shipped):
+        for state in (run.raw_state, _shipped_state(args.source, run)):
             m = TRM(new)
             m.load_state_dict(grow_state(state, old, new, noise=args.noise, seed=args.seed))
             models.append(m)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    card = run.card
     params = models[0].num_parameters()
-    card.setdefault("notes", []).append(
-        f"At step {run.step:,} the model was grown from hidden_size {old.hidden_size}, expansion {old.expansion} to "
-        f"{new.hidden_size}, expansion {new.expansion} ({card.get('parameters', 0):,} -> {params:,} parameters; "
-        "`python -m trm_viz.train.grow`, function-preserving); the runs after it train the grown model.")
-    describe_model(card, new, params)
-    out = Path(args.out)
-    save_run(out, models[0], models[1], run.train_config, run.step, card, render_readme(card))
+    note = (f"At step {run.step:,} the model was grown from hidden_size {old.hidden_size}, expansion {old.expansion} "
+            f"to {new.hidden_size}, expansion {new.expansion} ({run.card.get('parameters', 0):,} -> {params:,} "
+            "parameters; `python -m trm_viz.train.grow`, function-preserving); the runs after it train the grown model.")
+    return _write(args.out, run, new, run.train_config, models, note)
+
+
+def _write(out: str, run: ResumeState, new: TRMConfig, train_config: dict, models: list[TRM], note: str) -> int:
+    """Save the grown run (raw and EMA weights, card with its note, the source's logs) for --resume."""
+    card = run.card
+    card.setdefault("notes", []).append(note)
+    describe_model(card, new, models[0].num_parameters())
+    save_run(Path(out), models[0], models[1], train_config, run.step, card, render_readme(card))
     for name, text in run.logs.items():
-        (out / name).write_text(text)
-    print(f"grew {args.source} ({old.hidden_size} wide) into {out} ({new.hidden_size} wide, {params:,} parameters)")
+        (Path(out) / name).write_text(text)
+    print(f"wrote {out}: {note}")
     return 0
 
 
