@@ -109,7 +109,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                          elem_id="arc-task", allow_custom_value=False)
                     demos = gr.Gallery(label="Demonstration pairs: input \u2192 output", columns=2, height=260,
                                        elem_id="arc-demos", object_fit="contain")
-                    with gr.Row():
+                    with gr.Row(equal_height=True):
                         arc_h = gr.Number(10, label="rows", precision=0, minimum=1, maximum=30, min_width=80)
                         arc_w = gr.Number(10, label="columns", precision=0, minimum=1, maximum=30, min_width=80)
                         resize_btn = gr.Button("Resize test input", size="sm")
