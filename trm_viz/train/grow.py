@@ -140,16 +140,21 @@ def _shipped_state(source: str, run: ResumeState) -> dict[str, torch.Tensor]:
     return shipped
 
 
-def recanvas_state(state: dict[str, torch.Tensor], old: TRMConfig,
-                   new: TRMConfig) -> tuple[dict[str, torch.Tensor], int]:
-    """The state dict of ``new`` (an ARC model on a larger canvas, with more tasks) warm-started from ``state``: all
-    weights kept, puzzle-embedding rows moved by name, unknown names at zero. Returns it and the rows moved."""
+def _check_movable(old: TRMConfig, seq_len: int) -> None:
+    """ValueError unless ``old`` is an ARC model that can move to a canvas of ``seq_len`` cells."""
     if old.task != "arc" or old.mlp_t or old.pos_encodings == "learned":
         raise ValueError("--arc-size moves an ARC model without weights tied to positions (attention, with rope or "
                          f"no position encoding); this one is task {old.task!r}, mlp_t {old.mlp_t}, "
                          f"pos_encodings {old.pos_encodings!r}")
-    if new.seq_len < old.seq_len:
-        raise ValueError(f"--arc-size can only grow the canvas ({old.seq_len} -> {new.seq_len} cells)")
+    if seq_len < old.seq_len:
+        raise ValueError(f"--arc-size can only grow the canvas ({old.seq_len} -> {seq_len} cells)")
+
+
+def recanvas_state(state: dict[str, torch.Tensor], old: TRMConfig,
+                   new: TRMConfig) -> tuple[dict[str, torch.Tensor], int]:
+    """The state dict of ``new`` (an ARC model on a larger canvas, with more tasks) warm-started from ``state``: all
+    weights kept, puzzle-embedding rows moved by name, unknown names at zero. Returns it and the rows moved."""
+    _check_movable(old, new.seq_len)
     s = {name: t.detach().float().cpu().clone() for name, t in state.items()}
     if PUZZLE_KEY not in s:
         return s, 0
@@ -167,6 +172,7 @@ def _recanvas(run: ResumeState, source: str, arc_size: int,
               data_dir: str) -> tuple[TRMConfig, dict, list[TRM], str]:
     """(new model config, new training config, [raw, EMA] models, card note) for ``--arc-size``."""
     old = run.model_config
+    _check_movable(old, arc_size * arc_size)       # before building the new canvas' data, not after
     tcfg, mcfg = build_configs("arc", {"arc_size": arc_size, "data_dir": data_dir}, old.to_dict(),
                                run.train_config)
     arrays, info = build_or_load_arrays(tcfg)
