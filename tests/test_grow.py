@@ -88,7 +88,7 @@ def test_grown_run_scores_the_same_then_resumes_and_keeps_its_card(cache, tmp_pa
 
 
 def test_arc_run_moves_to_a_larger_canvas_with_more_tasks_and_resumes(cache, tmp_path, capsys):
-    """`grow --arc-size`: every weight carries over, the puzzle embeddings of the tasks it knew move by name, the
+    """`grow --canvas` on ARC: every weight carries over, the puzzle embeddings of the tasks it knew move by name, the
     tasks the larger canvas admits start at zero, and the folder resumes on the larger canvas."""
     small_run, moved, more = tmp_path / "small", tmp_path / "moved", tmp_path / "more"
     args = ["--task", "arc", "--out", str(small_run), "--eval-size", "4", "--max-steps", "2"]
@@ -96,7 +96,7 @@ def test_arc_run_moves_to_a_larger_canvas_with_more_tasks_and_resumes(cache, tmp
                  "global_batch_size": 4, "arc_variants": 2, "vote_variants": 0, "data_dir": cache}.items():
         args += ["--set", f"{k}={v}"]
     assert train_main(args) == 0
-    assert grow_main([str(small_run), str(moved), "--arc-size", "5", "--data-dir", cache]) == 0
+    assert grow_main([str(small_run), str(moved), "--canvas", "5", "--data-dir", cache]) == 0
     a, b = load_checkpoint(small_run)[0], load_checkpoint(moved)[0]
     assert (a.config.seq_len, b.config.seq_len) == (16, 25)
     assert b.config.num_puzzle_identifiers > a.config.num_puzzle_identifiers       # 5x5 admits more tasks
@@ -115,5 +115,31 @@ def test_arc_run_moves_to_a_larger_canvas_with_more_tasks_and_resumes(cache, tmp
     assert "moved from a 4x4 canvas to 5x5" in (more / "README.md").read_text()
     # what it cannot move says so in one line: a smaller canvas, or a model tied to its positions (not ARC)
     capsys.readouterr()
-    assert grow_main([str(moved), str(tmp_path / "x"), "--arc-size", "4", "--data-dir", cache]) == 2
+    assert grow_main([str(moved), str(tmp_path / "x"), "--canvas", "4", "--data-dir", cache]) == 2
     assert "can only grow the canvas" in capsys.readouterr().err
+
+
+def test_maze_run_moves_to_a_larger_canvas_and_resumes_there(cache, tmp_path, capsys):
+    """`grow --canvas` on a maze model (attention + RoPE): the same weights read a larger canvas, the folder resumes
+    on it (training mazes of the new size), and an MLP-T model, whose weights are tied to positions, is refused."""
+    small_run, moved, more, mlp = (tmp_path / n for n in ("small", "moved", "more", "mlp"))
+    tiny = {"hidden_size": 32, "num_heads": 2, "L_layers": 1, "H_cycles": 1, "L_cycles": 1, "maze_size": 5,
+            "global_batch_size": 4, "train_size": 16, "vote_variants": 0, "data_dir": cache}
+    args = ["--task", "maze", "--eval-size", "4", "--max-steps", "2"]
+    for k, v in tiny.items():
+        args += ["--set", f"{k}={v}"]
+    assert train_main(args + ["--out", str(small_run)]) == 0
+    assert grow_main([str(small_run), str(moved), "--canvas", "7"]) == 0
+    a, b = load_checkpoint(small_run)[0], load_checkpoint(moved)[0]
+    assert (a.config.seq_len, b.config.seq_len) == (25, 49)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert train_main(["--resume", str(moved), "--out", str(more), "--max-steps", "2"]) == 0
+    card = json.loads((more / "card.json").read_text())
+    assert card["total_steps"] == 4 and card["runs"][-1]["train_config"]["maze_size"] == 7
+    assert card["runs"][-1]["eval"]["n"] > 0
+    assert "moved from a 5x5 canvas to 7x7" in (more / "README.md").read_text()
+    capsys.readouterr()
+    assert train_main(args + ["--set", "mlp_t=true", "--set", "pos_encodings=none", "--out", str(mlp)]) == 0
+    assert grow_main([str(mlp), str(tmp_path / "x"), "--canvas", "7"]) == 2
+    assert "without weights tied to positions" in capsys.readouterr().err

@@ -18,13 +18,14 @@ README. Longer runs, e.g. on a GPU, are the open question.) How:
 
 The card, logs and step count carry over; the card gets a note, and the next run's record shows the new size.
 
-ARC on a larger canvas (`--arc-size N`): a model with RoPE attention has no weight tied to the number of
-positions, so every weight carries over to a larger canvas, which also admits more tasks (every task whose grids
-fit it). Puzzle-embedding rows move by name (task id + augmentation) and the new tasks' rows start at zero, as a
+A larger canvas (`--canvas N`, ARC or maze): a model with RoPE attention has no weight tied to the number of
+positions, so every weight carries over to a larger canvas. For ARC it also admits more tasks (every task whose grids
+fit it): puzzle-embedding rows move by name (task id + augmentation) and the new tasks' rows start at zero, as a
 fresh run's do. This is a warm start, not the same function: a row of the canvas is now N positions long, so what
-attention learned about "the cell below" has to be relearned.
+attention learned about "the cell below" has to be relearned. For mazes it is a size curriculum across runs: learn
+short paths on a small canvas where a CPU or a short GPU session can, then move up (8 -> 12 -> ... -> 30).
 
-    python -m trm_viz.train.grow checkpoints/arc-tiny runs/arc8 --arc-size 8
+    python -m trm_viz.train.grow checkpoints/arc-tiny runs/arc8 --canvas 8
     python -m trm_viz.train --resume runs/arc8 --minutes 60 --out runs/arc8
 """
 from __future__ import annotations
@@ -141,22 +142,23 @@ def _shipped_state(source: str, run: ResumeState) -> dict[str, torch.Tensor]:
 
 
 def _check_movable(old: TRMConfig, seq_len: int) -> None:
-    """ValueError unless ``old`` is an ARC model that can move to a canvas of ``seq_len`` cells."""
-    if old.task != "arc" or old.mlp_t or old.pos_encodings == "learned":
-        raise ValueError("--arc-size moves an ARC model without weights tied to positions (attention, with rope or "
-                         f"no position encoding); this one is task {old.task!r}, mlp_t {old.mlp_t}, "
+    """ValueError unless ``old`` is an ARC or maze model that can move to a canvas of ``seq_len`` cells."""
+    if old.task not in ("arc", "maze") or old.mlp_t or old.pos_encodings == "learned":
+        raise ValueError("--canvas moves an ARC or maze model without weights tied to positions (attention, with "
+                         f"rope or no position encoding); this one is task {old.task!r}, mlp_t {old.mlp_t}, "
                          f"pos_encodings {old.pos_encodings!r}")
     if seq_len < old.seq_len:
-        raise ValueError(f"--arc-size can only grow the canvas ({old.seq_len} -> {seq_len} cells)")
+        raise ValueError(f"--canvas can only grow the canvas ({old.seq_len} -> {seq_len} cells)")
 
 
 def recanvas_state(state: dict[str, torch.Tensor], old: TRMConfig,
                    new: TRMConfig) -> tuple[dict[str, torch.Tensor], int]:
-    """The state dict of ``new`` (an ARC model on a larger canvas, with more tasks) warm-started from ``state``: all
-    weights kept, puzzle-embedding rows moved by name, unknown names at zero. Returns it and the rows moved."""
+    """The state dict of ``new`` (a model on a larger canvas; for ARC, with more tasks) warm-started from ``state``:
+    all weights kept, puzzle-embedding rows moved by name, unknown names at zero. Returns it and the rows moved.
+    A maze model's table is one unnamed row, kept as it is."""
     _check_movable(old, new.seq_len)
     s = {name: t.detach().float().cpu().clone() for name, t in state.items()}
-    if PUZZLE_KEY not in s:
+    if PUZZLE_KEY not in s or not new.puzzle_names:
         return s, 0
     table = s[PUZZLE_KEY]
     rows = {name: i for i, name in enumerate(old.puzzle_names)}
@@ -168,16 +170,19 @@ def recanvas_state(state: dict[str, torch.Tensor], old: TRMConfig,
     return s, len(hits)
 
 
-def _recanvas(run: ResumeState, source: str, arc_size: int,
+def _recanvas(run: ResumeState, source: str, size: int,
               data_dir: str) -> tuple[TRMConfig, dict, list[TRM], str]:
-    """(new model config, new training config, [raw, EMA] models, card note) for ``--arc-size``."""
+    """(new model config, new training config, [raw, EMA] models, card note) for ``--canvas``."""
     old = run.model_config
-    _check_movable(old, arc_size * arc_size)       # before building the new canvas' data, not after
-    tcfg, mcfg = build_configs("arc", {"arc_size": arc_size, "data_dir": data_dir}, old.to_dict(),
-                               run.train_config)
-    arrays, info = build_or_load_arrays(tcfg)
-    names = [str(n) for n in arrays["puzzle_names"]]
-    new = mcfg.replace(num_puzzle_identifiers=len(names), puzzle_names=names)
+    _check_movable(old, size * size)               # before building the new canvas' data, not after
+    task = old.task
+    tcfg, new = build_configs(task, {f"{task}_size": size, "data_dir": data_dir}, old.to_dict(), run.train_config)
+    side = int(round(old.seq_len ** 0.5))
+    what = ""
+    if task == "arc":                              # the larger canvas admits more tasks: one embedding row each
+        arrays, info = build_or_load_arrays(tcfg)
+        names = [str(n) for n in arrays["puzzle_names"]]
+        new = new.replace(num_puzzle_identifiers=len(names), puzzle_names=names)
     shipped = _shipped_state(source, run)
     models, hits = [], 0
     for state in (run.raw_state, shipped):
@@ -185,12 +190,14 @@ def _recanvas(run: ResumeState, source: str, arc_size: int,
         state, hits = recanvas_state(state, old, new)
         m.load_state_dict(state)
         models.append(m)
-    side = int(round(old.seq_len ** 0.5))
-    note = (f"At step {run.step:,} the model moved from a {side}x{side} canvas to {arc_size}x{arc_size}, "
-            f"{info['tasks']} tasks (`python -m trm_viz.train.grow --arc-size {arc_size}`): every weight kept, "
-            f"{hits:,} of {len(names):,} puzzle embeddings carried over by name (the earlier tasks' identity rows and "
-            "the variants drawn alike), the rest start at zero; a warm start, since a canvas row is now "
-            f"{arc_size} positions long. The runs after it train on the larger canvas.")
+    if task == "arc":
+        what = (f", {info['tasks']} tasks: every weight kept, {hits:,} of {len(names):,} puzzle embeddings carried "
+                "over by name (the earlier tasks' identity rows and the variants drawn alike), the rest start at zero")
+    else:
+        what = ": every weight kept (attention reads relative positions only)"
+    note = (f"At step {run.step:,} the model moved from a {side}x{side} canvas to {size}x{size}{what} "
+            f"(`python -m trm_viz.train.grow --canvas {size}`); a warm start, since a canvas row is now {size} "
+            "positions long. The runs after it train on the larger canvas.")
     return new, tcfg.to_dict(), models, note
 
 
@@ -200,20 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", help="the folder to write the grown run to (then: python -m trm_viz.train --resume OUT)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--hidden-size", type=int, help="a whole multiple of the source's hidden_size")
-    what.add_argument("--arc-size", type=int, help="ARC: a larger canvas side (and every task that fits it)")
+    what.add_argument("--canvas", "--arc-size", type=int, dest="canvas",
+                      help="ARC or maze (attention): a larger canvas side (ARC: and every task that fits it)")
     p.add_argument("--expansion", type=float, default=None, help="SwiGLU expansion (default: the source's)")
     p.add_argument("--noise", type=float, default=0.1, help="zero-sum noise between channel copies, relative to "
                    "the weight's std (breaks their symmetry; the function is unchanged whatever its size)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default="data/train_cache", help="--arc-size: where the ARC arrays are cached")
+    p.add_argument("--data-dir", default="data/train_cache", help="--canvas, ARC: where the ARC arrays are cached")
     args = p.parse_args(argv)
     try:
         run = load_run(args.source)
         if Path(args.out, "train_state.safetensors").exists():
             raise ValueError(f"{args.out} already holds a training run; choose an empty folder")
         old = run.model_config
-        if args.arc_size is not None:
-            new, train_config, models, note = _recanvas(run, args.source, args.arc_size, args.data_dir)
+        if args.canvas is not None:
+            new, train_config, models, note = _recanvas(run, args.source, args.canvas, args.data_dir)
             return _write(args.out, run, new, train_config, models, note)
         new = grown_config(old, args.hidden_size, args.expansion)
         models = []
