@@ -112,7 +112,7 @@ def test_arc_run_moves_to_a_larger_canvas_with_more_tasks_and_resumes(cache, tmp
     assert train_main(["--resume", str(moved), "--out", str(more), "--max-steps", "2"]) == 0
     card = json.loads((more / "card.json").read_text())
     assert card["total_steps"] == 4 and card["runs"][-1]["train_config"]["arc_size"] == 5
-    assert "moved from a 4x4 canvas to 5x5" in (more / "README.md").read_text()
+    assert "moved from the 4x4 canvas to 5x5" in (more / "README.md").read_text()
     # what it cannot move says so in one line: a smaller canvas, or a model tied to its positions (not ARC)
     capsys.readouterr()
     assert grow_main([str(moved), str(tmp_path / "x"), "--canvas", "4", "--data-dir", cache]) == 2
@@ -138,7 +138,7 @@ def test_maze_run_moves_to_a_larger_canvas_and_resumes_there(cache, tmp_path, ca
     card = json.loads((more / "card.json").read_text())
     assert card["total_steps"] == 4 and card["runs"][-1]["train_config"]["maze_size"] == 7
     assert card["runs"][-1]["eval"]["n"] > 0
-    assert "moved from a 5x5 canvas to 7x7" in (more / "README.md").read_text()
+    assert "moved from the 5x5 canvas to 7x7" in (more / "README.md").read_text()
     capsys.readouterr()
     assert train_main(args + ["--set", "mlp_t=true", "--set", "pos_encodings=none", "--out", str(mlp)]) == 0
     assert grow_main([str(mlp), str(tmp_path / "x"), "--canvas", "7"]) == 2

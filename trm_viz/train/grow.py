@@ -194,9 +194,9 @@ def _recanvas(run: ResumeState, source: str, size: int,
         what = (f", {info['tasks']} tasks: every weight kept, {hits:,} of {len(names):,} puzzle embeddings carried "
                 "over by name (the earlier tasks' identity rows and the variants drawn alike), the rest start at zero")
     else:
-        what = ": every weight kept (attention reads relative positions only)"
-    note = (f"At step {run.step:,} the model moved from a {side}x{side} canvas to {size}x{size}{what} "
-            f"(`python -m trm_viz.train.grow --canvas {size}`); a warm start, since a canvas row is now {size} "
+        what = ": every weight kept, as attention reads relative positions only"
+    note = (f"At step {run.step:,} the model moved from the {side}x{side} canvas to {size}x{size} "
+            f"(`python -m trm_viz.train.grow --canvas {size}`){what}; a warm start, since a canvas row is now {size} "
             "positions long. The runs after it train on the larger canvas.")
     return new, tcfg.to_dict(), models, note
 
