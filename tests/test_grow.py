@@ -129,7 +129,7 @@ def test_maze_run_moves_to_a_larger_canvas_and_resumes_there(cache, tmp_path, ca
     for k, v in tiny.items():
         args += ["--set", f"{k}={v}"]
     assert train_main(args + ["--out", str(small_run)]) == 0
-    assert grow_main([str(small_run), str(moved), "--canvas", "7"]) == 0
+    assert grow_main([str(small_run), str(moved), "--canvas", "7", "--data-dir", cache]) == 0
     a, b = load_checkpoint(small_run)[0], load_checkpoint(moved)[0]
     assert (a.config.seq_len, b.config.seq_len) == (25, 49)
     sa, sb = a.state_dict(), b.state_dict()
@@ -141,5 +141,5 @@ def test_maze_run_moves_to_a_larger_canvas_and_resumes_there(cache, tmp_path, ca
     assert "moved from the 5x5 canvas to 7x7" in (more / "README.md").read_text()
     capsys.readouterr()
     assert train_main(args + ["--set", "mlp_t=true", "--set", "pos_encodings=none", "--out", str(mlp)]) == 0
-    assert grow_main([str(mlp), str(tmp_path / "x"), "--canvas", "7"]) == 2
+    assert grow_main([str(mlp), str(tmp_path / "x"), "--canvas", "7", "--data-dir", cache]) == 2
     assert "without weights tied to positions" in capsys.readouterr().err

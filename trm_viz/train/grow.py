@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise", type=float, default=0.1, help="zero-sum noise between channel copies, relative to "
                    "the weight's std (breaks their symmetry; the function is unchanged whatever its size)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default="data/train_cache", help="--canvas, ARC: where the ARC arrays are cached")
+    p.add_argument("--data-dir", default="data/train_cache", help="--canvas: where the larger canvas' training data is cached")
     args = p.parse_args(argv)
     try:
         run = load_run(args.source)
