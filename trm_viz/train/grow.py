@@ -178,7 +178,6 @@ def _recanvas(run: ResumeState, source: str, size: int,
     task = old.task
     tcfg, new = build_configs(task, {f"{task}_size": size, "data_dir": data_dir}, old.to_dict(), run.train_config)
     side = int(round(old.seq_len ** 0.5))
-    what = ""
     if task == "arc":                              # the larger canvas admits more tasks: one embedding row each
         arrays, info = build_or_load_arrays(tcfg)
         names = [str(n) for n in arrays["puzzle_names"]]
@@ -213,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--noise", type=float, default=0.1, help="zero-sum noise between channel copies, relative to "
                    "the weight's std (breaks their symmetry; the function is unchanged whatever its size)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default="data/train_cache", help="--canvas: where the larger canvas' training data is cached")
+    p.add_argument("--data-dir", default="data/train_cache",
+                   help="--canvas: where the larger canvas' training data is cached")
     args = p.parse_args(argv)
     try:
         run = load_run(args.source)
