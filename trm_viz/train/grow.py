@@ -177,7 +177,7 @@ def _recanvas(run: ResumeState, source: str, size: int,
     _check_movable(old, size * size)               # before building the new canvas' data, not after
     task = old.task
     tcfg, new = build_configs(task, {f"{task}_size": size, "data_dir": data_dir}, old.to_dict(), run.train_config)
-    side = int(round(old.seq_len ** 0.5))
+    side = math.isqrt(old.seq_len)
     if task == "arc":                              # the larger canvas admits more tasks: one embedding row each
         arrays, info = build_or_load_arrays(tcfg)
         names = [str(n) for n in arrays["puzzle_names"]]
