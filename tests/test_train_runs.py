@@ -144,9 +144,11 @@ def test_arc_run_reports_pass_at_2_in_its_card(cache, tmp_path):
     assert train_main(args) == 0
     ev = json.loads((tmp_path / "card.json").read_text())["runs"][0]["eval"]
     assert ev["vote_variants"] == 2 and ev["n"] == 4 and 0 <= ev["pass_at_1"] <= ev["pass_at_2"] <= 1
+    # the vote after every one of the 16 steps, the last being the reported number, and the card's columns for it
+    assert len(ev["pass_at_2_by_step"]) == 16 and ev["pass_at_2_by_step"][-1] == ev["pass_at_2"]
     readme = (tmp_path / "README.md").read_text()
-    assert "| run | pass@1 | pass@2 | variants voted | n |" in readme and "vote over 2 variants" in (
-        tmp_path / "train.log").read_text()
+    assert "| run | pass@1 | pass@2 | pass@2@1 | pass@2@2 | pass@2@4 | pass@2@8 | variants voted | n |" in readme
+    assert "vote over 2 variants" in (tmp_path / "train.log").read_text()
 
 
 def test_sigterm_ends_a_run_with_its_evaluation_and_checkpoint(cache, tmp_path):

@@ -130,3 +130,6 @@ def test_the_held_out_vote_of_training_agrees_with_the_one_puzzle_vote():
     assert split["n"] == 6 and split["variants"] == 4
     for k in (1, 2):
         assert split[f"pass_at_{k}"] == pytest.approx(np.mean([v.pass_at(k) for v in one_by_one]), abs=1e-6)
+        # after every step too, not only the last: one pass of the split scores the vote's whole curve
+        assert split[f"pass_at_{k}_by_step"] == pytest.approx(
+            [np.mean([v.pass_at(k, step) for v in one_by_one]) for step in range(1, 7)], abs=1e-6)

@@ -145,9 +145,15 @@ def render_readme(card: dict[str, Any]) -> str:
                    else "(rotations and mirror images)"))
         lines += ["", what + ", each answer mapped back, equal answers pooled and the k with the most votes (then "
                   "highest mean halting probability) submitted, as the official ARC evaluator. pass@1 is the vote's "
-                  "own answer.", "", "| run | pass@1 | pass@2 | variants voted | n |", "|---|---|---|---|---|"]
-        lines += [f"| {i} | {_pct(ev.get('pass_at_1'))} | {_pct(ev.get('pass_at_2'))} | "
-                  f"{ev.get('vote_variants', '-')} | {ev.get('n', '-')} |" for i, ev in votes]
+                  "own answer. Both are scored after the last step, as the official evaluation runs every step; "
+                  "pass@2@N is the vote after step N (- : not recorded), which shows where it peaks.", "",
+                  "| run | pass@1 | pass@2 | " + " | ".join(f"pass@2@{s}" for s in SHOWN_STEPS[:-1])
+                  + " | variants voted | n |", "|---" * (5 + len(SHOWN_STEPS) - 1) + "|"]
+        for i, ev in votes:
+            by_step = ev.get("pass_at_2_by_step") or []
+            cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS[:-1]]
+            lines.append(f"| {i} | {_pct(ev.get('pass_at_1'))} | {_pct(ev.get('pass_at_2'))} | " + " | ".join(cells)
+                         + f" | {ev.get('vote_variants', '-')} | {ev.get('vote_n', ev.get('n', '-'))} |")
     lines += ["", "## Intended use", "",
               "Watching a real TRM refine its answer step by step in the trm_viz app (answer, latent changes, "
               "halting probability), and as a starting point for further training. It is a research/teaching "
