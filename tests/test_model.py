@@ -115,6 +115,7 @@ def test_recursion_matches_independent_restatement(variant):
             # reference's latents: each step is checked tightly and a wrong recursion still fails at once.
             assert torch.allclose(logits, logits_ref, atol=1e-3, rtol=1e-4)
             assert torch.allclose(torch.sigmoid(q), q_ref, atol=1e-4)
+            assert torch.allclose(z_H, z_H_ref, atol=1e-3) and torch.allclose(z_L, z_L_ref, atol=1e-3)
             z_H, z_L = z_H_ref, z_L_ref
 
 
