@@ -49,8 +49,9 @@ def test_vote_api_ranks_the_variants_answers_per_step(client, registry):
 
     if "arc" not in registry.available():
         pytest.skip("no ARC model is shipped")
-    task_id = known_arc_tasks(registry.config("arc"))[0]
-    task_json = json.dumps(curated_tasks().get(task_id) or {})
+    curated = curated_tasks()                    # the model's first task shipped in assets/ (with its demonstrations)
+    task_id = next(t for t in known_arc_tasks(registry.config("arc")) if t in curated)
+    task_json = json.dumps(curated[task_id])
     vote = client.predict("arc", task_json, 3, 0, 0, task_id, 16, api_name="/vote")
     assert vote["format"] == "trm_viz.vote" and vote["arc_task_id"] == task_id and vote["num_steps"] == 3
     assert vote["variants"][0] == task_id and len(vote["variants"]) == vote["available_variants"] == 16
