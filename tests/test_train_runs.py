@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -103,6 +104,34 @@ def test_eval_only_scores_a_run_at_another_depth_and_records_it_without_training
     assert "| training runs | 1 |" in readme and "| 3, 2 |" in readme
     with pytest.raises(SystemExit, match="--eval-only evaluates a trained run: it needs --resume"):
         _run_cli(cache, tmp_path / "c", "--eval-only")
+
+
+def test_a_sudoku_run_also_scores_puzzles_that_need_search(cache, tmp_path):
+    """sudoku_hard_eval: the end-of-run evaluation scores a second held-out set, puzzles our solver needs >= 20
+    guesses for; the card, its README table and the app's training history keep it apart from the main set."""
+    from trm_viz.model.history import read_history
+    from trm_viz.tasks import get_task
+    from trm_viz.tasks.sudoku_solver import rating
+
+    out = tmp_path / "run"
+    _run_cli(cache, out, "--max-steps", "3", "--set", "sudoku_hard_eval=6", "--set", "vote_variants=0")
+    hard = json.loads((out / "card.json").read_text())["runs"][0]["eval"]["hard"]
+    assert hard["n"] == 6 and hard["min_guesses"] == 20 and hard["median_guesses"] >= 20
+    assert len(hard["exact_by_step"]) == 16 and 0.0 <= hard["exact_at_halt"] <= 1.0
+    [cached] = Path(cache).glob("sudoku-hard-*.npz")
+    trained = set()
+    for other in Path(cache).glob("sudoku-*.npz"):       # every training set in this module's cache
+        if other != cached:
+            with np.load(other) as d:
+                trained |= {r.tobytes() for r in d["train_inputs"]}
+    with np.load(cached) as z:                     # the puzzles really need search; none is a training puzzle
+        puzzles = [get_task("sudoku").decode(row) for row in z["inputs"]]
+        assert trained and not {r.tobytes() for r in z["inputs"]} & trained
+    assert all(rating(p) >= 20 for p in puzzles)
+    assert "minimal puzzles, >= 20 guesses" in (out / "README.md").read_text()
+    assert "eval (EMA), >= 20 guesses: exact by step" in (out / "train.log").read_text()
+    history = read_history(out)
+    assert [e.held_out for e in history.evaluations] == ["minimal puzzles", "minimal puzzles, >= 20 guesses"]
 
 
 def test_budget_share_counts_steps_or_training_time():

@@ -104,6 +104,11 @@ def eval_set_label(data: dict[str, Any]) -> str:
     return str(data.get("source", "?"))[:40]
 
 
+def hard_set_label(hard: dict[str, Any]) -> str:
+    """The second held-out Sudoku set of a run's evaluation (its "hard" record): puzzles that need search."""
+    return f"minimal puzzles, >= {str(hard.get('min_guesses', '?'))[:6]} guesses"
+
+
 def _positive(value: Any) -> float | None:
     v = _number(value)
     return v if v is not None and v > 0 else None
@@ -118,24 +123,31 @@ def _run_lr(run: dict) -> tuple[float | None, float | None]:
     return lr, (lr * ratio if lr is not None and ratio is not None and ratio < 1.0 else None)
 
 
-def _evaluation(run_no: int, run: dict) -> Evaluation | None:
+def _evaluations(run_no: int, run: dict) -> list[Evaluation]:
+    """A run's held-out evaluations: its held-out set's, then (Sudoku, when measured) the hard set's."""
     ev = run.get("eval")
-    if not isinstance(ev, dict) or not isinstance(ev.get("exact_by_step"), list) or not ev["exact_by_step"]:
-        return None
-    exact = _fraction(ev["exact_by_step"][-1])
-    if exact is None:
-        return None
-    cells = ev.get("cell_acc_by_step")
+    if not isinstance(ev, dict):
+        return []
     evaluated = evaluation_only(run)
     lr, lr_end = (None, None) if evaluated else _run_lr(run)
     depth = f"T={run['H_cycles']}, n={run['L_cycles']}" if evaluated and "H_cycles" in run else ""
-    return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
-                      exact_at_halt=_fraction(ev.get("exact_at_halt")),
-                      cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
-                      vote=_fraction(ev.get("pass_at_1")), vote_pass2=_fraction(ev.get("pass_at_2")),
-                      n=int(ev.get("n") or 0),
-                      held_out=eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?",
-                      lr=lr, lr_end=lr_end, depth=depth)
+
+    def one(r: Any, held_out: str, with_vote: bool) -> Evaluation | None:
+        if not isinstance(r, dict) or not isinstance(r.get("exact_by_step"), list) or not r["exact_by_step"]:
+            return None
+        exact, cells = _fraction(r["exact_by_step"][-1]), r.get("cell_acc_by_step")
+        if exact is None:
+            return None
+        return Evaluation(run=run_no, step=int(run.get("steps_end") or 0), exact=exact,
+                          exact_at_halt=_fraction(r.get("exact_at_halt")),
+                          cells=_fraction(cells[-1]) if isinstance(cells, list) and cells else None,
+                          vote=_fraction(r.get("pass_at_1")) if with_vote else None,
+                          vote_pass2=_fraction(r.get("pass_at_2")) if with_vote else None,
+                          n=int(r.get("n") or 0), held_out=held_out, lr=lr, lr_end=lr_end, depth=depth)
+
+    main = one(ev, eval_set_label(run["data"]) if isinstance(run.get("data"), dict) else "?", True)
+    hard = one(ev.get("hard"), hard_set_label(ev["hard"]), False) if isinstance(ev.get("hard"), dict) else None
+    return [] if main is None else [main] + ([hard] if hard is not None else [])
 
 
 def _read_metrics(folder: Path, history: TrainingHistory) -> None:
@@ -171,7 +183,7 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
             # (cards written before 2026-11-27 said "1 threads")
             devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in trained
                             if r.get("device")}),
-            evaluations=[e for i, r in enumerate(runs, 1) if (e := _evaluation(i, r)) is not None])
+            evaluations=[e for i, r in enumerate(runs, 1) for e in _evaluations(i, r)])
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     if with_metrics:

@@ -29,7 +29,7 @@ from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
 from .config import TASKS, build_configs, parse_overrides  # noqa: E402
-from .data import build_or_load_arrays, to_device  # noqa: E402
+from .data import build_or_load_arrays, hard_sudoku_eval, to_device  # noqa: E402
 from .evaluate import evaluate  # noqa: E402
 from .loop import Trainer, setup_device  # noqa: E402
 from .state import load_run, save_run  # noqa: E402
@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     eval_bs = tcfg.eval_batch_size or tcfg.global_batch_size
     n_eval = 0 if args.no_eval else len(data.eval)
+    hard, hard_info = (hard_sudoku_eval(tcfg, arrays["train_inputs"], device)
+                       if rank == 0 and n_eval and task == "sudoku" and tcfg.sudoku_hard_eval else (None, {}))
+    n_hard = len(hard) if hard is not None else 0
     # Evaluation runs eagerly, forward only, all halt_max_steps steps: estimate it from the measured training step
     # (a forward is ~T(n+1) of the T(n+1) + 2(n+1) net calls a training step costs, backward counted twice).
     calls = mcfg.H_cycles * (mcfg.L_cycles + 1)
@@ -259,8 +262,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         if math.isnan(sec_per_step):
             return left < SAVE_RESERVE_S + 30
         eager_factor = 3.0 if trainer.compile != "off" else 1.0   # read here: a failed compile falls back
-        eval_s = (math.ceil(n_eval / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
-                  * min(eval_bs, max(n_eval, 1)) / trainer.batch) * (1 + vote_rows)
+
+        def plain_eval_s(n: int) -> float:
+            return (math.ceil(n / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
+                    * min(eval_bs, max(n, 1)) / trainer.batch)
+        eval_s = plain_eval_s(n_eval) * (1 + vote_rows) + (plain_eval_s(n_hard) if n_hard else 0.0)
         train_left = left - eval_s - SAVE_RESERVE_S
         return train_left < 2 * sec_per_step
 
@@ -294,11 +300,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         if n_eval:
             inputs, labels, ids = split_tokens(task, data.eval)
             eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.eval_dtype)
-            log.line("eval (EMA): exact by step " + " ".join(f"{100 * v:.1f}" for v in eval_result["exact_by_step"])
-                     + f" | cells at step {eval_result['steps']} {100 * eval_result['cell_acc_by_step'][-1]:.1f}%"
-                     + f" | at halt {100 * eval_result['exact_at_halt']:.1f}% | halt acc "
-                     f"{100 * eval_result['halt_accuracy']:.1f}% | mean steps {eval_result['mean_steps']} | "
-                     f"n {eval_result['n']} | {eval_result['seconds']:.1f} s")
+            log.line(_eval_line("eval (EMA): exact by step ", eval_result))
             if task == "arc" or tcfg.vote_variants:   # ARC: the paper's number; Sudoku / maze: symmetric copies
                 votes = vote_on_held_out(ema_model, task, data.eval, variants=tcfg.vote_variants,
                                          batch_size=eval_bs, dtype=trainer.eval_dtype, limit=tcfg.vote_size)
@@ -306,6 +308,12 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                 log.line(f"eval (EMA): vote over {votes['vote_variants']} variants: pass@1 "
                          f"{100 * votes['pass_at_1']:.1f}% | pass@2 {100 * votes['pass_at_2']:.1f}% | "
                          f"n {votes['vote_n']} | {votes['vote_seconds']:.1f} s")
+            if hard is not None:     # Sudoku: the puzzles that need search, scored apart
+                h = evaluate(ema_model, *split_tokens(task, hard), batch_size=eval_bs, dtype=trainer.eval_dtype)
+                log.line(_eval_line(f"eval (EMA), >= {hard_info['min_guesses']} guesses: exact by step ", h))
+                eval_result["hard"] = {**hard_info, **{k: h[k] for k in ("n", "exact_by_step", "cell_acc_by_step",
+                                                                         "exact_at_halt", "halt_accuracy",
+                                                                         "mean_steps", "seconds")}}
             log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
         card = resume.card if resume and resume.card else new_card(task)
         minutes = (time.time() - t0) / 60
@@ -320,6 +328,13 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         dist.barrier()
         dist.destroy_process_group()
     return 0
+
+
+def _eval_line(head: str, r: dict) -> str:
+    return (head + " ".join(f"{100 * v:.1f}" for v in r["exact_by_step"])
+            + f" | cells at step {r['steps']} {100 * r['cell_acc_by_step'][-1]:.1f}% | at halt "
+            f"{100 * r['exact_at_halt']:.1f}% | halt acc {100 * r['halt_accuracy']:.1f}% | mean steps "
+            f"{r['mean_steps']} | n {r['n']} | {r['seconds']:.1f} s")
 
 
 if __name__ == "__main__":

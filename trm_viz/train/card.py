@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..model.config import TRMConfig
-from ..model.history import eval_set_label, evaluation_only
+from ..model.history import eval_set_label, evaluation_only, hard_set_label
 
 TASK_TITLES = {"sudoku": "Sudoku (9x9)", "maze": "Maze (30x30, shortest path)", "arc": "ARC-AGI (30x30 canvas)"}
 SHOWN_STEPS = (1, 2, 4, 8, 16)
@@ -60,6 +60,15 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _eval_cells(held_out: str, ev: dict[str, Any]) -> str:
+    """The evaluation-table cells of one held-out set: its name, exact after the shown steps, at halt, ..."""
+    by_step = ev.get("exact_by_step") or []
+    exact = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
+    return (f"{held_out} | " + " | ".join(exact) + f" | {_pct(ev.get('exact_at_halt'))} | "
+            f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
+            f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
 
 
 def _title(task: str, model: dict[str, Any]) -> str:
@@ -128,14 +137,12 @@ def render_readme(card: dict[str, Any]) -> str:
               "|---" * (11 + len(SHOWN_STEPS)) + "|"]
     for i, run in enumerate(runs, 1):
         ev = run.get("eval") or {}
-        by_step = ev.get("exact_by_step") or []
-        cells = [_pct(by_step[s - 1]) if len(by_step) >= s else "-" for s in SHOWN_STEPS]
         depth = f"{run['H_cycles']}, {run['L_cycles']}" if "H_cycles" in run else "-"
-        lines.append(f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
-                     f"{depth} | {eval_set_label(run.get('data') or {})} | "
-                     + " | ".join(cells) + f" | {_pct(ev.get('exact_at_halt'))} | "
-                     f"{_pct((ev.get('cell_acc_by_step') or [None])[-1])} | {_pct(ev.get('halt_accuracy'))} | "
-                     f"{ev.get('mean_steps', '-')} | {ev.get('n', '-')} |")
+        head = (f"| {i} | {run.get('date', '')[:10]} | {run.get('device', '')} | {run.get('steps_end', 0):,} | "
+                f"{depth} | ")
+        lines.append(head + _eval_cells(eval_set_label(run.get("data") or {}), ev))
+        if isinstance(ev.get("hard"), dict):     # Sudoku: the second held-out set, puzzles that need search
+            lines.append(head + _eval_cells(hard_set_label(ev["hard"]), ev["hard"]))
     votes = [(i, run["eval"]) for i, run in enumerate(runs, 1) if "pass_at_2" in (run.get("eval") or {})]
     if votes:   # ARC: the paper's metric; Sudoku / maze: the same vote over symmetric copies
         what = ("ARC pass@k: every augmented variant of a test pair's task is run" if task == "arc" else

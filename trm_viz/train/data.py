@@ -3,6 +3,7 @@
 
 - Sudoku: ``train_size`` random minimal unique puzzles for training and ``eval_size`` others, held out (different
   seed, exact duplicates of training puzzles removed). Difficulty: ``sudoku_min_guesses`` (solver guesses).
+  ``sudoku_hard_eval`` adds a second held-out set of puzzles that need >= 20 guesses (``hard_sudoku_eval``).
 - Maze: 30x30 mazes with a unique shortest path of >= 110 steps (Maze-Hard's filter), split the same way; with
   ``maze_size`` < 30, mazes of that canvas with the filter scaled to it (maze_generate.hard_min_path). With
   ``maze_sizes`` "lo-hi", the training mazes mix every size of that range (a curriculum); held-out ones stay full-size.
@@ -30,6 +31,7 @@ from .augment import DeviceData
 from .config import TrainConfig, int_range
 
 DATA_FORMAT_VERSION = 1
+HARD_MIN_GUESSES = 20     # the hard held-out Sudoku set: puzzles our solver needs >= this many guesses for
 
 
 @dataclass
@@ -42,7 +44,7 @@ class TaskData:
 
 
 def _seed(seed: int, split: str) -> int:
-    return int(np.random.SeedSequence([seed, {"train": 1, "eval": 2}[split]]).generate_state(1)[0] & 0x7FFFFFFF)
+    return int(np.random.SeedSequence([seed, {"train": 1, "eval": 2, "hard_eval": 3}[split]]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
 def _without(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -269,6 +271,35 @@ def to_device(arrays: dict[str, np.ndarray], info: dict[str, Any], task: str, cf
     names = [str(x) for x in arrays["puzzle_names"]] if task == "arc" else []
     return TaskData(splits["train"], splits["eval"], num_puzzle_identifiers=max(len(names), 1),
                     puzzle_names=names, info=info)
+
+
+def hard_sudoku_eval(cfg: TrainConfig, train_inputs: np.ndarray, device: torch.device
+                     ) -> tuple[DeviceData, dict[str, Any]]:
+    """``cfg.sudoku_hard_eval`` held-out minimal Sudoku puzzles that need >= HARD_MIN_GUESSES solver guesses: the
+    hard set the end-of-run evaluation also scores, so that a card tracks accuracy on puzzles that need search as
+    well as on the (mostly easier) random minimal ones. Own seed, training duplicates removed, cached."""
+    from ..tasks.sudoku_generate import generate_batch
+    keys = {"v": DATA_FORMAT_VERSION, "seed": cfg.seed, "n": cfg.sudoku_hard_eval, "min_guesses": HARD_MIN_GUESSES}
+    digest = hashlib.sha1(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:12]
+    path = Path(cfg.data_dir) / f"sudoku-hard-{digest}.npz"
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            inputs, labels, rating = z["inputs"], z["labels"], z["rating"]
+    else:
+        puzzles, solutions, rating = generate_batch(cfg.sudoku_hard_eval, seed=_seed(cfg.seed, "hard_eval"),
+                                                    min_guesses=HARD_MIN_GUESSES)
+        inputs, labels = _encode(get_task("sudoku"), puzzles), _encode(get_task("sudoku"), solutions)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
+        np.savez_compressed(tmp, inputs=inputs, labels=labels, rating=rating)
+        os.replace(tmp, path)
+    keep = _without(inputs, train_inputs)
+    inputs, labels, rating = inputs[keep], labels[keep], rating[keep]
+    if len(inputs) == 0:
+        raise ValueError("the hard held-out Sudoku set is empty")
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
+    data = DeviceData(t(inputs), t(labels), torch.zeros(len(inputs), dtype=torch.long, device=device))
+    return data, {"min_guesses": HARD_MIN_GUESSES, "median_guesses": float(np.median(rating))}
 
 
 def load_task_data(cfg: TrainConfig, device: torch.device) -> TaskData:

@@ -95,7 +95,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 with gr.Row():
                     example = gr.Dropdown(list(examples(get_task("sudoku"))), value=sudoku_first.name, label="Examples",
                                           elem_id="examples", scale=3, min_width=220)
-                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="warm-up (30-45 blanks)", label="New puzzle difficulty", scale=2,
+                    level = gr.Dropdown(list(SUDOKU_LEVELS), value="medium", label="New puzzle difficulty", scale=2,
                                         min_width=200)    # (min widths: on a phone the two stack, not squeeze)
                 with gr.Row():
                     new_btn = gr.Button("New puzzle", size="sm", elem_id="new")
