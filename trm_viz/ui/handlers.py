@@ -24,6 +24,7 @@ from ..viz.latents import inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from ..viz.vote import vote_image, vote_summary
+from ..vote import DEFAULT_VARIANTS
 from . import session as ss
 from .limits import hosted_counts
 from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
@@ -68,11 +69,18 @@ def step_images(trace: Trace, step: int) -> tuple:
             latent_rgb(trace, step, "z_L"), inner_strip(trace, task, step))
 
 
-def vote_hint(task_name: str) -> str:
+def vote_hint(task_name: str, run_seconds: float | None = None) -> str:
+    """What Vote does; after a slow run also how long it will take: each copy costs about what the run did (measured
+    2026-11-28, 16 copies in one batch: 11x a sudoku-tiny run, 15-22x a paper-size Sudoku run, one thread)."""
     what = {"arc": "this test input through the variants of its task the model learned",
             "maze": "the maze rotated and mirrored",
             "sudoku": "symmetric copies of the puzzle"}[task_name]
-    return f"Press **Vote** to run {what} and rank the answers they give."
+    hint = f"Press **Vote** to run {what} and rank the answers they give."
+    copies = DEFAULT_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(DEFAULT_VARIANTS))
+    if run_seconds is not None and copies * run_seconds >= 15:
+        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s): the default {copies} copies take "
+                 f"roughly {copies * run_seconds:.0f} s here.")
+    return hint
 
 
 def vote_views(result: dict, step: int) -> tuple:
@@ -144,7 +152,7 @@ class RunHandlers:
                                          if len(changes) > MAX_TABLE_ROWS else "")
         yield (skip, self.status_line(trace, first, total), halting_figure(trace, step), result,
                *step_images(trace, step), f"Showing step {step}.", summary,
-               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path), vote_hint(task_name), None)
+               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path), vote_hint(task_name, total), None)
 
     @staticmethod
     def status_line(trace: Trace, first: float, total: float) -> str:
