@@ -43,8 +43,11 @@ class TaskData:
     info: dict[str, Any] = field(default_factory=dict)     # what the model card says about the data
 
 
+SPLIT_STREAMS = {"train": 1, "eval": 2, "hard_eval": 3}     # each split's own random stream under one seed
+
+
 def _seed(seed: int, split: str) -> int:
-    return int(np.random.SeedSequence([seed, {"train": 1, "eval": 2, "hard_eval": 3}[split]]).generate_state(1)[0] & 0x7FFFFFFF)
+    return int(np.random.SeedSequence([seed, SPLIT_STREAMS[split]]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
 def _without(rows: np.ndarray, known: np.ndarray) -> np.ndarray:
