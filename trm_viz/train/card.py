@@ -166,8 +166,9 @@ def render_readme(card: dict[str, Any]) -> str:
               "halting probability), and as a starting point for further training. It is a research/teaching "
               "artefact, not a puzzle solver to rely on: use an exact solver for that.", "",
               "## Limitations", "",
-              "- Trained for far fewer steps than the paper (~65k steps for Sudoku at batch 768): accuracy is "
-              "well below the published numbers (Sudoku-Extreme 87.4%, Maze-Hard 85.3%, ARC-AGI-1 44.6% pass@2).",
+              "- Trained for far fewer steps than the paper (~65k steps for Sudoku at batch 768); the published "
+              "numbers (Sudoku-Extreme 87.4%, Maze-Hard 85.3%, ARC-AGI-1 44.6% pass@2) are those of fully trained "
+              "models on the paper's datasets.",
               "- Training and held-out puzzles come from this project's generators (ARC: the public tasks), not the "
               "paper's exact datasets, so numbers are not directly comparable with the paper's.",
               "- Exactness is all-or-nothing: a nearly right answer counts as wrong.",
