@@ -244,17 +244,25 @@ def build_or_load_arrays(cfg: TrainConfig) -> tuple[dict[str, np.ndarray], dict[
     arrays, info = _BUILDERS[cfg.task](cfg)
     info["train_examples"] = int(arrays["train_inputs"].shape[0])
     info["eval_examples"] = int(arrays["eval_inputs"].shape[0])
+    _save_npz(path, info=np.asarray(json.dumps(info)), **arrays)
+    return arrays, info
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, info=np.asarray(json.dumps(info)), **arrays)
+    np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)    # atomic: a concurrent reader never sees half a file
-    return arrays, info
+
+
+def _on(device: torch.device, a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
 def to_device(arrays: dict[str, np.ndarray], info: dict[str, Any], task: str, cfg: TrainConfig,
               device: torch.device) -> TaskData:
     def t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+        return _on(device, a)
 
     splits = {}
     if task == "arc":   # all test pairs are held out; evaluate on the first eval_size of them (a fixed subset)
@@ -292,16 +300,13 @@ def hard_sudoku_eval(cfg: TrainConfig, train_inputs: np.ndarray, device: torch.d
         puzzles, solutions, rating = generate_batch(cfg.sudoku_hard_eval, seed=_seed(cfg.seed, "hard_eval"),
                                                     min_guesses=HARD_MIN_GUESSES)
         inputs, labels = _encode(get_task("sudoku"), puzzles), _encode(get_task("sudoku"), solutions)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, inputs=inputs, labels=labels, rating=rating)
-        os.replace(tmp, path)
+        _save_npz(path, inputs=inputs, labels=labels, rating=rating)
     keep = _without(inputs, train_inputs)
     inputs, labels, rating = inputs[keep], labels[keep], rating[keep]
     if len(inputs) == 0:
         raise ValueError("the hard held-out Sudoku set is empty")
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
-    data = DeviceData(t(inputs), t(labels), torch.zeros(len(inputs), dtype=torch.long, device=device))
+    ids = torch.zeros(len(inputs), dtype=torch.long, device=device)
+    data = DeviceData(_on(device, inputs), _on(device, labels), ids)
     return data, {"min_guesses": HARD_MIN_GUESSES, "median_guesses": float(np.median(rating))}
 
 

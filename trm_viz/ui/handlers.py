@@ -76,8 +76,10 @@ def vote_hint(task_name: str, run_seconds: float | None = None) -> str:
             "maze": "the maze rotated and mirrored",
             "sudoku": "symmetric copies of the puzzle"}[task_name]
     hint = f"Press **Vote** to run {what} and rank the answers they give."
+    if run_seconds is None:
+        return hint
     copies = DEFAULT_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(DEFAULT_VARIANTS))
-    if run_seconds is not None and copies * run_seconds >= 15:
+    if copies * run_seconds >= 15:
         hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s): the default {copies} copies take "
                  f"roughly {copies * run_seconds:.0f} s here.")
     return hint
