@@ -47,6 +47,17 @@ def test_after_a_slow_run_the_vote_says_how_long_it_will_take():
     assert "the default 16 copies take roughly 99 s here" in vote_hint("sudoku", 6.2)
     assert "the default 8 copies take roughly 24 s" in vote_hint("maze", 3.0)        # a maze has 8 symmetries
     assert "copies take" not in vote_hint("sudoku", 0.4) and vote_hint("sudoku", 0.4).startswith("Press **Vote**")
+    # where the CPU computes the paper model's vote in bfloat16 (model/precision.py), about a third of that
+    import trm_viz.model.precision as precision
+    from trm_viz.bench import CONFIGS
+
+    with pytest.MonkeyPatch.context() as m:
+        m.delenv(precision.ENV, raising=False)
+        m.setattr(precision, "bf16_is_fast", lambda: True)
+        assert "bfloat16" in vote_hint("sudoku", 6.2, CONFIGS["sudoku"]) and "roughly 34 s" in vote_hint(
+            "sudoku", 6.2, CONFIGS["sudoku"])
+        m.setattr(precision, "bf16_is_fast", lambda: False)
+        assert "roughly 99 s" in vote_hint("sudoku", 6.2, CONFIGS["sudoku"])
 
 
 def test_vote_api_ranks_the_variants_answers_per_step(client, registry):

@@ -85,6 +85,40 @@ def test_sudoku_and_maze_votes_run_the_symmetries_training_used():
     assert vv.pass_at(1) and "rotations and mirror images" in vote_summary(vv)
 
 
+def test_votes_compute_in_bfloat16_only_where_the_cpu_has_it_and_it_pays(monkeypatch):
+    """model/precision.py: a vote of a paper-size model runs in bfloat16 autocast on CPUs with native bfloat16 (the
+    16-copy Sudoku vote ~3x faster); one puzzle's trace, the tiny models and other CPUs stay float32."""
+    import torch
+
+    from trm_viz.bench import CONFIGS
+    from trm_viz.model import precision
+
+    paper, tiny = CONFIGS["sudoku"], shipped("sudoku-tiny").config
+    monkeypatch.delenv(precision.ENV, raising=False)
+    monkeypatch.setattr(precision, "bf16_is_fast", lambda: True)
+    assert precision.inference_dtype(paper, 16) == torch.bfloat16
+    assert precision.inference_dtype(paper, 1) == torch.float32       # a trace: the path the README describes
+    assert precision.inference_dtype(tiny, 16) == torch.float32       # per-call overhead, nothing to gain
+    monkeypatch.setattr(precision, "bf16_is_fast", lambda: False)
+    assert precision.inference_dtype(paper, 16) == torch.float32      # emulated bfloat16 is slower
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    assert precision.inference_dtype(tiny, 1) == torch.bfloat16       # TRM_VIZ_DTYPE (the CLI's --dtype) wins
+
+
+def test_a_bfloat16_vote_and_trace_still_solve_and_say_so(monkeypatch):
+    from trm_viz.model import precision
+
+    model, sudoku = shipped("sudoku-tiny"), get_task("sudoku")
+    puzzle = sudoku.examples()["Warm-up 1 (34 blanks)"]
+    monkeypatch.setenv(precision.ENV, "bfloat16")
+    vv = run_vote(model, puzzle, steps=4, variants=4)
+    assert vv.dtype == "bfloat16" and vv.pass_at(1)
+    assert "computed in bfloat16" in vote_summary(vv) and "the one the step viewer shows" not in vote_summary(vv)
+    trace = run(model, puzzle, steps=4)
+    assert trace.meta["dtype"] == "bfloat16" and trace.exact[-1]
+    assert trace.z_H_proj.dtype == trace.confidence.dtype == np.float32       # the recording stays float32
+
+
 def test_the_vote_refuses_what_it_cannot_run(model):
     with pytest.raises(PuzzleError, match="cannot run a sudoku puzzle"):
         run_vote(model, get_task("sudoku").examples()["Warm-up 1 (34 blanks)"])

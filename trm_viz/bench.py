@@ -6,8 +6,8 @@ Paper-size configurations run with random weights (timing only; the arithmetic d
 shipped checkpoints with their own. The "plain" baseline is the official-style
 forward: 16 supervision steps, no recording. ``--vote V`` also times the variant vote (V variants, 16 steps, one
 batch). Prints one table and, last, one JSON line with every number.
-bfloat16 is only fast on CPUs with AMX / AVX512-BF16 (torch.backends.cpu.get_cpu_capability() tells); on AVX2-only
-machines it is ~20x slower than float32, so it is skipped there unless asked for.
+bfloat16 (autocast, as the app's vote uses it: model/precision.py) is only fast on CPUs with AMX / AVX512-BF16; on
+AVX2-only machines it is ~20x slower than float32, so it is skipped there unless asked for.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from .model import precision
 from .model.config import TRMConfig
 from .model.cost import trace_flops
 from .model.trm import TRM
@@ -33,11 +34,6 @@ CONFIGS = {
 }
 
 
-def bf16_is_fast() -> bool:
-    cap = torch.backends.cpu.get_cpu_capability()
-    return "AMX" in cap or "AVX512" in cap
-
-
 def shipped() -> dict[str, Path]:
     """The repository's trained checkpoints, by folder name (timed with their real weights)."""
     root = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -45,14 +41,20 @@ def shipped() -> dict[str, Path]:
 
 
 def bench_one(name: str, dtype: torch.dtype, repeats: int, vote_variants: int = 0) -> dict:
+    """Times with every run (the trace, the vote) in ``dtype``, as TRM_VIZ_DTYPE would make the app run."""
+    with precision.forced(dtype):
+        return _bench(name, dtype, repeats, vote_variants)
+
+
+def _bench(name: str, dtype: torch.dtype, repeats: int, vote_variants: int) -> dict:
     if name in CONFIGS:
         cfg = CONFIGS[name]
         torch.manual_seed(0)
-        model = TRM(cfg).eval().to(dtype)
+        model = TRM(cfg).eval()
     else:
         from .model.checkpoints import load_checkpoint
 
-        model = load_checkpoint(shipped()[name])[0].to(dtype)
+        model = load_checkpoint(shipped()[name])[0]
         cfg = model.config
     task = get_task(cfg.task, cfg.seq_len)
     puzzle = next(iter(task.examples().values()))
@@ -60,7 +62,7 @@ def bench_one(name: str, dtype: torch.dtype, repeats: int, vote_variants: int = 
     ids = torch.zeros(1, dtype=torch.long)
     plain, first, full = [], [], []
     for _ in range(repeats):
-        with torch.inference_mode():
+        with torch.inference_mode(), precision.autocast(model, dtype):
             t0 = time.perf_counter()
             model(inputs, ids, steps=16)
             plain.append(time.perf_counter() - t0)
@@ -94,14 +96,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trm_viz.bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--configs", default=None, help="paper-size sudoku,maze (random weights) and shipped "
                     "checkpoint folders; default: all of them")
-    ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 where the CPU has AMX/AVX512")
+    ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 (autocast) where the CPU has "
+                    "AMX or AVX512-BF16")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--vote", type=int, default=0, metavar="V", help="also time the vote over V variants")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    dtypes = args.dtypes.split(",") if args.dtypes else ["float32"] + (["bfloat16"] if bf16_is_fast() else [])
+    dtypes = (args.dtypes.split(",") if args.dtypes else
+              ["float32"] + (["bfloat16"] if precision.bf16_is_fast() else []))
     known = list(dict.fromkeys([*CONFIGS, *shipped()]))     # "sudoku": the paper config, also a folder
     names = args.configs.split(",") if args.configs else known
     unknown = [n for n in names if n not in known]
@@ -110,7 +114,7 @@ def main(argv=None) -> int:
                  f"choose from {','.join(known)}")
     rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
-           "capability": torch.backends.cpu.get_cpu_capability()}
+           "capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": precision.bf16_is_fast()}
     keys = list(rows[0])
     print(" | ".join(keys))
     for r in rows:

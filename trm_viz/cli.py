@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from .model.checkpoints import CheckpointError, load_checkpoint
+from .model import precision
 from .tasks import TASK_NAMES, PuzzleError, get_task
 from . import trace as trace_mod
 
 
-def _load_model(path: str, task_name: str):
-    """(model, info, task): the task as this model reads it (a maze model's canvas size)."""
+def _load_model(path: str, task_name: str, dtype: str = "auto"):
+    """(model, info, task): the task as this model reads it (a maze model's canvas size). ``dtype``: the precision
+    of every run (TRM_VIZ_DTYPE); "auto" leaves the app's choice (model/precision.py)."""
+    if dtype != "auto":
+        os.environ[precision.ENV] = dtype
     model, info = load_checkpoint(path)
     task = get_task(task_name, model.config.seq_len)
     trace_mod.check_compatible(model.config, task)
@@ -63,7 +68,7 @@ def _write(data: dict, out: str | None) -> None:
 
 
 def cmd_trace(args) -> int:
-    model, info, task = _load_model(args.checkpoint, args.task)
+    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
     puzzle = _puzzle(args, task)
     tr = trace_mod.run(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
     tr.meta["checkpoint"] = info["path"]
@@ -82,7 +87,7 @@ def cmd_trace(args) -> int:
 def cmd_vote(args) -> int:
     from .vote import run_vote, to_json
 
-    model, info, task = _load_model(args.checkpoint, args.task)
+    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
     puzzle = _puzzle(args, task)
     vv = run_vote(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles,
                   variants=args.variants)
@@ -100,7 +105,7 @@ def cmd_vote(args) -> int:
 def cmd_eval(args) -> int:
     from .train.evaluate import evaluate
 
-    model, info, task = _load_model(args.checkpoint, args.task)
+    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
     if not Path(args.data).is_file():
         raise PuzzleError(f"No such data file: {args.data}")
     puzzles = task.load_data_file(Path(args.data))
@@ -116,8 +121,9 @@ def cmd_eval(args) -> int:
         ids.append(trace_mod.puzzle_identifier(model.config, p))
     if not inputs:
         raise PuzzleError(f"{args.data} holds no puzzles.")
+    dtype = precision.inference_dtype(model.config, min(args.batch_size, len(inputs)))
     result = evaluate(model, np.stack(inputs), np.stack(labels), np.array(ids), batch_size=args.batch_size,
-                      steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
+                      steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles, dtype=dtype)
     if args.variants:
         from .vote import run_vote
 
@@ -127,6 +133,7 @@ def cmd_eval(args) -> int:
                                             for s in range(1, votes[0].num_steps + 1)],
                           "pass_at_2": round(float(np.mean([v.pass_at(2) for v in votes])), 6)}
     result["checkpoint"] = info["path"]
+    result["dtype"] = str(dtype).removeprefix("torch.")
     print(json.dumps(result))
     return 0
 
@@ -141,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--steps", type=int, default=None, help="supervision steps (default: the model's, 16)")
         p.add_argument("--H-cycles", dest="H_cycles", type=int, default=None, help="T, z_H updates per step")
         p.add_argument("--L-cycles", dest="L_cycles", type=int, default=None, help="n, z_L updates per z_H update")
+        p.add_argument("--dtype", choices=["auto", *precision.DTYPES], default="auto",
+                       help="matmul precision (default auto, as the app: float32 for one puzzle; bfloat16 autocast for "
+                            "batches of paper-size work on CPUs with AMX or AVX512-BF16)")
 
     def puzzle_args(p, what):
         p.add_argument("--input", help="puzzle file in any format the task accepts")

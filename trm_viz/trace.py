@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .model.config import resolve_counts
+from .model.precision import autocast, inference_dtype
 from .model.stablemax import stablemax_probs
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, Task, get_task
@@ -124,7 +125,7 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                L_cycles: int | None = None) -> Iterator[Trace]:
     """Run the model on one puzzle, yielding the Trace so far after every supervision step (for streaming).
 
-    Deterministic: the same checkpoint and puzzle give the same trace. Works in the model's dtype (float32 on CPU).
+    Deterministic: the same checkpoint and puzzle give the same trace. float32 (model/precision.py).
     Inference mode is held only while a step computes, never across a yield, so the caller's code runs normally."""
     cfg = model.config
     task = get_task(puzzle.task, cfg.seq_len)
@@ -144,12 +145,14 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
     rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "moved",
                                             "secs")}
     basis: dict[str, torch.Tensor] = {}
+    dtype = inference_dtype(cfg, 1)
     config = {k: v for k, v in cfg.to_dict().items() if k != "puzzle_names"}   # ARC runs name up to ~1M variants
-    meta = {"steps_requested": steps, "H_cycles": T, "L_cycles": n, "dtype": str(model.dtype).removeprefix("torch."),
+    meta = {"steps_requested": steps, "H_cycles": T, "L_cycles": n,
+            "dtype": str(dtype).removeprefix("torch."),
             "puzzle_identifier": pid, "puzzle_identifier_name": cfg.puzzle_names[pid] if cfg.puzzle_names else None,
             "config": config}
     dev = model.lm_head.weight.device
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(model, dtype):
         inputs = torch.as_tensor(input_tokens, device=dev)[None]
         x = model.input_embeddings(inputs, torch.tensor([pid], device=dev))
         z_H, z_L = model.initial_latents(1)
@@ -167,8 +170,9 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                 moved.append((now - last[kind]).norm() / last[kind].norm().clamp_min(1e-12))
                 last[kind] = now
 
-            new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
-            conf, tok = stablemax_probs(logits[0]).max(-1)
+            with autocast(model, dtype):    # the model's calls only: the recording below stays float32
+                new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
+            conf, tok = stablemax_probs(logits[0].float()).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
             for k in ("H", "L"):
                 if k not in basis:   # fixed at step 1: colours stay comparable across the run's steps

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .model.config import resolve_counts
+from .model.precision import autocast, inference_dtype
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, get_task
 from .tasks.arc_aug import Vote, parse_name, pass_at_k, pool_votes, same_grid
@@ -53,6 +54,7 @@ class VariantVote:
     solution: np.ndarray | None      # the known answer, else None
     available: int | None            # variants there are to run (ARC: the checkpoint's for this task; None: no limit)
     seconds: float
+    dtype: str = "float32"           # the precision it computed in (model/precision.py: bfloat16 on some CPUs)
 
     @property
     def num_steps(self) -> int:
@@ -123,7 +125,8 @@ def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int
     inputs = torch.as_tensor(np.stack([task.encode(sym.apply(puzzle.grid)) for sym in syms]), device=dev)
     ids = torch.tensor([row for row, _ in chosen], device=dev)
     answers, q_prob, ranked = [], [], []
-    with torch.inference_mode():
+    dtype = inference_dtype(cfg, len(syms))
+    with torch.inference_mode(), autocast(model, dtype):
         for tokens, q in batched_steps(model, inputs, ids, steps, T, n):
             grids = [task.decode(t) for t in tokens.cpu().numpy()]
             grids = [np.asarray(sym.invert(g)) if g.size else g for g, sym in zip(grids, syms)]
@@ -135,7 +138,8 @@ def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int
     return VariantVote(task=task.name, arc_task_id=puzzle.arc_task_id if task.name == "arc" else None,
                        variants=[sym.name for sym in syms], answers=answers,
                        q_halt_prob=np.stack(q_prob).astype(np.float32), ranked=ranked, solution=solution,
-                       available=available, seconds=round(time.perf_counter() - t0, 3))
+                       available=available, seconds=round(time.perf_counter() - t0, 3),
+                       dtype=str(dtype).removeprefix("torch."))
 
 
 def to_json(vv: VariantVote, input_grid: np.ndarray | None = None) -> dict:
@@ -156,4 +160,5 @@ def to_json(vv: VariantVote, input_grid: np.ndarray | None = None) -> dict:
     return {"format": "trm_viz.vote", "version": 1, "task": vv.task, "arc_task_id": vv.arc_task_id,
             "input": None if input_grid is None else np.asarray(input_grid).tolist(),
             "solution": None if vv.solution is None else vv.solution.tolist(), "variants": vv.variants,
-            "available_variants": vv.available, "num_steps": vv.num_steps, "seconds": vv.seconds, "steps": steps}
+            "available_variants": vv.available, "num_steps": vv.num_steps, "seconds": vv.seconds, "dtype": vv.dtype,
+            "steps": steps}

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
+import torch
 from gradio.utils import get_upload_folder
 
 from ..model.checkpoints import CheckpointError
+from ..model.config import TRMConfig
+from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import PuzzleError, get_task
 from ..trace import Trace, task_of, to_json
 from ..viz.animation import animation_gif
@@ -69,9 +72,10 @@ def step_images(trace: Trace, step: int) -> tuple:
             latent_rgb(trace, step, "z_L"), inner_strip(trace, task, step))
 
 
-def vote_hint(task_name: str, run_seconds: float | None = None) -> str:
+def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:
     """What Vote does; after a slow run also how long it will take: each copy costs about what the run did (measured
-    2026-11-28, 16 copies in one batch: 11x a sudoku-tiny run, 15-22x a paper-size Sudoku run, one thread)."""
+    2026-11-28, 16 copies in one batch: 11x a sudoku-tiny run, 15-22x a paper-size Sudoku run, one thread), a third
+    of that where the vote computes in bfloat16 (model/precision.py; ``config``: the model's)."""
     what = {"arc": "this test input through the variants of its task the model learned",
             "maze": "the maze rotated and mirrored",
             "sudoku": "symmetric copies of the puzzle"}[task_name]
@@ -79,9 +83,14 @@ def vote_hint(task_name: str, run_seconds: float | None = None) -> str:
     if run_seconds is None:
         return hint
     copies = DEFAULT_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(DEFAULT_VARIANTS))
-    if copies * run_seconds >= 15:
-        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s): the default {copies} copies take "
-                 f"roughly {copies * run_seconds:.0f} s here.")
+    seconds = copies * run_seconds
+    fast = config is not None and inference_dtype(config, copies) == torch.bfloat16
+    if fast:
+        seconds /= BF16_VOTE_SPEEDUP
+    if seconds >= 15:
+        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s)"
+                 + (f", {BF16_VOTE_SPEEDUP:.0f}x less in the bfloat16 this CPU computes votes in" if fast else "")
+                 + f": the default {copies} copies take roughly {seconds:.0f} s here.")
     return hint
 
 
@@ -154,7 +163,8 @@ class RunHandlers:
                                          if len(changes) > MAX_TABLE_ROWS else "")
         yield (skip, self.status_line(trace, first, total), halting_figure(trace, step), result,
                *step_images(trace, step), f"Showing step {step}.", summary,
-               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path), vote_hint(task_name, total), None)
+               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path),
+               vote_hint(task_name, total, loaded.config), None)
 
     @staticmethod
     def status_line(trace: Trace, first: float, total: float) -> str:

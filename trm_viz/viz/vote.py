@@ -118,6 +118,11 @@ def vote_summary(vv: VariantVote, step: int | None = None) -> str:
         right_steps = [s for s in range(1, vv.num_steps + 1) if vv.pass_at(k, s)]
         since = f" It is right after {len(right_steps)} of the {vv.num_steps} steps." if right_steps else ""
         lines.append(f"{what} is **{'right' if vv.pass_at(k, step) else 'wrong'}**.{since}")
-    lines.append(f"The identity variant, the one the step viewer shows, gave answer #{vv.rank_of(step, 0)}.")
+    if vv.dtype == "float32":
+        lines.append(f"The identity variant, the one the step viewer shows, gave answer #{vv.rank_of(step, 0)}.")
+    else:   # the vote's matmuls ran in bfloat16 (fast on this CPU), the step viewer's in float32
+        lines.append(f"The identity variant gave answer #{vv.rank_of(step, 0)}: it is the step viewer's puzzle, "
+                     f"but this vote computed in {vv.dtype} (several times faster on this CPU) and the viewer in "
+                     "float32, so the two can differ on a puzzle the model finds hard.")
     lines.append("Votes of the leading answer by step: " + " · ".join(str(v) for v in vv.top_votes()) + ".")
     return " ".join(lines)
