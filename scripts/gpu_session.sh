@@ -16,6 +16,10 @@
 # $OUT/bench.log. FRESH=1 ignores an existing checkpoint; CKPT=checkpoints/NAME continues another folder of the task
 # (e.g. a smaller model: its settings come from its own config, so the benchmark's paper-size timings do not apply:
 # run it with BENCH=0 PICK=0).
+# Training data is generated on the machine's cores (100k minimal Sudoku: seconds; 100k that need 20+ solver guesses,
+# --set sudoku_min_guesses=20: ~70 s on 16 cores, 18 minutes on one) and cached in data/train_cache/, keyed by its
+# settings: a cache built beforehand on a CPU (same command with --max-steps 1 --no-eval --device cpu) travels with
+# the device tool's carry=["data/train_cache"] (6 MB for the hard set) and is used as it is.
 set -euo pipefail
 task=${1:?task}; minutes=${2:?minutes}; shift 2
 ckpt=${CKPT:-checkpoints/$task}
