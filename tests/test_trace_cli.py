@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CKPT = ROOT / "checkpoints" / "sudoku-tiny"
 SUDOKU = get_task("sudoku")
 EASY = SUDOKU.examples()["Warm-up 2 (40 blanks)"]
+MEDIUM = SUDOKU.examples()["Medium 1 (generated)"]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,18 @@ def test_trace_is_deterministic_and_inference_counts_matter(model, easy_trace):
     short = trace_mod.run(model, EASY, steps=3, H_cycles=1, L_cycles=1)
     assert short.num_steps == 3 and short.inner_tokens.shape[1] == 2
     assert not np.array_equal(short.confidence, easy_trace.confidence[:3])
+
+
+def test_one_step_at_twice_the_H_cycles_is_two_steps(model):
+    """Only z_H and z_L pass between steps, so a step of T=4 computes what two steps of T=2 do (the teaching text
+    and the README say so): the answer, its confidence and q_halt after step k at T=4 are those after step 2k at
+    T=2."""
+    deep = trace_mod.run(model, MEDIUM, steps=3, H_cycles=4)
+    long = trace_mod.run(model, MEDIUM, steps=6, H_cycles=2)
+    assert np.array_equal(deep.tokens, long.tokens[1::2])
+    assert np.allclose(deep.confidence, long.confidence[1::2], atol=1e-5)
+    assert np.allclose(deep.q_halt_prob, long.q_halt_prob[1::2], atol=1e-5)
+    assert not np.array_equal(long.tokens[0], long.tokens[1])       # the steps in between do change the answer
 
 
 def test_inner_change_shows_z_L_flipping_between_two_states_so_an_odd_L_cycles_fails(model, easy_trace):

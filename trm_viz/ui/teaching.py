@@ -33,7 +33,9 @@ learns to say when to stop; here all steps are run and the step where q_halt fir
 
 **What you can change at inference:** the number of steps, H_cycles (T) and L_cycles (n). Each model starts at the
 depth its card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
-longer); fewer cycles show what happens when it thinks less.
+longer); fewer cycles show what happens when it thinks less. Only z_H and z_L pass from one step to the next, so
+one step at T=6 computes exactly what two steps at T=3 do: a larger T is a longer run that shows fewer of its
+answers (the paper Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3 would).
 """
 
 CAPTIONS = {
