@@ -6,11 +6,12 @@ the CPU multiplies bfloat16 natively.
   where ``bf16_is_fast()``.
 - Autocast, not bfloat16 weights: matmuls run in bfloat16 while the weights, norms and the carried z_H/z_L stay
   float32, the numerics the models were trained and evaluated in on the GPU (bfloat16 autocast).
-- Batched runs only (the variant vote, evaluation), where it pays most: the paper Sudoku model's 16-copy vote takes
-  25 s instead of 72 s on one thread of a Xeon with AMX, with the same winning answer. A single trace (batch 1)
-  stays float32: its step-by-step path is what the README and the model cards describe, and float32 keeps it the
-  same on every CPU, while bfloat16 moves the step at which some puzzles come right (the same model on "Hard 2":
-  step 8 instead of 5) for a 1.5x gain (3.9 s against 2.5 s).
+- Batched runs only (the variant vote, evaluation), where it pays: the paper Sudoku model's 16-copy vote takes 21 s
+  instead of 61 s on one thread of a 2-core Xeon with AMX, 13 s instead of 40 s on both, with the same verdicts.
+  A single trace (batch 1) stays float32: its step-by-step path is what the README and the model cards describe,
+  and float32 keeps it the same on every CPU, while bfloat16 moves the step at which some puzzles come right (the
+  same model on "Hard 2": step 8 instead of 5) for little gain: 2.3 s against 3.3 s on one thread, nothing on two
+  (3.1 s against 3.05 s).
 - Small work stays float32 too: below ~1 GFLOP per batched net call the time is per-call overhead, not arithmetic.
 
 ``TRM_VIZ_DTYPE=float32|bfloat16`` overrides the choice everywhere (the CLI's ``--dtype`` sets it).
