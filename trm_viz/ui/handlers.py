@@ -89,7 +89,7 @@ def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfi
         seconds /= BF16_VOTE_SPEEDUP
     if seconds >= 15:
         hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s)"
-                 + (f", {BF16_VOTE_SPEEDUP:.0f}x less in the bfloat16 this CPU computes votes in" if fast else "")
+                 + (" (a third of that here, where votes compute in bfloat16)" if fast else "")
                  + f": the default {copies} copies take roughly {seconds:.0f} s here.")
     return hint
 
