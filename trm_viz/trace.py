@@ -125,7 +125,8 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                L_cycles: int | None = None) -> Iterator[Trace]:
     """Run the model on one puzzle, yielding the Trace so far after every supervision step (for streaming).
 
-    Deterministic: the same checkpoint and puzzle give the same trace. float32 (model/precision.py).
+    Deterministic: the same checkpoint and puzzle give the same trace. Computes in float32 unless TRM_VIZ_DTYPE
+    says otherwise (model/precision.py: one puzzle gains little from bfloat16, and float32 paths match on every CPU).
     Inference mode is held only while a step computes, never across a yield, so the caller's code runs normally."""
     cfg = model.config
     task = get_task(puzzle.task, cfg.seq_len)
