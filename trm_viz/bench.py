@@ -62,7 +62,7 @@ def _bench(name: str, dtype: torch.dtype, repeats: int, vote_variants: int) -> d
     ids = torch.zeros(1, dtype=torch.long)
     plain, first, full = [], [], []
     for _ in range(repeats):
-        with torch.inference_mode(), precision.autocast(model, dtype):
+        with torch.inference_mode(), precision.autocast(inputs.device, dtype):
             t0 = time.perf_counter()
             model(inputs, ids, steps=16)
             plain.append(time.perf_counter() - t0)

@@ -19,11 +19,8 @@ from .tasks import TASK_NAMES, PuzzleError, get_task
 from . import trace as trace_mod
 
 
-def _load_model(path: str, task_name: str, dtype: str = "auto"):
-    """(model, info, task): the task as this model reads it (a maze model's canvas size). ``dtype``: the precision
-    of every run (TRM_VIZ_DTYPE); "auto" leaves the app's choice (model/precision.py)."""
-    if dtype != "auto":
-        os.environ[precision.ENV] = dtype
+def _load_model(path: str, task_name: str):
+    """(model, info, task): the task as this model reads it (a maze model's canvas size)."""
     model, info = load_checkpoint(path)
     task = get_task(task_name, model.config.seq_len)
     trace_mod.check_compatible(model.config, task)
@@ -68,7 +65,7 @@ def _write(data: dict, out: str | None) -> None:
 
 
 def cmd_trace(args) -> int:
-    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
+    model, info, task = _load_model(args.checkpoint, args.task)
     puzzle = _puzzle(args, task)
     tr = trace_mod.run(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles)
     tr.meta["checkpoint"] = info["path"]
@@ -87,7 +84,7 @@ def cmd_trace(args) -> int:
 def cmd_vote(args) -> int:
     from .vote import run_vote, to_json
 
-    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
+    model, info, task = _load_model(args.checkpoint, args.task)
     puzzle = _puzzle(args, task)
     vv = run_vote(model, puzzle, steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles,
                   variants=args.variants)
@@ -105,7 +102,7 @@ def cmd_vote(args) -> int:
 def cmd_eval(args) -> int:
     from .train.evaluate import evaluate
 
-    model, info, task = _load_model(args.checkpoint, args.task, args.dtype)
+    model, info, task = _load_model(args.checkpoint, args.task)
     if not Path(args.data).is_file():
         raise PuzzleError(f"No such data file: {args.data}")
     puzzles = task.load_data_file(Path(args.data))
@@ -195,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         runpy.run_module(f"trm_viz.{argv[0]}", run_name="__main__")
         return 0
     args = build_parser().parse_args(argv)
+    if args.dtype != "auto":     # the precision of every run of this command (model/precision.py)
+        os.environ[precision.ENV] = args.dtype
     try:
         return args.func(args)
     except (PuzzleError, CheckpointError, ValueError) as e:

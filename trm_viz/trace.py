@@ -153,7 +153,7 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
             "puzzle_identifier": pid, "puzzle_identifier_name": cfg.puzzle_names[pid] if cfg.puzzle_names else None,
             "config": config}
     dev = model.lm_head.weight.device
-    with torch.inference_mode(), autocast(model, dtype):
+    with torch.inference_mode(), autocast(dev, dtype):
         inputs = torch.as_tensor(input_tokens, device=dev)[None]
         x = model.input_embeddings(inputs, torch.tensor([pid], device=dev))
         z_H, z_L = model.initial_latents(1)
@@ -171,7 +171,7 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                 moved.append((now - last[kind]).norm() / last[kind].norm().clamp_min(1e-12))
                 last[kind] = now
 
-            with autocast(model, dtype):    # the model's calls only: the recording below stays float32
+            with autocast(dev, dtype):    # the model's calls only: the recording below stays float32
                 new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
             conf, tok = stablemax_probs(logits[0].float()).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}

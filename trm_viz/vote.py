@@ -126,7 +126,7 @@ def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int
     ids = torch.tensor([row for row, _ in chosen], device=dev)
     answers, q_prob, ranked = [], [], []
     dtype = inference_dtype(cfg, len(syms))
-    with torch.inference_mode(), autocast(model, dtype):
+    with torch.inference_mode(), autocast(dev, dtype):
         for tokens, q in batched_steps(model, inputs, ids, steps, T, n):
             grids = [task.decode(t) for t in tokens.cpu().numpy()]
             grids = [np.asarray(sym.invert(g)) if g.size else g for g, sym in zip(grids, syms)]

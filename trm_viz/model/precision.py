@@ -74,8 +74,9 @@ def forced(dtype: torch.dtype):
             os.environ[ENV] = saved
 
 
-def autocast(model: torch.nn.Module, dtype: torch.dtype):
-    """The context the model's forward calls run in: autocast to ``dtype``, or nothing for float32."""
+def autocast(device: torch.device, dtype: torch.dtype):
+    """The context a model's forward calls on ``device`` run in: autocast to ``dtype``, or nothing for float32.
+    (Training and its evaluation use it too, through train/evaluate.autocast_for.)"""
     if dtype == torch.float32:
         return contextlib.nullcontext()
-    return torch.autocast(next(model.parameters()).device.type, dtype=dtype)
+    return torch.autocast(device.type, dtype=dtype)

@@ -7,7 +7,6 @@ or of the last step when it never halts.
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 import torch
 
 from ..model.config import resolve_counts
+from ..model.precision import autocast
 from ..model.trm import TRM
 from .losses import label_targets
 
@@ -24,9 +24,7 @@ def autocast_for(device: torch.device, dtype: torch.dtype | None):
     AMX, so float32 is the CPU default)."""
     if dtype is None:
         dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    if dtype == torch.float32:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
+    return autocast(device, dtype)
 
 
 def _as_tensor(a: Any, device: torch.device) -> torch.Tensor:
