@@ -67,7 +67,8 @@ CAPTIONS = {
         "**ARC**: the task's augmented variants (rotated or mirrored, colours swapped), each with its own learned "
         "puzzle embedding: the official evaluation, whose top two answers are its pass@2. **Sudoku, maze**: the "
         "symmetries training used (relabelled digits, shuffled bands; rotations, mirror images), one embedding: "
-        "test-time augmentation, not in the paper. The step viewer shows the identity variant only. "
+        "test-time augmentation, not in the paper. Wrong answers seldom agree with each other, so a vote can be right "
+        "where most copies are wrong. The step viewer shows the identity variant only. "
         "**Green frame**: the known solution; **red**: not it. The vote follows the viewer's step."),
     "history": (
         "How the model Run uses was trained, from the card and log beside its weights. **Violet**: training loss. "
