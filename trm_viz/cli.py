@@ -6,8 +6,8 @@ status 2; a traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -192,10 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         runpy.run_module(f"trm_viz.{argv[0]}", run_name="__main__")
         return 0
     args = build_parser().parse_args(argv)
-    if args.dtype != "auto":     # the precision of every run of this command (model/precision.py)
-        os.environ[precision.ENV] = args.dtype
+    # --dtype: the precision of every run of this command (model/precision.py), restored when it returns
+    dtype = precision.forced(precision.DTYPES[args.dtype]) if args.dtype != "auto" else contextlib.nullcontext()
     try:
-        return args.func(args)
+        with dtype:
+            return args.func(args)
     except (PuzzleError, CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
