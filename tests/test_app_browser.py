@@ -121,6 +121,27 @@ def test_type_a_sudoku_run_it_and_scrub(page):
         page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
 
 
+def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):
+    """Stop ends the paper-size model's run after the step it is on; every view shows the steps that finished. A
+    look at another puzzle type shows no Sudoku there, and coming back shows the stopped run again."""
+    page.click("#run-button")                                     # Warm-up 1, 16 steps of ~0.3 s on 2 cores
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: "Step 2 of 16" in t, "the run going", 60)
+    page.click("button:has-text('Stop')")
+    status = wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Stopped after step"),
+                      "the stopped run's views")
+    k = int(status.split()[3])
+    assert k < 16 and page.locator("#viewer .sv-step").inner_text().endswith(f"/ {k}")
+    page.click("button[role=tab]:has-text('Corrections')")
+    wait_for(lambda: page.locator("#corrections-summary").inner_text(), lambda t: f"over {k} steps" in t,
+             "the corrections of those steps")
+    page.click("#task label:has-text('Maze')")
+    page.wait_for_selector("#viewer .sv-empty")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Press Run"), "no Sudoku on mazes")
+    page.click("#task label:has-text('Sudoku')")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t == status, "the Sudoku run back")
+    assert page.locator("#viewer .sv-step").inner_text().endswith(f"/ {k}")
+
+
 def run_and_export(page, steps: int, what: str, painted=lambda: True) -> dict:
     """Run the grid in the editor for ``steps`` supervision steps; once done (and ``painted()``), the trace JSON the
     Export tab offers for download."""

@@ -44,6 +44,8 @@ class TrainingHistory:
     runs: int                     # training runs (not the evaluation-only ones); devices: theirs
     devices: list[str]
     evaluations: list[Evaluation]
+    evaluation_only: int = 0      # runs that only scored the weights (at another depth, say)
+    unevaluated: list[int] = field(default_factory=list)    # runs (numbered in card order) that scored nothing
     # the training log, one point per logging interval: step -> value
     steps: list[int] = field(default_factory=list)
     lm_loss: list[float] = field(default_factory=list)
@@ -183,7 +185,10 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
             # (cards written before 2026-11-27 said "1 threads")
             devices=sorted({str(r.get("device")).replace(" 1 threads)", " 1 thread)") for r in trained
                             if r.get("device")}),
-            evaluations=[e for i, r in enumerate(runs, 1) for e in _evaluations(i, r)])
+            evaluations=[e for i, r in enumerate(runs, 1) for e in _evaluations(i, r)],
+            evaluation_only=len(runs) - len(trained))
+        scored = {e.run for e in history.evaluations}
+        history.unevaluated = [i for i in range(1, len(runs) + 1) if i not in scored]
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     if with_metrics:

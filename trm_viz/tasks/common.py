@@ -11,6 +11,17 @@ import numpy as np
 from .base import MAX_INPUT_BYTES, PuzzleError
 
 
+# File signatures of the picture formats: PNG, JPEG, GIF, BMP, TIFF (little/big endian); WebP is a RIFF container
+# with "WEBP" at byte 8 (checked apart, so other RIFF files such as WAV are not taken for images).
+IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
+SNIFF_BYTES = 12           # enough leading bytes for looks_like_image
+
+
+def looks_like_image(data: bytes) -> bool:
+    """Whether the first SNIFF_BYTES bytes of a file are an image signature."""
+    return any(data.startswith(m) for m in IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def read_text(data: Any, what: str = "input") -> str:
     """bytes | str -> str, refusing oversized or non-UTF-8 input with a message a person understands."""
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -20,7 +31,10 @@ def read_text(data: Any, what: str = "input") -> str:
         try:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise PuzzleError(f"The {what} is not UTF-8 text (byte {e.start} is 0x{data[e.start]:02x}).") from None
+            if looks_like_image(data[:SNIFF_BYTES]):
+                raise PuzzleError(f"The {what} is a picture, not text (only mazes are read from pictures).") from None
+            raise PuzzleError(f"The {what} is neither text (byte {e.start} is 0x{data[e.start]:02x}, not UTF-8) nor "
+                              "a picture.") from None
     if not isinstance(data, str):
         raise PuzzleError(f"The {what} must be text, got {type(data).__name__}.")
     if len(data) > MAX_INPUT_BYTES:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .base import Puzzle, PuzzleError, Symmetry, Task
-from .common import DIHEDRAL_NAMES, dihedral, grid_from_rows, inverse_dihedral, load_json, read_text, read_source
+from .common import (DIHEDRAL_NAMES, SNIFF_BYTES, dihedral, grid_from_rows, inverse_dihedral, load_json,
+                     looks_like_image, read_source, read_text)
 from . import maze_image
 from .maze_generate import MIN_SIZE, hard_min_path
 
@@ -160,7 +161,7 @@ class MazeTask(Task):
         solution = None
         raw = isinstance(data, (bytes, bytearray, memoryview))
         if (hasattr(data, "convert") and hasattr(data, "size")) or (
-                raw and maze_image.looks_like_image(bytes(data[:maze_image.SNIFF_BYTES]))):
+                raw and looks_like_image(bytes(data[:SNIFF_BYTES]))):
             grid = maze_image.grid_from_image(data)
         elif isinstance(data, (list, tuple, np.ndarray)):
             grid, notes = self._grid_from_values(data)

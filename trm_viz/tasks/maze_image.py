@@ -17,16 +17,7 @@ from .base import MAX_INPUT_BYTES, PuzzleError
 MAX_SIDE = 4096            # pixels; refuse larger images before decoding them (decompression bombs)
 MAX_CELLS = 30
 REDUCE_ABOVE = 1200        # pixels; larger pictures are shrunk before classifying pixels
-# File signatures of the formats a maze picture comes in: PNG, JPEG, GIF, BMP, TIFF (little/big endian); WebP is
-# a RIFF container with "WEBP" at byte 8 (checked apart, so other RIFF files such as WAV are not taken for images).
-IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
-SNIFF_BYTES = 12           # enough leading bytes for looks_like_image
 WALL, OPEN, START, GOAL, PATH = 0, 1, 2, 3, 4
-
-
-def looks_like_image(data: bytes) -> bool:
-    """Whether the first SNIFF_BYTES bytes of a file are an image signature."""
-    return any(data.startswith(m) for m in IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
 def load_image(data):

@@ -18,7 +18,7 @@ from ..viz.corrections import TABLE_HEADERS
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from .api import make_trace_api, make_vote_api
 from .grid_editor import editor_for
-from .handlers import RunHandlers, empty_halting_figure
+from .handlers import IDLE_STATUS, RunHandlers, empty_halting_figure
 from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, local_paths_allowed, model_line
@@ -40,7 +40,10 @@ CSS = """
 .trm-big { font-size: 125%; }
 .trm-big .prose, .trm-big .prose p, .trm-big .prose li, .trm-big label, .trm-big button, .trm-big .sv-stats,
 .trm-big .sv-step, .trm-big .ge-help { font-size: 1.25rem !important; }
+.trm-big .ge-grid, .trm-big .sv-grid, .trm-big .sv-svg { zoom: 1.3; }      /* the puzzles too, not only the prose */
 """
+SCROLL_TO_RUN_JS = ("() => { if (window.innerWidth < 900) document.getElementById('status')"
+                    "?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
 BIG_TEXT_JS = "(on) => { document.querySelector('.gradio-container').classList.toggle('trm-big', on); return []; }"
 
 
@@ -136,20 +139,25 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                     ckpt_status = gr.Markdown()
                 big = gr.Checkbox(False, label="Large text (for a projector)")
             with gr.Column(scale=7, min_width=420):
-                status = gr.Markdown("Press **Run** to watch the model refine its answer.", elem_id="status")
+                status = gr.Markdown(IDLE_STATUS, elem_id="status")
                 viewer = StepViewer(None, label="Refinement", elem_id="viewer")
                 caption(CAPTIONS["viewer"])
-                plot = gr.Plot(empty_halting_figure(), label="Halting", elem_id="halting-plot")
+                plot = gr.Plot(empty_halting_figure(), label="Halting", show_label=False,     # the figure has a
+                               elem_id="halting-plot")                                        # title of its own
                 caption(CAPTIONS["halting"])
                 with gr.Tabs():
                     with gr.Tab("Latents"):
                         step_md = gr.Markdown(elem_id="latent-step")
                         with gr.Row():
-                            z_h_heat = gr.Image(type="pil", label="z_H change", height=240, interactive=False)
-                            z_l_heat = gr.Image(type="pil", label="z_L change", height=240, interactive=False)
+                            z_h_heat = gr.Image(type="pil", label="z_H change", show_label=False, height=240,
+                                                interactive=False)       # the pictures carry their titles
+                            z_l_heat = gr.Image(type="pil", label="z_L change", show_label=False, height=240,
+                                                interactive=False)
                         with gr.Row():
-                            z_h_rgb = gr.Image(type="pil", label="z_H as colours", height=240, interactive=False)
-                            z_l_rgb = gr.Image(type="pil", label="z_L as colours", height=240, interactive=False)
+                            z_h_rgb = gr.Image(type="pil", label="z_H as colours", show_label=False, height=240,
+                                               interactive=False)
+                            z_l_rgb = gr.Image(type="pil", label="z_L as colours", show_label=False, height=240,
+                                               interactive=False)
                         caption(CAPTIONS["latents"])
                     with gr.Tab("Inner recursion"):
                         inner = gr.Image(type="pil", label="Inner updates of the selected step", show_label=False,
@@ -185,6 +193,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
 
         # --- wiring ----------------------------------------------------------------------------------------------
         load_outputs = [editor, session, demos, picker, check]
+        run_outputs = [viewer, status, plot, result, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md, summary,
+                       table, json_file, vote_md, vote_img]
         model_outputs = [steps, h_cycles, l_cycles, model_md]      # what follows the model Run will use
         task_outputs = load_outputs + [example, arc_group, level, *model_outputs, model_choice]
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
@@ -192,17 +202,23 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
                   **QUIET)
-        task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET)
-        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET)
+        task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(
+            runs.task_switched, [task, result, session], run_outputs + [n_variants], **QUIET)
+        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
         # The history follows the model line, whatever changed it (task, menu, own checkpoint loaded or forgotten).
         model_md.change(inputs.history_view, [task, session], [history_md, history_plot], **QUIET)
-        example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
-        new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
+        # A new puzzle in the editor: the status line says the views still show the last run.
+        example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
+        new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
         undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
         editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
                       **QUIET)
-        picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
+        picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
         # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
         # enabled again on success and on failure: in Gradio 6.31 a .then() does not run after a gr.Error.
@@ -210,16 +226,18 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
             inputs.uploaded, [task, upload_btn, session, picker], load_outputs, **QUIET)
         for after in (parsed.success, parsed.failure):
             after(lambda: gr.update(interactive=True), None, run_btn, queue=False, **PRIVATE)
+        parsed.success(runs.views_outdated, [task, result], status, **QUIET)
 
-        run_outputs = [viewer, status, plot, result, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md, summary,
-                       table, json_file, vote_md, vote_img]
         # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
-        run_event = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
-                                  [request, status], **QUIET).success(
+        run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles], [request, status],
+                      **QUIET).success(
             runs.run, [request], run_outputs, show_progress="hidden", **MODEL_SLOT, **PRIVATE)
-        stop_btn.click(lambda: "**Stopped.** The viewer keeps the steps that had finished.", None, status,
-                       cancels=[run_event], queue=False, **PRIVATE)
+        # On a phone the views sit below the inputs: bring the status line and the viewer into sight.
+        run_btn.click(None, None, None, js=SCROLL_TO_RUN_JS, queue=False, **PRIVATE)
+        # Stop is a signal, not a cancel: the run ends after its current step and builds every view from the steps
+        # that finished (a cancelled run would leave the views of the run before beside its first steps).
+        stop_btn.click(runs.stop, [session], status, queue=False, **PRIVATE)
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)

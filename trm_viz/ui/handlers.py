@@ -23,17 +23,19 @@ from ..tasks import PuzzleError, get_task
 from ..trace import Trace, task_of, to_json
 from ..viz.animation import animation_gif
 from ..viz.corrections import cell_changes, corrections_table, summary_line
-from ..viz.latents import inner_strip, latent_heatmap, latent_rgb
+from ..viz.grids import with_caption
+from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from ..viz.vote import vote_image, vote_summary
-from ..vote import DEFAULT_VARIANTS
+from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from . import session as ss
 from .limits import hosted_counts
 from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
 from .runner import stream_trace, vote_run
 from .step_viewer import select_update
 
+IDLE_STATUS = "Press **Run** to watch the model refine its answer."
 MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
 
 
@@ -66,10 +68,12 @@ def _file_stem(result: dict) -> str:
 
 
 def step_images(trace: Trace, step: int) -> tuple:
-    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``."""
-    task = task_of(trace)
-    return (latent_heatmap(trace, step, "z_H"), latent_heatmap(trace, step, "z_L"), latent_rgb(trace, step, "z_H"),
-            latent_rgb(trace, step, "z_L"), inner_strip(trace, task, step))
+    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``. The pictures
+    carry their titles (the image components show no label, which would cover the top row)."""
+    heat = [with_caption(latent_heatmap(trace, step, z),
+                         f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest") for z in LATENTS]
+    rgb = [with_caption(latent_rgb(trace, step, z), f"{z} as colours") for z in LATENTS]
+    return (*heat, *rgb, inner_strip(trace, task_of(trace), step))
 
 
 def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:
@@ -88,9 +92,9 @@ def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfi
     if fast:
         seconds /= BF16_VOTE_SPEEDUP
     if seconds >= 15:
-        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s)"
-                 + (" (a third of that here, where votes compute in bfloat16)" if fast else "")
-                 + f": the default {copies} copies take roughly {seconds:.0f} s here.")
+        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s"
+                 + ("; a third of that here, where votes compute in bfloat16" if fast else "")
+                 + f"): the default {copies} copies take roughly {seconds:.0f} s here.")
     return hint
 
 
@@ -99,6 +103,19 @@ def vote_views(result: dict, step: int) -> tuple:
     vv = result["vote"]
     step = min(step, vv.num_steps)
     return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
+
+
+def cleared_views(task_name: str) -> tuple:
+    """Every run output after the status line, empty: what a new run shows until it ends (no view of the run before
+    lingers beside its first steps), and a task with no run yet."""
+    return (empty_halting_figure(), None, None, None, None, None, None, "", "", [], None, vote_hint(task_name), None)
+
+
+def _desk(session: dict) -> dict:
+    """The session's runs (session.new_session), shared by reference with every run it requests: when Stop was last
+    pressed (runs requested before end after their current step), how many are queued or running, the puzzle type
+    on screen (a run of another type stops and is kept aside, not shown) and each type's last run, kept aside."""
+    return session.setdefault("runs", ss.new_session()["runs"])
 
 
 class RunHandlers:
@@ -121,19 +138,42 @@ class RunHandlers:
             raise gr.Error(str(e)) from None
         for note in puzzle.notes:
             gr.Warning(note)
+        desk = _desk(session)
+        desk["busy"] += 1        # until run() ends: Stop then has something to stop
+        desk["task"] = task_name
         request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "shipped": shipped,
-                   "steps": steps, "H_cycles": H_cycles, "L_cycles": L_cycles, "clicked": time.perf_counter()}
+                   "steps": steps, "H_cycles": H_cycles, "L_cycles": L_cycles, "clicked": time.perf_counter(),
+                   "desk": desk}
         return request, f"Running step 1 of {steps} with the {loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
-        """Streams every supervision step into the viewer as it completes, then fills the other views.
-        Outputs (RUN_OUTPUTS): viewer, status, halting plot, result, z_H heat, z_L heat, z_H rgb, z_L rgb, inner
-        strip, step label, corrections summary, corrections table, trace JSON file, vote text, vote picture."""
+        """Streams every supervision step into the viewer as it completes (the first also clears the views of the
+        run before), then fills the other views. Stop ends it after the current step, with every view built from
+        the steps that finished. Outputs (RUN_OUTPUTS): viewer, status, halting plot, result, z_H heat, z_L heat,
+        z_H rgb, z_L rgb, inner strip, step label, corrections summary, corrections table, trace JSON file, vote
+        text, vote picture."""
         if not request:
             return
+        desk = request.get("desk") or ss.new_session()["runs"]
+        try:
+            yield from self._run(request, desk)
+        finally:
+            desk["busy"] = max(0, desk["busy"] - 1)
+
+    def _run(self, request: dict, desk: dict) -> Iterator[tuple]:
         skip = gr.skip()
         task_name, puzzle, n = request["task"], request["puzzle"], request["steps"]
         t0 = request["clicked"]
+
+        def stopped() -> bool:
+            return desk["stop_at"] > t0
+
+        def elsewhere() -> bool:        # the user switched to another puzzle type: the views are not this run's
+            return desk.get("task", task_name) != task_name
+
+        if stopped():
+            yield (skip, "**Stopped** before the run started.") + (skip,) * 13
+            return
         try:
             loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
@@ -142,11 +182,16 @@ class RunHandlers:
         trace, first = None, None
         try:
             for trace in stream_trace(loaded.model, puzzle, n, request["H_cycles"], request["L_cycles"]):
+                if elsewhere():
+                    break
                 k = trace.num_steps
                 first = first or time.perf_counter() - t0
                 status = f"Step {k} of {n} done ({time.perf_counter() - t0:.1f} s)" + \
                          (f"; running step {k + 1}..." if k < n else "; preparing the views...")
-                yield (viewer_data(trace, task, puzzle), status) + (skip,) * 13
+                yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name) if k == 1 else
+                                                                     (skip,) * 13)
+                if stopped():
+                    break       # closing stream_trace lets its thread finish the step it is on, and no more
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         if trace is None:
@@ -154,28 +199,47 @@ class RunHandlers:
         total = time.perf_counter() - t0
         trace.meta.update(checkpoint=loaded.label, first_step_seconds=round(first, 3), total_seconds=round(total, 3))
         result = {"trace": trace, "puzzle": puzzle, "task": task_name, "user_model": request["user_model"],
-                  "shipped": request.get("shipped")}     # the vote runs the model that made this trace
-        step = trace.halt_step or trace.num_steps
-        json_path = export_dir() / f"{_file_stem(result)}.json"
-        json_path.write_text(json.dumps(to_json(trace)))
+                  "shipped": request.get("shipped"), "config": loaded.config}    # the vote runs the same model
+        if elsewhere():
+            desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
+            return
+        yield (skip,) + self.result_views(result)
+
+    def result_views(self, result: dict) -> tuple:
+        """Every run output but the viewer, for a finished or stopped run: status, halting plot, the result itself,
+        the per-step pictures at the viewer's opening step, corrections, the trace JSON and the vote (kept when
+        there is one). Also what a task switch shows when it brings back that task's last run."""
+        trace = result["trace"]
+        step = trace.halt_step or trace.num_steps       # where the viewer opens
+        result["step"] = step
+        json_path = Path(result.get("json") or export_dir() / f"{_file_stem(result)}.json")
+        if not json_path.exists():       # new, or removed by the cache schedule since
+            json_path.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(to_json(trace)))
+        result["json"] = str(json_path)
         changes = cell_changes(trace)
         summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
                                          if len(changes) > MAX_TABLE_ROWS else "")
-        yield (skip, self.status_line(trace, first, total), halting_figure(trace, step), result,
-               *step_images(trace, step), f"Showing step {step}.", summary,
-               corrections_table(changes[:MAX_TABLE_ROWS], task), str(json_path),
-               vote_hint(task_name, total, loaded.config), None)
+        votes = vote_views(result, step) if result.get("vote") else (
+            vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
+        return (self.status_line(trace), halting_figure(trace, step), result, *step_images(trace, step),
+                f"Showing step {step}.", summary, corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)),
+                str(json_path), *votes)
 
     @staticmethod
-    def status_line(trace: Trace, first: float, total: float) -> str:
+    def status_line(trace: Trace) -> str:
+        meta = trace.meta
+        first, total, asked = meta["first_step_seconds"], meta["total_seconds"], meta["steps_requested"]
         halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
-                else "q_halt never passes 0.5 (it would run all steps)")
+                else "q_halt never passes 0.5" + (" (it would run all steps)" if trace.num_steps == asked else ""))
+        finished = trace.num_steps == asked
         verdict = ""
         if trace.exact is not None:
             right = float(trace.cell_accuracy[-1])
-            verdict = (" Final answer: **right**." if trace.exact[-1]
-                       else f" Final answer: **wrong** ({right:.0%} of cells right).")
-        return (f"**Done:** {trace.num_steps} steps in {total:.1f} s (first step shown after {first:.2f} s); "
+            verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
+                ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
+        done = "**Done:**" if finished else f"**Stopped** after step {trace.num_steps} of {asked}:"
+        return (f"{done} {trace.num_steps} steps in {total:.1f} s (first step shown after {first:.2f} s); "
                 f"{halt}.{verdict}")
 
     def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
@@ -205,6 +269,42 @@ class RunHandlers:
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)
+
+    @staticmethod
+    def stop(session: dict) -> str | Any:
+        """Stop: the session's runs end after the step they are on, and show what they computed (run())."""
+        desk = _desk(session)
+        if not desk["busy"]:
+            return gr.skip()
+        desk["stop_at"] = time.perf_counter()
+        return "**Stopping** after the current step..."
+
+    def task_switched(self, task_name: str, result: dict | None, session: dict) -> tuple:
+        """Another puzzle type: the run shown so far is kept aside for when the user comes back, and this type's
+        own last run (or empty views) shows instead; the vote's slider follows the type's number of variants.
+        Outputs: RUN_OUTPUTS, then the variants slider."""
+        desk = _desk(session)
+        desk["task"] = task_name
+        kept = desk["kept"]
+        if result and result["task"] != task_name:
+            kept[result["task"]] = result
+        back = result if result and result["task"] == task_name else kept.pop(task_name, None)
+        most = MAX_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(MAX_VARIANTS))
+        slider = gr.update(maximum=most, value=min(DEFAULT_VARIANTS, most))
+        if back is None:
+            return (None, IDLE_STATUS) + cleared_views(task_name) + (slider,)
+        trace = back["trace"]
+        return (viewer_data(trace, task_of(trace), back["puzzle"]),) + self.result_views(back) + (slider,)
+
+    @staticmethod
+    def views_outdated(task_name: str, result: dict | None) -> str | Any:
+        """A new puzzle went into the editor (or another model was picked): say that the views still show the
+        last run."""
+        if not result or result["task"] != task_name:
+            return gr.skip()
+        name = result["puzzle"].name
+        return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
+                "puzzle in the editor.")
 
     @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):

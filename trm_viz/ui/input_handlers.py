@@ -5,6 +5,7 @@ as it was: the user's grid is never cleared by a failure.
 """
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,7 @@ class InputHandlers:
     def arc_choices(self, session: dict) -> list[tuple[str, str]]:
         """ARC tasks to pick from: those the active model has an embedding for; without an ARC model, the
         curated tasks and the training collection (the editor and demonstrations still work)."""
-        cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
-        known = known_arc_tasks(cfg) if cfg is not None else []
+        known = self.known_arc(session) or []
         ids = [t for t in CURATED if t in known] + [t for t in known if t not in CURATED]   # described ones first
         if not ids:
             try:
@@ -90,26 +90,45 @@ class InputHandlers:
                 ids = list(CURATED)
         return [(f"{t}: {CURATED[t]}" if t in CURATED else t, t) for t in ids]
 
+    def known_arc(self, session: dict) -> list[str] | None:
+        """The ARC tasks the active ARC model has an embedding for (None without an ARC model)."""
+        cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
+        return known_arc_tasks(cfg) if cfg is not None else None
+
+    def picker_id(self, session: dict, task_id: str | None) -> str | None:
+        """What the ARC task picker shows for ``task_id``: nothing when it is not one of its choices (a task the
+        model does not know), since a dropdown holding a value outside its choices refuses every later event."""
+        return task_id if task_id in {t for _, t in self.arc_choices(session)} else None
+
+    def check_line(self, task: Task, grid: Any, session: dict, arc_id: str | None = None) -> str:
+        """The editor's check line (session.check_line), which also says when the ARC model does not know the
+        grid's task, as Run would."""
+        return ss.check_line(task, grid, session, arc_id, self.known_arc(session) if task.name == "arc" else None)
+
     def _loaded(self, task_name: str, session: dict, puzzle: Puzzle | None, grid: Any = None,
                 picker: Any = None) -> tuple:
         """Outputs after a new grid went into the editor (an example, a generated puzzle, an upload...)."""
         task = self.task(task_name, session)
+        notes = []
+        if puzzle is not None:
+            puzzle = copy.deepcopy(puzzle)      # examples are shared by every visitor; validate() notes on it
+            notes = task.validate(puzzle)       # first: a refused grid leaves the editor and the undo stack alone
         src = ss.source(session, task_name)
         new = ss.load(session, task_name, puzzle, grid)
-        puzzle = ss.source(session, task_name)      # the session's own copy (examples are shared by everyone)
+        puzzle = ss.source(session, task_name)
         if task_name == "arc" and puzzle is None and src is not None and src.arc_task_id:
             # a cleared or resized test input still belongs to the same task (its id and demonstrations)
             session["sources"]["arc"] = Puzzle("arc", np.asarray(new), name=src.arc_task_id,
                                                arc_task_id=src.arc_task_id, demos=src.demos)
-        if puzzle is not None:
-            for note in task.validate(puzzle):
-                gr.Warning(note)
+        for note in notes:
+            gr.Warning(note)
         demos = demo_images(ss.source(session, task_name)) if task_name == "arc" else gr.skip()
         if task_name == "arc" and puzzle is not None and puzzle.arc_task_id:
             picker = puzzle.arc_task_id
         arc_id = picker if isinstance(picker, str) else None
-        return (editor_update(task, new), session, demos, gr.skip() if picker is None else picker,
-                ss.check_line(task, new, session, arc_id))
+        return (editor_update(task, new), session, demos,
+                gr.skip() if picker is None else gr.update(value=self.picker_id(session, picker)),
+                self.check_line(task, new, session, arc_id))
 
     def _model_updates(self, task_name: str, session: dict) -> tuple:
         """What follows the model Run will use for ``task_name``: the supervision steps, H_cycles and L_cycles
@@ -167,11 +186,12 @@ class InputHandlers:
         src = ss.source(session, task_name)
         is_arc = task_name == "arc"
         arc_id = src.arc_task_id if src is not None else None
+        choices = self.arc_choices(session) if is_arc else []
         return (
             editor_update(task, grid), session,
             demo_images(src) if is_arc else [],
-            gr.update(choices=self.arc_choices(session), value=arc_id) if is_arc else gr.skip(),
-            ss.check_line(task, grid, session, arc_id),
+            gr.update(choices=choices, value=self.picker_id(session, arc_id)) if is_arc else gr.skip(),
+            self.check_line(task, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),
             *self._model_updates(task_name, session), self._model_menu(task_name, session),
@@ -204,7 +224,7 @@ class InputHandlers:
         if session["grids"].get(task_name) is None:
             ss.load(session, task_name, next(iter(examples(task).values())))
         grid = session["grids"][task_name]
-        return session, ss.check_line(task, grid, session), model_line(
+        return session, self.check_line(task, grid, session), model_line(
             self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
@@ -241,7 +261,7 @@ class InputHandlers:
             gr.Info("Nothing to undo.")
             return (gr.skip(),) * 5
         task = self.task(task_name, session)
-        return (editor_update(task, grid), session, gr.skip(), gr.skip(), ss.check_line(task, grid, session, picker))
+        return (editor_update(task, grid), session, gr.skip(), gr.skip(), self.check_line(task, grid, session, picker))
 
     def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
         """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
@@ -255,7 +275,7 @@ class InputHandlers:
         src = ss.source(session, task_name)
         unchanged = src is not None and src.grid.tolist() == ss.rows(grid)
         example = src.name if unchanged and src.name in examples(task) else None     # what the grid is now
-        return session, ss.check_line(task, grid, session, picker), *size, example
+        return session, self.check_line(task, grid, session, picker), *size, example
 
     def uploaded(self, task_name: str, file: str | None, session: dict, picker: str | None) -> tuple:
         if not file:

@@ -1,7 +1,7 @@
 """One visitor's state, kept server-side in gr.State (never shared between sessions): the grid last seen for each
 task, an undo stack per task, where each task's grid came from (an example, a generated puzzle, an upload, an ARC
-task: its known solution, name, ARC id and demonstrations), which shipped model they picked for each task, and the
-user's own checkpoint if they loaded one.
+task: its known solution, name, ARC id and demonstrations), which shipped model they picked for each task, the
+user's own checkpoint if they loaded one, and the state of their runs (Stop, each puzzle type's last run).
 
 Plus the one place that turns the editor's grid into the Puzzle the model runs (the "source" decides whether a
 known solution still applies: only while the grid is unchanged).
@@ -25,6 +25,8 @@ def new_session() -> dict[str, Any]:
         "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
         "shipped": {t: None for t in TASK_NAMES},   # the shipped checkpoint picked per task (None: the default)
         "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
+        "runs": {"stop_at": 0.0, "busy": 0,         # Stop and the runs shown (trm_viz.ui.handlers): when Stop was
+                 "task": None, "kept": {}},         # pressed, runs going, the type on screen, other types' last runs
     }
 
 
@@ -107,13 +109,18 @@ def build_puzzle(task: Task, grid: Any, session: dict | None, arc_task_id: str |
     return puzzle
 
 
-def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None) -> str:
-    """A one-line verdict on the editor's grid, shown under it while the user edits."""
+def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None,
+               known_arc: list[str] | None = None) -> str:
+    """A one-line verdict on the editor's grid, shown under it while the user edits. ``known_arc``: the ARC tasks
+    the model knows (None: no model to ask)."""
     task_name = task.name
     try:
         puzzle = build_puzzle(task, grid, session, arc_task_id)
     except PuzzleError as e:
         return f"**Not runnable:** {e}"
+    if known_arc is not None and puzzle.arc_task_id and puzzle.arc_task_id not in known_arc:
+        return (f"**Not runnable with this model:** it was not trained on ARC task {puzzle.arc_task_id}, and it "
+                "knows a task only by its learned embedding. Pick a task it knows.")
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
     if task_name == "sudoku":
         what = f"{int((puzzle.grid != 0).sum())} clues"

@@ -28,7 +28,8 @@ CSS = f"""
 outline: none;
 .sv-bar {{ display: flex; align-items: center; gap: 8px; margin-bottom: 6px; flex-wrap: wrap; }}
 .sv-play {{ width: 34px; height: 28px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
-  cursor: pointer; font-size: 14px; }}
+  cursor: pointer; font-size: 14px; padding: 0; display: inline-flex; align-items: center;
+  justify-content: center; }}
 .sv-slider {{ flex: 1 1 160px; min-width: 120px; }}
 .sv-step {{ font-variant-numeric: tabular-nums; font-size: 13px; min-width: 92px; }}
 .sv-main {{ display: flex; gap: 14px; flex-wrap: wrap; align-items: flex-start; }}

@@ -61,7 +61,9 @@ CAPTIONS = {
         "Only z_H is read out by the model; decoding z_L this way is a probe of the scratchpad, not an answer."),
     "corrections": (
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
-        "now; **change**: still wrong. Rows and columns count from 1. Click a row to see that cell in the viewer."),
+        "now; **change**: still wrong. Step 1 compares with the puzzle as given (an ARC test input; a Sudoku, whose "
+        "blanks count as wrong, so each blank filled right is a correction there). Rows and columns count from 1. "
+        "Click a row to see that cell in the viewer."),
     "vote": (
         "The puzzle run again through variants that keep its meaning, answers mapped back and ranked by votes. "
         "**ARC**: the task's augmented variants (rotated or mirrored, colours swapped), each with its own learned "

@@ -108,9 +108,10 @@ def step_image(trace: Trace, task: Task, step: int, puzzle: Puzzle | None = None
 
 
 def with_caption(img: Image.Image, text: str, size: int = 14, min_width: int = 160) -> Image.Image:
-    """The image under a white band holding one line of text (GIF frames, inner-recursion panels)."""
+    """The image under a white band holding one line of text (GIF frames, inner-recursion panels), widened to the
+    text where that is wider."""
     band = size + 8
-    width = max(img.width, min_width)
+    width = max(img.width, min_width, int(np.ceil(font(size).getlength(text))) + 8)
     out = Image.new("RGB", (width, img.height + band), (255, 255, 255))
     out.paste(img.convert("RGB"), ((width - img.width) // 2, band))
     ImageDraw.Draw(out).text((4, 3), text, fill=(17, 24, 39), font=font(size))

@@ -99,8 +99,10 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     minutes = " and ".join(f"{m:,.0f} {kind}-minutes" for m, kind in ((history.gpu_minutes, "GPU"),
                                                                       (history.cpu_minutes, "CPU")) if m >= 0.5)
     devices = ", ".join(history.devices) or "unknown devices"
+    scored = history.evaluation_only
+    also = f", and {scored} run{'s' * (scored != 1)} that only scored it" if scored else ""
     lines = [f"**`{name}`** trained for **{history.total_steps:,} optimizer steps** in {history.runs} "
-             f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices})."]
+             f"run{'s' if history.runs != 1 else ''} ({minutes or 'under a minute'}; {devices}){also}."]
     if history.evaluations:
         lines += ["", "| run | lr | steps | held out | solved | at halt | vote @1 / @2 |",
                   "|---|---|---|---|---|---|---|"]
@@ -108,6 +110,10 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
         lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | "
                   f"{pct(e.exact_at_halt)} | {vote(e)} |" for e in history.evaluations]
+        missing = history.unevaluated
+        if missing:
+            lines += ["", f"Run{'s' * (len(missing) > 1)} {', '.join(map(str, missing))} ended without a held-out "
+                          "evaluation (a short session's budget ran out first)."]
         lines += ["", "lr: the run's learning rate after warm-up (a→b: annealed on a cosine from a to b over the "
                       "run); solved: after all steps; at halt: at the step the halting head chose; vote: "
                       "the symmetric copies' (ARC: the task's variants') top answer, and the top two."]

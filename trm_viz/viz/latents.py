@@ -45,6 +45,16 @@ def latent_heatmap(trace: Trace, step: int, which: str = "z_H", cell_px: int | N
     return _upscale(heat_rgb(cells), cell_px or default_cell_px(*shape))
 
 
+def change_share(trace: Trace, step: int, which: str = "z_H", crop_to_answer: bool = True) -> float:
+    """The largest change shown by latent_heatmap at ``step``, as a share of the largest of the whole trace (the
+    heat map's yellow): how much this step moved compared with the run's biggest move."""
+    i = check_step(trace, step)
+    delta = np.asarray(getattr(trace, f"{_which(which)}_delta"), dtype=np.float64)
+    top = float(np.nanmax(delta)) if delta.size else 0.0
+    shown = crop(delta[i], _region(trace, i, crop_to_answer))
+    return float(np.nanmax(shown)) / top if top > 0 and shown.size else 0.0
+
+
 def latent_rgb(trace: Trace, step: int, which: str = "z_H", cell_px: int | None = None,
                crop_to_answer: bool = True) -> Image.Image:
     """The latent's projection on 3 fixed directions shown as R, G, B. Each component is scaled by its 1st..99th
@@ -90,7 +100,7 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         raise ValueError(f"Trace has {inner.shape[0]} inner decodes but {len(trace.inner_kinds)} labels.")
     grids = [decode_canvas(task, inner[k]) for k in range(inner.shape[0])]
     side = max([max(g.shape) for g in grids if g.size] + [1])
-    cell_px = cell_px or int(max(2, min(14, 130 // side)))
+    cell_px = cell_px or int(max(2, min(28, 130 // side)))     # a 9x9 Sudoku at 14 px, a 3x3 ARC answer at 28
     previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
     panels: list[Image.Image] = []
     for k, grid in enumerate(grids):
@@ -112,7 +122,9 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         x0, y = (c % per_row) * block, gap + (c // per_row) * (ph + gap)
         for ci, k in enumerate(cycle):
             out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
-    return out
+    T, n = trace.meta.get("H_cycles"), trace.meta.get("L_cycles")
+    what = f"{T} H cycles of {n} z_L updates and a z_H update" if T and n else "its inner updates"
+    return with_caption(out, f"Step {step}: {what}", size=13, min_width=0)
 
 
 def cycles_per_row(cycles: int, panels_per_cycle: int, max_panels: int = 9) -> int:

@@ -50,6 +50,8 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 300):
                                  hovertemplate=f"halts at step {k}<extra></extra>"))
     if current is not None:
         fig.add_vline(x=int(current), line=dict(color=CURSOR, width=2))
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CURSOR, width=2),   # its legend
+                                 name=f"the viewer's step ({int(current)})", hoverinfo="skip"))
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
                       legend=dict(orientation="h", yanchor="top", y=-0.3), hovermode="x unified",
                       title=dict(text="Halting and accuracy per supervision step", font=dict(size=14)))

@@ -1,0 +1,110 @@
+"""What the app's views show across runs, without a browser (the handlers behind the page, on the shipped
+checkpoints): Stop keeps and shows the steps that finished, a new run clears the views of the one before, each puzzle
+type keeps its last run while the user looks at another, and uploads that cannot be used change nothing."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gradio as gr
+import pytest
+
+from trm_viz.tasks import get_task
+from trm_viz.ui import session as ss
+from trm_viz.ui.handlers import IDLE_STATUS, RunHandlers
+from trm_viz.ui.input_handlers import InputHandlers
+from trm_viz.ui.models import known_arc_tasks
+
+EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+# RUN_OUTPUTS positions (app_layout.run_outputs)
+VIEWER, STATUS, PLOT, RESULT, TABLE, JSON_FILE = 0, 1, 2, 3, 11, 12
+
+
+@pytest.fixture
+def handlers(registry):
+    """Input and run handlers and a fresh visitor on the fast shipped Sudoku model (sudoku-tiny, 0.1M)."""
+    if "sudoku-tiny" not in registry.choices("sudoku"):
+        pytest.skip("needs the shipped sudoku-tiny checkpoint")
+    inputs, runs, session = InputHandlers(registry), RunHandlers(registry), ss.new_session()
+    inputs.shipped_chosen("sudoku", "sudoku-tiny", session)
+    return inputs, runs, session
+
+
+def _request(runs: RunHandlers, session: dict, steps: int = 16) -> dict:
+    request, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, steps, 2, 2)
+    return request
+
+
+def test_stop_ends_the_run_after_its_step_and_every_view_shows_those_steps(handlers):
+    inputs, runs, session = handlers
+    run = runs.run(_request(runs, session))
+    first = next(run)
+    # the first step clears what the run before left: no halting plot, table or export of another puzzle beside it
+    assert first[VIEWER]["n"] == 1 and first[RESULT] is None and first[TABLE] == [] and first[JSON_FILE] is None
+    assert runs.stop(session).startswith("**Stopping**")
+    *_, last = run
+    trace = last[RESULT]["trace"]
+    assert trace.num_steps == 1 and last[STATUS].startswith("**Stopped** after step 1 of 16")
+    assert "Answer at step 1" in last[STATUS] and "Final answer" not in last[STATUS]
+    assert last[PLOT] is not None and {row[0] for row in last[TABLE]} <= {1}
+    assert json.loads(Path(last[JSON_FILE]).read_text())["num_steps"] == 1
+    assert runs.stop(session) == gr.skip()                                        # nothing left to stop
+
+    request = _request(runs, session, steps=3)        # a run queued before Stop ends before it starts
+    runs.stop(session)
+    assert [out[STATUS] for out in runs.run(request)] == ["**Stopped** before the run started."]
+    *_, done = runs.run(_request(runs, session, steps=3))                          # a later one runs whole
+    assert done[STATUS].startswith("**Done:** 3 steps") and done[RESULT]["trace"].num_steps == 3
+
+
+def test_each_puzzle_type_keeps_its_last_run(handlers):
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=4))
+    result = done[RESULT]
+    maze = runs.task_switched("maze", result, session)
+    assert maze[VIEWER] is None and maze[STATUS] == IDLE_STATUS and maze[RESULT] is None
+    assert maze[-1]["maximum"] == 8 and maze[-1]["value"] == 8      # the vote: a maze has 8 symmetries
+    back = runs.task_switched("sudoku", None, session)
+    assert back[RESULT] is result and back[VIEWER]["n"] == 4 and back[STATUS].startswith("**Done:** 4 steps")
+    assert back[-1]["maximum"] == 32 and back[-1]["value"] == 16
+
+    # a run still going when the user switches type stops, and is shown again when they come back
+    run = runs.run(_request(runs, session))
+    next(run)
+    runs.task_switched("maze", result, session)
+    assert list(run) == []                             # nothing more reaches the maze page
+    back = runs.task_switched("sudoku", None, session)
+    assert back[RESULT]["trace"].num_steps < 16 and back[STATUS].startswith("**Stopped** after step")
+
+
+def test_an_upload_that_cannot_be_used_changes_nothing(handlers, tmp_path):
+    inputs, runs, session = handlers
+    inputs.task_changed("sudoku", session)
+    grid, undo = session["grids"]["sudoku"], list(session["undo"]["sudoku"])
+    clash = tmp_path / "clash.txt"
+    clash.write_text("55" + "." * 79)
+    with pytest.raises(gr.Error, match="Could not read clash.txt: These clues break the rules"):
+        inputs.uploaded("sudoku", str(clash), session, None)
+    assert session["grids"]["sudoku"] == grid and session["undo"]["sudoku"] == undo    # Undo brings back nothing new
+    picture = tmp_path / "puzzle.png"
+    picture.write_bytes((ASSETS / "screenshot.png").read_bytes())
+    with pytest.raises(gr.Error, match="is a picture, not text"):
+        inputs.uploaded("sudoku", str(picture), session, None)
+
+
+def test_an_arc_task_the_model_does_not_know_leaves_the_picker_usable(registry):
+    """A dropdown holding a value outside its choices refuses every later event of the page: an uploaded task the
+    model was not trained on loads (with its demonstrations) but the picker shows no task, and the check line says
+    why Run will refuse it."""
+    if "arc" not in registry.available():
+        pytest.skip("needs a shipped ARC checkpoint")
+    inputs, session = InputHandlers(registry), ss.new_session()
+    known = known_arc_tasks(registry.config("arc"))
+    unknown = next(p for p in sorted((ASSETS / "arc").glob("*.json")) if p.stem not in known)
+    inputs.task_changed("arc", session)
+    out = inputs.uploaded("arc", str(unknown), session, known[0])
+    assert out[3]["value"] is None and "Not runnable with this model" in out[4] and unknown.stem in out[4]
+    assert inputs.task_changed("arc", session)[3]["value"] is None
+    out = inputs.arc_picked(known[0], session)                     # picking a task it knows works as before
+    assert out[3]["value"] == known[0] and out[4].startswith("**Ready:**")
