@@ -32,6 +32,9 @@ QUIET = {"show_progress": "hidden", **PRIVATE}
 # Everything that runs the model shares one slot: two traces at once would only halve each other's speed on the
 # 2 vCPUs of a free Space, and the queue shows people their position instead.
 MODEL_SLOT = {"concurrency_limit": 1, "concurrency_id": "model"}
+# The run's pictures: titled inside the image (a label badge would cover its top row); no "share" button (to a
+# Space's discussions) among the image buttons.
+PICTURE = {"type": "pil", "show_label": False, "buttons": ["fullscreen", "download"], "interactive": False}
 
 CSS = """
 .trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color-subdued); }
@@ -149,19 +152,14 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                     with gr.Tab("Latents"):
                         step_md = gr.Markdown(elem_id="latent-step")
                         with gr.Row():
-                            z_h_heat = gr.Image(type="pil", label="z_H change", show_label=False, height=240,
-                                                interactive=False)       # the pictures carry their titles
-                            z_l_heat = gr.Image(type="pil", label="z_L change", show_label=False, height=240,
-                                                interactive=False)
+                            z_h_heat = gr.Image(label="z_H change", height=240, **PICTURE)
+                            z_l_heat = gr.Image(label="z_L change", height=240, **PICTURE)
                         with gr.Row():
-                            z_h_rgb = gr.Image(type="pil", label="z_H as colours", show_label=False, height=240,
-                                               interactive=False)
-                            z_l_rgb = gr.Image(type="pil", label="z_L as colours", show_label=False, height=240,
-                                               interactive=False)
+                            z_h_rgb = gr.Image(label="z_H as colours", height=240, **PICTURE)
+                            z_l_rgb = gr.Image(label="z_L as colours", height=240, **PICTURE)
                         caption(CAPTIONS["latents"])
                     with gr.Tab("Inner recursion"):
-                        inner = gr.Image(type="pil", label="Inner updates of the selected step", show_label=False,
-                                         interactive=False)      # the label would cover the first caption
+                        inner = gr.Image(label="Inner updates of the selected step", **PICTURE)
                         caption(CAPTIONS["inner"])
                     with gr.Tab("Corrections"):
                         summary = gr.Markdown(elem_id="corrections-summary")
@@ -174,8 +172,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                                    elem_id="vote-variants", scale=2)
                             vote_btn = gr.Button("Vote", elem_id="vote-button", scale=1)
                         vote_md = gr.Markdown(elem_id="vote-summary")
-                        vote_img = gr.Image(type="pil", label="The variants' answers", show_label=False,
-                                            interactive=False, elem_id="vote-image")
+                        vote_img = gr.Image(label="The variants' answers", elem_id="vote-image", **PICTURE)
                         caption(CAPTIONS["vote"])
                     with gr.Tab("Training history", elem_id="history-tab"):
                         first_md, first_fig = inputs.history_view("sudoku", new_session())   # the default model's

@@ -107,12 +107,13 @@ def step_image(trace: Trace, task: Task, step: int, puzzle: Puzzle | None = None
     return draw_marks(img, cells, marks, cell_px)
 
 
-def with_caption(img: Image.Image, text: str, size: int = 14, min_width: int = 160) -> Image.Image:
-    """The image under a white band holding one line of text (GIF frames, inner-recursion panels), widened to the
-    text where that is wider."""
-    band = size + 8
+def with_caption(img: Image.Image, text: str, size: int = 14, min_width: int = 160,
+                 band: int | None = None) -> Image.Image:
+    """The image under a white band (``band`` pixels high, default the text's height + 8) holding one line of text
+    (GIF frames, inner-recursion panels), widened to the text where that is wider."""
+    band = max(band or 0, size + 8)
     width = max(img.width, min_width, int(np.ceil(font(size).getlength(text))) + 8)
     out = Image.new("RGB", (width, img.height + band), (255, 255, 255))
     out.paste(img.convert("RGB"), ((width - img.width) // 2, band))
-    ImageDraw.Draw(out).text((4, 3), text, fill=(17, 24, 39), font=font(size))
+    ImageDraw.Draw(out).text((4, (band - size) // 2 - 1), text, fill=(17, 24, 39), font=font(size))
     return out

@@ -124,7 +124,8 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
             out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
     T, n = trace.meta.get("H_cycles"), trace.meta.get("L_cycles")
     what = f"{T} H cycles of {n} z_L updates and a z_H update" if T and n else "its inner updates"
-    return with_caption(out, f"Step {step}: {what}", size=13, min_width=0)
+    return with_caption(out, f"Step {step}: {what}", size=14, min_width=0, band=40)   # room for the page's image
+                                                                                       # buttons, top right
 
 
 def cycles_per_row(cycles: int, panels_per_cycle: int, max_panels: int = 9) -> int:
