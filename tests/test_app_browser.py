@@ -106,6 +106,12 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     changed = {(int(x.get_attribute("data-r")), int(x.get_attribute("data-c")))
                for x in page.locator("#viewer .sv-cell.chg").all()}
     assert changed == {tuple(rc) for rc in np.argwhere(answer != np.array(trace["steps"][1]["answer"])).tolist()}
+    # The solution layer shows the known answer, with red corners where step 3's answer differs from it.
+    page.select_option("#viewer .sv-layer", "solution")
+    solution = np.array(SUDOKU.solve(SUDOKU.parse(EASY)))
+    assert page.locator("#viewer .sv-cell").all_inner_texts() == [str(v) for v in solution.reshape(-1)]
+    assert page.locator("#viewer .sv-cell.bad").count() == int((answer != solution).sum())
+    page.select_option("#viewer .sv-layer", "answer")
     # Settling on a step refreshes the latent views for it (the viewer's step_change event).
     page.click("button[role=tab]:has-text('Latents')")
     wait_for(lambda: page.locator("#latent-step").inner_text(), lambda t: t == "Showing step 3.", "latents refresh")

@@ -2,7 +2,7 @@
 with no server round trip per frame (a gr.Timer loop cost a queued request per step; this runs at the set rate).
 
 Shows the answer grid at the current step (givens bold, changed cells outlined, red / green corners for wrong /
-right, unsure cells washed out; or the z_H / z_L change heat map), q_halt, cells right, corrections and regressions,
+right, unsure cells washed out; or the z_H / z_L change heat map; or the known solution), q_halt, cells right, corrections and regressions,
 and the inline SVG halting curve with the current step marked. Click the curve to jump to a step; Left/Right keys
 step when the viewer has focus.
 
@@ -94,7 +94,8 @@ function shell() {
     <input class="sv-slider" type="range" min="1" max="${d.n}" step="1" value="${step}" aria-label="supervision step">
     <span class="sv-step"></span>
     <select class="sv-layer" aria-label="cell colouring"><option value="answer">answer</option>
-      <option value="zH">z_H change</option><option value="zL">z_L change</option></select></div>
+      <option value="zH">z_H change</option><option value="zL">z_L change</option>${d.solution ?
+      '<option value="solution">solution</option>' : ''}</select></div>
     <div class="sv-main"><div class="sv-grid"></div><div class="sv-side"><div class="sv-stats"></div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
@@ -107,34 +108,43 @@ function draw() {
   step = Math.min(d.n, Math.max(1, step));
   const s = d.steps[step - 1];
   const legend = new Map((d.legend || []).map(([code, label, color]) => [Number(code), [String(label), String(color)]]));
-  const layer = (el.querySelector('.sv-layer') || {}).value || 'answer';
+  let layer = (el.querySelector('.sv-layer') || {}).value || 'answer';
+  // The solution layer draws the known answer (its own size: an ARC output may differ from the step's), red
+  // corners where this step's answer differs from it.
+  const sol = layer === 'solution' && d.solution ? d.solution : null;
+  if (layer === 'solution' && !sol) layer = 'answer';
+  const g = sol || s, same = !sol || (s.h === sol.h && s.w === sol.w);
   const room = Math.min(420, (el.clientWidth || 420) - 6);    // fit the column: never overflow onto neighbours
-  const px = Math.max(5, Math.min(32, Math.floor(room / Math.max(s.w, 1)), Math.floor(420 / Math.max(s.h, 1))));
-  const box = d.style === 'text' && s.h === 9 && s.w === 9;
+  const px = Math.max(5, Math.min(32, Math.floor(room / Math.max(g.w, 1)), Math.floor(420 / Math.max(g.h, 1))));
+  const box = d.style === 'text' && g.h === 9 && g.w === 9;
   let html = '';
-  for (let r = 0; r < s.h; r++) for (let c = 0; c < s.w; c++) {
-    const i = r * s.w + c, code = s.cells.charCodeAt(i) - 48;
+  for (let r = 0; r < g.h; r++) for (let c = 0; c < g.w; c++) {
+    const i = r * g.w + c, code = g.cells.charCodeAt(i) - 48;
     const [label, color] = legend.get(code) || [String(code), '#ffffff'];
     let cls = 'sv-cell';
-    if (d.style === 'text' && flag(s.givens, i)) cls += ' giv';
+    if (d.style === 'text' && same && flag(s.givens, i)) cls += ' giv';
     if (box && r % 3 === 0 && r) cls += ' bt';
     if (box && c % 3 === 0 && c) cls += ' bl';
-    if (flag(s.changed, i)) cls += ' chg';
-    if (s.right != null) { if (!flag(s.right, i)) cls += ' bad'; else if (flag(s.changed, i)) cls += ' good'; }
+    if (sol) { if (!same || s.cells.charCodeAt(i) !== sol.cells.charCodeAt(i)) cls += ' bad'; }
+    else {
+      if (flag(s.changed, i)) cls += ' chg';
+      if (s.right != null) { if (!flag(s.right, i)) cls += ' bad'; else if (flag(s.changed, i)) cls += ' good'; }
+    }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
-    const base = layer === 'answer' ? color : HEAT[level(s[layer], i)];
+    const base = layer === 'answer' || sol ? color : HEAT[level(s[layer], i)];
     const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>` : '';
-    const tip = `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
+    const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
+      : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     html += `<div class="${cls}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
   }
-  const g = el.querySelector('.sv-grid');
-  g.style.gridTemplateColumns = `repeat(${s.w}, ${px}px)`;
-  g.style.gridAutoRows = `${px}px`;
-  g.style.fontSize = `${Math.round(px * 0.6)}px`;
-  g.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
-  g.innerHTML = s.h && s.w ? html : '';
+  const grid = el.querySelector('.sv-grid');
+  grid.style.gridTemplateColumns = `repeat(${g.w}, ${px}px)`;
+  grid.style.gridAutoRows = `${px}px`;
+  grid.style.fontSize = `${Math.round(px * 0.6)}px`;
+  grid.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
+  grid.innerHTML = g.h && g.w ? html : '';
   el.querySelector('.sv-slider').value = step;
   el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;
   let corr = 0, regr = 0;

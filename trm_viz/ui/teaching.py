@@ -43,7 +43,8 @@ CAPTIONS = {
     "viewer": (
         "The model's answer after each supervision step. **Bold**: given. **Amber outline**: changed at this step. "
         "**Red corner**: wrong; **green corner**: right and just changed. **Faded or striped**: the model is unsure. "
-        "Drag the slider or press play; the menu colours cells by how much z_H or z_L moved instead."),
+        "Drag the slider or press play; the menu colours cells by how much z_H or z_L moved instead, or shows the "
+        "known solution (red corners where this step's answer differs)."),
     "halting": (
         "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "
         "line it would stop (the circled step). **Green**: share of cells right, when the answer is known. "

@@ -69,6 +69,9 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
         "halt_step": None if trace.halt_step is None else int(trace.halt_step),
         "start": int(trace.halt_step or trace.num_steps),
         "known": trace.solution is not None,
+        "solution": None if trace.solution is None else {
+            "h": int(np.asarray(trace.solution).shape[0]), "w": int(np.asarray(trace.solution).shape[1]),
+            "cells": code_string(trace.solution)},
         "z_max": {k: round(v, 4) for k, v in z_max.items()},
         "svg": halting_svg_for(trace),
         "steps": steps,
