@@ -2,8 +2,8 @@
 with no server round trip per frame (a gr.Timer loop cost a queued request per step; this runs at the set rate).
 
 Shows the answer grid at the current step (givens bold, changed cells outlined, red / green corners for wrong /
-right, unsure cells washed out; or the z_H / z_L change heat map; or the known solution), q_halt, cells right, corrections and regressions,
-and the inline SVG halting curve with the current step marked. Click the curve to jump to a step; Left/Right keys
+right, unsure cells washed out; or the z_H / z_L change heat map; or the known solution), q_halt, cells right,
+corrections and regressions, and the inline SVG halting curve with the current step marked. Click the curve to jump to a step; Left/Right keys
 step when the viewer has focus.
 
 Hooks for the app:
