@@ -201,6 +201,17 @@ def test_bad_upload_shows_the_error_and_keeps_the_grid(page):
     cell(page, "#editor", 0, 4).click()                           # row 1 is 3 1 2 8 . 4 9 6 5
     page.keyboard.press("5")
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: "Not runnable" in t, "clash noticed")
+    # The editor marks every clashing digit at once (the 5s of row 1, column 5 and the top middle box).
+    g = np.array([int(d or 0) for d in editor_digits(page)]).reshape(9, 9)
+
+    def peers(r, c, i, j):
+        return (i, j) != (r, c) and (i == r or j == c or (i // 3, j // 3) == (r // 3, c // 3))
+
+    want = {(r, c) for r, c in np.argwhere(g > 0).tolist()
+            if any(g[i, j] == g[r, c] and peers(r, c, i, j) for i in range(9) for j in range(9))}
+    marked = page.locator("#editor .ge-cell.clash").all()
+    assert {(int(x.get_attribute("data-r")), int(x.get_attribute("data-c"))) for x in marked} == want
+    assert (0, 4) in want and len(want) == 4
     page.click("#run-button")
     wait_for(lambda: toasts(page), lambda t: "Row 1 has two 5s" in t, "run refused")
     assert editor_digits(page)[:9] == ["3", "1", "2", "8", "5", "4", "9", "6", "5"]

@@ -42,6 +42,7 @@ outline: none;
 .ge-cell.bt { border-top: 2px solid #111827; }
 .ge-cell.bl { border-left: 2px solid #111827; }
 .ge-cell.sel { box-shadow: inset 0 0 0 3px #2563eb; }
+.ge-cell.clash { color: #dc2626; outline: 2px dashed #dc2626; outline-offset: -5px; }
 .ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
 .ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
 """
@@ -91,6 +92,24 @@ function paintDom(r, c, code) {
   cell.textContent = text;
   cell.dataset.v = code;
 }
+function markClashes(work) {                   // Sudoku: digits that repeat in a row, column or box, shown at once
+  if (props.mode !== 'sudoku' || work.length !== 9) return;
+  const bad = new Set();
+  const units = [];
+  for (let k = 0; k < 9; k++) {
+    units.push([...Array(9).keys()].map((j) => [k, j]), [...Array(9).keys()].map((i) => [i, k]),
+               [...Array(9).keys()].map((j) => [3 * Math.floor(k / 3) + Math.floor(j / 3), 3 * (k % 3) + (j % 3)]));
+  }
+  for (const unit of units) {
+    const seen = new Map();
+    for (const [r, c] of unit) {
+      const v = Number(work[r][c]);
+      if (!v) continue;
+      if (seen.has(v)) { bad.add(`${r},${c}`); bad.add(seen.get(v)); } else seen.set(v, `${r},${c}`);
+    }
+  }
+  el.querySelectorAll('.ge-cell').forEach((x) => x.classList.toggle('clash', bad.has(`${x.dataset.r},${x.dataset.c}`)));
+}
 function render() {
   const [h, w] = dims();
   const ts = tools();
@@ -126,6 +145,7 @@ function render() {
                 maze: 'Pick a tool, then click or drag on the grid. Start and goal move to where you put them.',
                 arc: 'Pick a colour, then click or drag on the grid.'}[props.mode] || '';
   el.innerHTML = html + `<div class="ge-help">${help}</div>`;
+  markClashes(grid());
 }
 function select(r, c) {
   el.querySelectorAll('.ge-cell.sel').forEach((x) => x.classList.remove('sel'));
@@ -213,6 +233,7 @@ el.addEventListener('keydown', (e) => {
   if (work[sel[0]][sel[1]] === code) return;
   work[sel[0]][sel[1]] = code;
   paintDom(sel[0], sel[1], code);
+  markClashes(work);
   commit(work);
 });
 watch(['value', 'mode', 'legend', 'cell_px'], render);
