@@ -274,7 +274,10 @@ class InputHandlers:
         size = (shape[0], shape[1]) if task_name == "arc" else (gr.skip(), gr.skip())   # the ARC resize fields
         src = ss.source(session, task_name)
         unchanged = src is not None and src.grid.tolist() == ss.rows(grid)
-        example = src.name if unchanged and src.name in examples(task) else None     # what the grid is now
+        example = None                  # what the grid is now: an example, also when the ARC picker loaded it
+        if unchanged:
+            example = next((name for name, ex in examples(task).items() if name == src.name or (
+                src.arc_task_id and ex.arc_task_id == src.arc_task_id and ex.grid.tolist() == src.grid.tolist())), None)
         return session, self.check_line(task, grid, session, picker), *size, example
 
     def uploaded(self, task_name: str, file: str | None, session: dict, picker: str | None) -> tuple:
