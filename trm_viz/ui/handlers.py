@@ -47,7 +47,7 @@ def empty_halting_figure():
     fig = go.Figure()
     fig.add_hline(y=0.5, line=dict(color="#6b7280", dash="dash", width=1), annotation_text="halt threshold 0.5",
                   annotation_position="bottom right")
-    fig.update_layout(height=300, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
+    fig.update_layout(height=340, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
                       title=dict(text="Run a puzzle to see q_halt per supervision step", font=dict(size=14)))
     fig.update_xaxes(title_text="supervision step", range=[0.5, 16.5], dtick=1)
     fig.update_yaxes(range=[-0.03, 1.05])

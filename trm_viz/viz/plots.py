@@ -18,7 +18,7 @@ from .style import ACCURACY, CONFIDENCE, CURSOR, Q_HALT, THRESHOLD
 HALT_THRESHOLD = 0.5
 
 
-def halting_figure(trace: Trace, current: int | None = None, height: int = 300):
+def halting_figure(trace: Trace, current: int | None = None, height: int = 340):
     """Plotly figure of q_halt, accuracy (when known) and mean confidence per step; ``current`` draws a cursor."""
     import plotly.graph_objects as go  # imported here: only callers that want a Plotly figure pay for it
 
@@ -53,7 +53,7 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 300):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=CURSOR, width=2),   # its legend
                                  name=f"the viewer's step ({int(current)})", hoverinfo="skip"))
     fig.update_layout(height=height, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.3), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="top", y=-0.15, font=dict(size=11)), hovermode="x unified",
                       title=dict(text="Halting and accuracy per supervision step", font=dict(size=14)))
     # No x-axis title: the figure's title names the axis, and a title below the axis collides with the legend once
     # a narrow (phone) screen wraps the legend onto several rows.
