@@ -146,6 +146,11 @@ def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):
     page.click("#task label:has-text('Sudoku')")
     wait_for(lambda: page.locator("#status").inner_text(), lambda t: t == status, "the Sudoku run back")
     assert page.locator("#viewer .sv-step").inner_text().endswith(f"/ {k}")
+    # Run, Stop and Run again at once: the last Run is not dropped, it runs whole.
+    page.click("#run-button")
+    page.click("button:has-text('Stop')")
+    page.click("#run-button")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done: 16 steps"), "Run again", 120)
 
 
 def run_and_export(page, steps: int, what: str, painted=lambda: True) -> dict:

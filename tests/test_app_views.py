@@ -59,6 +59,25 @@ def test_stop_ends_the_run_after_its_step_and_every_view_shows_those_steps(handl
     assert done[STATUS].startswith("**Done:** 3 steps") and done[RESULT]["trace"].num_steps == 3
 
 
+def test_a_run_asked_for_and_replaced_before_it_started_leaves_nothing_to_stop(handlers):
+    """Run pressed twice while the model is busy: the page runs the latest request only (trigger_mode always_last);
+    the one it replaced must not leave Stop thinking a run is still going."""
+    inputs, runs, session = handlers
+    _request(runs, session, steps=2)                              # replaced before its run started
+    *_, done = runs.run(_request(runs, session, steps=2))
+    assert done[STATUS].startswith("**Done:** 2 steps") and runs.stop(session) == gr.skip()
+
+
+def test_a_vote_that_ends_after_a_type_switch_waits_with_its_run(handlers):
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=2))
+    result = done[RESULT]
+    runs.task_switched("maze", result, session)           # while the vote computes, the user looks at mazes
+    assert runs.vote_clicked(result, 2, session) == (gr.skip(),) * 3 and result["vote"].num_steps == 2
+    back = runs.task_switched("sudoku", None, session)
+    assert back[RESULT] is result and back[-3].startswith("**Vote after step")      # shown on return
+
+
 def test_each_puzzle_type_keeps_its_last_run(handlers):
     inputs, runs, session = handlers
     *_, done = runs.run(_request(runs, session, steps=4))
@@ -106,6 +125,8 @@ def test_an_arc_task_the_model_does_not_know_leaves_the_picker_usable(registry):
     inputs.task_changed("arc", session)
     out = inputs.uploaded("arc", str(unknown), session, known[0])
     assert out[3]["value"] is None and "Not runnable with this model" in out[4] and unknown.stem in out[4]
+    with pytest.raises(gr.Error, match=f"not trained on ARC task '{unknown.stem}'"):     # Run refuses it at once
+        RunHandlers(registry).prepare("arc", out[0]["value"], session, None, 2, 1, 1)
     assert inputs.task_changed("arc", session)[3]["value"] is None
     task_id = "0d3d703e" if "0d3d703e" in known else known[0]
     out = inputs.arc_picked(task_id, session)                      # picking a task it knows works as before

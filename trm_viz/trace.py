@@ -137,10 +137,10 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
         raise PuzzleError(f"The puzzle is on a {puzzle.grid.shape[0]}x{puzzle.grid.shape[1]} canvas but this model "
                           f"reads {H}x{W}: parse it with get_task({puzzle.task!r}, model.config.seq_len).")
     P = model.puzzle_emb_len
+    pid = puzzle_identifier(cfg, puzzle)       # first: an ARC task the model does not know says so, nothing else
     input_tokens = task.encode(puzzle.grid)
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
     label_tokens = task.encode(solution) if solution is not None else None
-    pid = puzzle_identifier(cfg, puzzle)
     inner_kinds = [f"L{c + 1}.{i + 1}" if i < n else f"H{c + 1}" for c in range(T) for i in range(n + 1)]
 
     rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "moved",

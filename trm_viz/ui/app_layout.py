@@ -229,7 +229,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
         run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles], [request, status],
                       **QUIET).success(
-            runs.run, [request], run_outputs, show_progress="hidden", **MODEL_SLOT, **PRIVATE)
+            runs.run, [request], run_outputs, show_progress="hidden", trigger_mode="always_last", **MODEL_SLOT,
+            **PRIVATE)      # Run pressed during a run: the latest request runs next (the default dropped it)
         # On a phone the views sit below the inputs: bring the status line and the viewer into sight.
         run_btn.click(None, None, None, js=SCROLL_TO_RUN_JS, queue=False, **PRIVATE)
         # Stop is a signal, not a cancel: the run ends after its current step and builds every view from the steps
@@ -238,8 +239,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
-        vote_btn.click(runs.vote_clicked, [result, n_variants], [vote_md, vote_img, result], show_progress_on=[vote_md],
-                       **MODEL_SLOT, **PRIVATE)
+        vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result],
+                       show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],

@@ -20,7 +20,7 @@ from ..model.checkpoints import CheckpointError
 from ..model.config import TRMConfig
 from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import PuzzleError, get_task
-from ..trace import Trace, task_of, to_json
+from ..trace import Trace, puzzle_identifier, task_of, to_json
 from ..viz.animation import animation_gif
 from ..viz.corrections import cell_changes, corrections_table, summary_line
 from ..viz.grids import with_caption
@@ -28,10 +28,11 @@ from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, la
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from ..viz.vote import vote_image, vote_summary
-from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
+from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
 from .limits import hosted_counts
-from .models import ModelRegistry, active_model, active_task, load_local, load_uploaded
+from .models import (ModelRegistry, active_config, active_model, active_task, known_arc_tasks, load_local,
+                     load_uploaded)
 from .runner import stream_trace, vote_run
 from .step_viewer import select_update
 
@@ -39,16 +40,16 @@ IDLE_STATUS = "Press **Run** to watch the model refine its answer."
 MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
 
 
-def empty_halting_figure():
-    """The halting plot before any run: axes and the 0.5 line, so the first real figure renders quickly (Plotly's
-    script is then already loaded)."""
+def empty_halting_figure(title: str = "Run a puzzle to see q_halt per supervision step"):
+    """The halting plot before any run (or while one streams): axes and the 0.5 line, so the first real figure
+    renders quickly (Plotly's script is then already loaded)."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
     fig.add_hline(y=0.5, line=dict(color="#6b7280", dash="dash", width=1), annotation_text="halt threshold 0.5",
                   annotation_position="bottom right")
     fig.update_layout(height=340, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
-                      title=dict(text="Run a puzzle to see q_halt per supervision step", font=dict(size=14)))
+                      title=dict(text=title, font=dict(size=14)))
     fig.update_xaxes(title_text="supervision step", range=[0.5, 16.5], dtick=1)
     fig.update_yaxes(range=[-0.03, 1.05])
     return fig
@@ -105,16 +106,19 @@ def vote_views(result: dict, step: int) -> tuple:
     return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
 
 
-def cleared_views(task_name: str) -> tuple:
+def cleared_views(task_name: str, running: bool = False) -> tuple:
     """Every run output after the status line, empty: what a new run shows until it ends (no view of the run before
     lingers beside its first steps), and a task with no run yet."""
-    return (empty_halting_figure(), None, None, None, None, None, None, "", "", [], None, vote_hint(task_name), None)
+    title = ("Filled in when the run ends; the viewer's small curve follows each step" if running
+             else "Run a puzzle to see q_halt per supervision step")
+    return (empty_halting_figure(title), None, None, None, None, None, None, "", "", [], None, vote_hint(task_name), None)
 
 
 def _desk(session: dict) -> dict:
     """The session's runs (session.new_session), shared by reference with every run it requests: when Stop was last
-    pressed (runs requested before end after their current step), how many are queued or running, the puzzle type
-    on screen (a run of another type stops and is kept aside, not shown) and each type's last run, kept aside."""
+    pressed (runs requested before end after their current step), the runs asked for and not ended (their click
+    times), the puzzle type on screen (a run of another type stops and is kept aside, not shown) and each type's
+    last run, kept aside."""
     return session.setdefault("runs", ss.new_session()["runs"])
 
 
@@ -133,17 +137,18 @@ class RunHandlers:
             task = active_task(self.registry, task_name, user_key, shipped)
             puzzle = ss.build_puzzle(task, grid, session, arc_task_id)
             loaded = active_model(self.registry, task_name, user_key, shipped)
+            puzzle_identifier(loaded.config, puzzle)            # an ARC task the model does not know
             steps, H_cycles, L_cycles = hosted_counts(loaded.config, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         for note in puzzle.notes:
             gr.Warning(note)
         desk = _desk(session)
-        desk["busy"] += 1        # until run() ends: Stop then has something to stop
-        desk["task"] = task_name
         request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "shipped": shipped,
                    "steps": steps, "H_cycles": H_cycles, "L_cycles": L_cycles, "clicked": time.perf_counter(),
                    "desk": desk}
+        desk["live"].append(request["clicked"])    # until its run ends: Stop then has something to stop
+        desk["task"] = task_name
         return request, f"Running step 1 of {steps} with the {loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
@@ -155,10 +160,14 @@ class RunHandlers:
         if not request:
             return
         desk = request.get("desk") or ss.new_session()["runs"]
+        mine = request["clicked"]
+        # Requests older than this one that are not running never will: a Run pressed while another was queued
+        # replaces it (the listener's trigger_mode="always_last"), and the runs of one session go one at a time.
+        desk["live"][:] = [t for t in desk["live"] if t >= mine]
         try:
             yield from self._run(request, desk)
         finally:
-            desk["busy"] = max(0, desk["busy"] - 1)
+            desk["live"][:] = [t for t in desk["live"] if t != mine]
 
     def _run(self, request: dict, desk: dict) -> Iterator[tuple]:
         skip = gr.skip()
@@ -177,6 +186,7 @@ class RunHandlers:
         try:
             loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
+            yield (skip, f"**Could not run:** {e}") + (skip,) * 13       # not "Running..." beside the error
             raise gr.Error(str(e)) from None
         task = get_task(task_name, loaded.config.seq_len)
         trace, first = None, None
@@ -188,11 +198,12 @@ class RunHandlers:
                 first = first or time.perf_counter() - t0
                 status = f"Step {k} of {n} done ({time.perf_counter() - t0:.1f} s)" + \
                          (f"; running step {k + 1}..." if k < n else "; preparing the views...")
-                yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name) if k == 1 else
+                yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name, True) if k == 1 else
                                                                      (skip,) * 13)
                 if stopped():
                     break       # closing stream_trace lets its thread finish the step it is on, and no more
         except (PuzzleError, CheckpointError, ValueError) as e:
+            yield (skip, f"**Could not run:** {e}") + (skip,) * 13
             raise gr.Error(str(e)) from None
         if trace is None:
             return
@@ -230,17 +241,18 @@ class RunHandlers:
     def status_line(trace: Trace) -> str:
         meta = trace.meta
         first, total, asked = meta["first_step_seconds"], meta["total_seconds"], meta["steps_requested"]
-        halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
-                else "q_halt never passes 0.5" + (" (it would run all steps)" if trace.num_steps == asked else ""))
         finished = trace.num_steps == asked
+        halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
+                else "q_halt never passes 0.5 (it would run all steps)" if finished
+                else f"q_halt does not pass 0.5 in {trace.num_steps} step{'s' * (trace.num_steps != 1)}")
         verdict = ""
         if trace.exact is not None:
             right = float(trace.cell_accuracy[-1])
             verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
                 ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
         done = "**Done:**" if finished else f"**Stopped** after step {trace.num_steps} of {asked}:"
-        return (f"{done} {trace.num_steps} steps in {total:.1f} s (first step shown after {first:.2f} s); "
-                f"{halt}.{verdict}")
+        return (f"{done} {trace.num_steps} step{'s' * (trace.num_steps != 1)} in {total:.1f} s (first step shown "
+                f"after {first:.2f} s); {halt}.{verdict}")
 
     def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
         """The viewer settled on a step: move the plot cursor and redraw the per-step pictures (and the variant
@@ -256,9 +268,10 @@ class RunHandlers:
         votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
         return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.", *votes)
 
-    def vote_clicked(self, result: dict | None, variants: float) -> tuple:
+    def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> tuple:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and
-        show the vote at the step the viewer is on. Outputs: vote text, vote picture, result."""
+        show the vote at the step the viewer is on; if the user has moved to another puzzle type meanwhile, the vote
+        stays with its run, shown when they come back. Outputs: vote text, vote picture, result."""
         if not result:
             raise gr.Error("Run a puzzle first: the vote runs it again through its variants.")
         trace = result["trace"]
@@ -268,13 +281,15 @@ class RunHandlers:
                                       trace.meta["L_cycles"], int(variants))
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
+        if session is not None and _desk(session)["task"] not in (None, result["task"]):
+            return gr.skip(), gr.skip(), gr.skip()
         return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)
 
     @staticmethod
     def stop(session: dict) -> str | Any:
         """Stop: the session's runs end after the step they are on, and show what they computed (run())."""
         desk = _desk(session)
-        if not desk["busy"]:
+        if not desk["live"]:
             return gr.skip()
         desk["stop_at"] = time.perf_counter()
         return "**Stopping** after the current step..."
@@ -289,12 +304,20 @@ class RunHandlers:
         if result and result["task"] != task_name:
             kept[result["task"]] = result
         back = result if result and result["task"] == task_name else kept.pop(task_name, None)
-        most = MAX_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(MAX_VARIANTS))
-        slider = gr.update(maximum=most, value=min(DEFAULT_VARIANTS, most))
+        slider = gr.update(maximum=(most := self.variants_max(task_name, session)), value=min(DEFAULT_VARIANTS, most))
         if back is None:
             return (None, IDLE_STATUS) + cleared_views(task_name) + (slider,)
         trace = back["trace"]
         return (viewer_data(trace, task_of(trace), back["puzzle"]),) + self.result_views(back) + (slider,)
+
+    def variants_max(self, task_name: str, session: dict) -> int:
+        """How many variants the vote can run for this puzzle type: a maze's 8 symmetries; the variants the ARC
+        model learned per task (16 for ours); else the batch bound."""
+        if task_name != "arc":
+            return len(get_task(task_name).symmetries(MAX_VARIANTS))
+        cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
+        known = known_arc_tasks(cfg) if cfg is not None else []
+        return max(2, min(MAX_VARIANTS, len(task_variants(cfg, known[0])))) if known else MAX_VARIANTS
 
     @staticmethod
     def views_outdated(task_name: str, result: dict | None) -> str | Any:

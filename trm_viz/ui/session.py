@@ -25,8 +25,8 @@ def new_session() -> dict[str, Any]:
         "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
         "shipped": {t: None for t in TASK_NAMES},   # the shipped checkpoint picked per task (None: the default)
         "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
-        "runs": {"stop_at": 0.0, "busy": 0,         # Stop and the runs shown (trm_viz.ui.handlers): when Stop was
-                 "task": None, "kept": {}},         # pressed, runs going, the type on screen, other types' last runs
+        "runs": {"stop_at": 0.0, "live": [],        # Stop and the runs shown (trm_viz.ui.handlers): when Stop was
+                 "task": None, "kept": {}},         # pressed, runs asked for, the type on screen, others' last runs
     }
 
 
@@ -129,7 +129,9 @@ def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | N
     else:
         what = f"{puzzle.grid.shape[0]}x{puzzle.grid.shape[1]} test input"
     answer = "solution known" if solution is not None else "no known solution to check against"
-    line = f"**Ready:** {puzzle.name + ', ' if puzzle.name else ''}{what}, {answer}."
+    parts = [puzzle.name] if puzzle.name else []
+    parts += [what] if what not in (puzzle.name or "") else []     # "Generated (rating 10, 24 clues)" says it
+    line = f"**Ready:** {', '.join(parts + [answer])}."
     if puzzle.notes:
         line += " " + " ".join(f"*Note:* {n}" for n in puzzle.notes)
     return line

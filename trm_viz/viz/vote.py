@@ -109,7 +109,7 @@ def vote_summary(vv: VariantVote, step: int | None = None) -> str:
 
     runner = (f"; the runner-up{verdict(ranked[1].grid)} {ranked[1].votes}" if len(ranked) > 1
               else "; every variant agrees")
-    lines = [f"**Vote after step {step}** of {_which(vv)} ({vv.seconds:.1f} s). The leading answer"
+    lines = [f"**Vote after step {step}**, over {_which(vv)} ({vv.seconds:.1f} s). The leading answer"
              f"{verdict(first.grid)} has **{first.votes} of {V}** votes (mean q_halt {first.mean_q:.2f}){runner}; "
              f"{len(ranked)} distinct answer{'s' * (len(ranked) != 1)}."]
     if vv.solution is not None:
