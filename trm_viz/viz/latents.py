@@ -112,14 +112,16 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         previous = grid
     cycles = inner_rows(trace.inner_kinds)
     pw = max(p.width for p in panels)
-    ph = max(p.height for p in panels)
     ncol = max(len(r) for r in cycles)
     per_row = cycles_per_row(len(cycles), ncol)
     block = ncol * (pw + gap) + 2 * gap          # one H cycle's panels, then a wider gap before the next cycle
-    nrows = -(-len(cycles) // per_row)
-    out = Image.new("RGB", (per_row * block - gap, nrows * (ph + gap) + gap), (255, 255, 255))
+    # Each row of the strip is as tall as its tallest panel (an ARC decode may change shape from update to update).
+    rows = [[k for cycle in cycles[i:i + per_row] for k in cycle] for i in range(0, len(cycles), per_row)]
+    heights = [max(panels[k].height for k in row) for row in rows]
+    tops = np.cumsum([gap] + [h + gap for h in heights])
+    out = Image.new("RGB", (per_row * block - gap, int(tops[-1])), (255, 255, 255))
     for c, cycle in enumerate(cycles):
-        x0, y = (c % per_row) * block, gap + (c // per_row) * (ph + gap)
+        x0, y = (c % per_row) * block, int(tops[c // per_row])
         for ci, k in enumerate(cycle):
             out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
     T, n = trace.meta.get("H_cycles"), trace.meta.get("L_cycles")
