@@ -207,6 +207,13 @@ def test_gif_has_one_frame_per_step(sudoku, tmp_path):
     assert gif.info["duration"] > 100          # the final answer is held longer
 
 
+def test_a_caption_widens_its_picture_to_fit_the_text():
+    small = Image.new("RGB", (30, 20), (0, 0, 0))
+    out = grids.with_caption(small, "L1.2 100% and a long caption", size=11, min_width=0)
+    assert out.width > 30 + 100 and out.height == 20 + 19       # ("L1.2(" was cut: a panel kept the grid's width)
+    assert grids.with_caption(small, "x", min_width=0).width == 30
+
+
 def test_latent_pictures(sudoku):
     tr, fixed = sudoku["trace"], sudoku["fixed"]
     heat = np.asarray(latents.latent_heatmap(tr, 2, "z_H", cell_px=10))
@@ -218,6 +225,9 @@ def test_latent_pictures(sudoku):
     assert rgb_img.size == (36, 36)
     with pytest.raises(ValueError, match="z_H, z_L"):
         latents.latent_heatmap(tr, 1, "z_X")
+    # the heat map's yellow is the run's largest change: some step reaches it, the others say their share of it
+    shares = [latents.change_share(tr, k, "z_H") for k in range(1, tr.num_steps + 1)]
+    assert max(shares) == pytest.approx(1.0) and all(0.0 <= v <= 1.0 for v in shares)
     strip = latents.inner_strip(tr, SUDOKU, 2, cell_px=8)
     assert latents.inner_rows(INNER_KINDS) == [[0, 1], [2, 3]]
     assert strip.width < 2 * strip.height + 40 and strip.height > 2 * 9 * 8     # 2 rows x 2 panels
@@ -238,6 +248,8 @@ def test_viewer_data_is_compact_and_consistent(sudoku):
     assert len(s2["cells"]) == len(s2["changed"]) == len(s2["conf"]) == 81
     assert s2["cells"][i] == str(sudoku["sol"][fixed]) and s2["changed"][i] == "1" and s2["right"][i] == "1"
     assert s2["conf"][i] == "3" and s2["givens"][0] == "1"                  # confidence 0.3 -> level 3
+    sol = d["solution"]                                                       # the viewer's "solution" layer
+    assert (sol["h"], sol["w"]) == (9, 9) and sol["cells"] == "".join(str(v) for v in sudoku["sol"].reshape(-1))
     assert (s2["corrections"], s2["regressions"]) == (sudoku["n_blanks"] - sudoku["n_blanks"] // 2, 1)
     assert d["steps"][3]["exact"] is True and d["steps"][0]["exact"] is False
 
