@@ -78,6 +78,22 @@ def test_a_vote_that_ends_after_a_type_switch_waits_with_its_run(handlers):
     assert back[RESULT] is result and back[-3].startswith("**Vote after step")      # shown on return
 
 
+def test_a_bug_during_a_run_gives_one_line_and_no_running_status(handlers, monkeypatch):
+    import trm_viz.ui.handlers as h
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("linalg.svd: the algorithm failed\nmore torch text")
+        yield
+
+    monkeypatch.setattr(h, "stream_trace", broken)
+    inputs, runs, session = handlers
+    run = runs.run(_request(runs, session))
+    assert next(run)[STATUS].startswith("**Could not run:** Internal error (RuntimeError: linalg.svd")
+    with pytest.raises(gr.Error, match="server's log"):
+        next(run)
+    assert runs.stop(session) == gr.skip()                      # and nothing is left "running"
+
+
 def test_each_puzzle_type_keeps_its_last_run(handlers):
     inputs, runs, session = handlers
     *_, done = runs.run(_request(runs, session, steps=4))

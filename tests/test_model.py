@@ -201,9 +201,10 @@ def test_hostile_and_broken_checkpoints_give_clear_errors(tmp_path):
         pickle.dump({"lm_head.weight": _Evil()}, f)
     if os.path.exists("/tmp/trm_viz_pwned"):
         os.remove("/tmp/trm_viz_pwned")
-    with pytest.raises(CheckpointError, match="could run code"):
+    with pytest.raises(CheckpointError, match="could run code") as refused:
         load_checkpoint(evil / "step_1")
     assert not os.path.exists("/tmp/trm_viz_pwned")
+    assert "\n" not in str(refused.value) and "PyTorch 2.6" not in str(refused.value)    # one line, not torch's page
 
     trunc = tmp_path / "trunc"
     trunc.mkdir()
@@ -290,3 +291,27 @@ def test_recursion_counts_are_checked_once_for_everyone():
             resolve_counts(cfg, **bad)
     with pytest.raises(ValueError, match="from 1 to 16"):          # a host's stricter limits
         resolve_counts(cfg, 20, limits={"steps": 16, "H_cycles": 6, "L_cycles": 12})
+    deep = TRMConfig(**{**SMALL, "H_cycles": 32})                  # trained deeper than the engine's limit of 16:
+    assert resolve_counts(deep) == (16, 32, 2)                     # it runs at its own depth by default
+    with pytest.raises(ValueError, match="from 1 to 32"):
+        resolve_counts(deep, H_cycles=33)
+
+
+def test_settings_that_would_make_every_norm_nan_are_refused():
+    for bad in ({"rms_norm_eps": -1.0}, {"rms_norm_eps": 0.0}, {"rope_theta": -5.0}, {"expansion": 0.0},
+                {"halt_exploration_prob": 2.0}):
+        with pytest.raises(ValueError, match="must be"):
+            TRMConfig(**{**SMALL, **bad})
+
+
+def test_weights_that_overflow_are_named_not_a_crash():
+    """A diverged run's weights can be finite yet overflow in the first step: the trace says so in one line (it
+    crashed in an SVD of the NaN latents)."""
+    from trm_viz.tasks import get_task
+    from trm_viz.trace import run
+
+    model = TRM(TRMConfig(**SMALL))
+    model.load_state_dict({k: v * 1e30 for k, v in model.state_dict().items()})
+    puzzle = get_task("sudoku").parse("1" + "." * 80)
+    with pytest.raises(CheckpointError, match="became NaN or infinite at step 1"):
+        run(model, puzzle, steps=2)

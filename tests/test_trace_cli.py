@@ -225,9 +225,12 @@ def test_cli_refuses_bad_counts_and_unwritable_outputs(tmp_path):
     data_file.write_text(f"{''.join(map(str, EASY.grid.ravel()))}\n")
     for flags, message in ((["--steps", "-3"], "steps must be a whole number from 1 to 64"),
                            (["--L-cycles", "100"], "L_cycles must be a whole number from 1 to 32"),
-                           (["--batch-size", "0"], "batch_size must be a whole number >= 1")):
+                           (["--batch-size", "0"], "batch_size must be a whole number >= 1"),
+                           (["--limit", "-3"], "--limit: must be at least 0")):      # not "all but the last 3"
         r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), *flags)
         assert r.returncode == 2 and "Traceback" not in r.stderr and message in r.stderr, r.stderr
+    r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(data_file), "--example", "x")
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr                 # which one was meant?
     r = _cli("trace", "--checkpoint", str(CKPT), "--task", "sudoku", "--input", str(data_file), "--steps", "2",
              "--out", str(tmp_path / "missing" / "t.json"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and "No such file or directory" in r.stderr

@@ -1,13 +1,14 @@
 """Command line: ``python -m trm_viz trace|vote|eval|bench|train ...``.
 
 Every expected failure (a bad puzzle file, a wrong checkpoint) prints one clear line to stderr and exits with
-status 2; a traceback means a bug.
+status 2; an unexpected one (a bug) prints one line too and exits with 1 (TRM_VIZ_DEBUG=1: the traceback).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,20 @@ from .model.checkpoints import CheckpointError, load_checkpoint
 from .model import precision
 from .tasks import TASK_NAMES, PuzzleError, get_task
 from . import trace as trace_mod
+
+
+def at_least(low: float, kind=int):
+    """An argparse type: a number of ``kind`` no smaller than ``low`` (a negative --limit or --minutes is refused
+    with a message, not taken as "all" or "no limit")."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {text}")
+        return value
+    return parse
 
 
 def _load_model(path: str, task_name: str):
@@ -150,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "batches of paper-size work on CPUs with AMX or AVX512-BF16)")
 
     def puzzle_args(p, what):
-        p.add_argument("--input", help="puzzle file in any format the task accepts")
-        p.add_argument("--example", help="name of a shipped example instead of --input")
+        source = p.add_mutually_exclusive_group()
+        source.add_argument("--input", help="puzzle file in any format the task accepts")
+        source.add_argument("--example", help="name of a shipped example instead of --input")
         p.add_argument("--out", help=f"write the {what} JSON here (default: stdout)")
         p.add_argument("--arc-task", help="ARC: which task of a collection file (and whose embedding to use)")
         p.add_argument("--test-index", type=int, default=0, help="ARC: which test input of the task (default 0)")
@@ -172,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="exact accuracy per step on a data file; last line is JSON")
     common(e)
     e.add_argument("--data", required=True, help="data file (Sudoku: one puzzle a line, optional ,solution)")
-    e.add_argument("--limit", type=int, default=None)
+    e.add_argument("--limit", type=at_least(0), default=None, help="score only the first N puzzles (0: all)")
     e.add_argument("--batch-size", type=int, default=64)
     e.add_argument("--variants", type=int, default=0,
                    help="also score the vote over this many variants of each puzzle (as `vote`): vote.exact_by_step")
@@ -203,3 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:   # an --out / --npz path that cannot be written, a file that vanished...
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2
+    except Exception as e:  # noqa: BLE001 - a bug: one line for the user, the traceback on request
+        if os.environ.get("TRM_VIZ_DEBUG"):
+            raise
+        first = (str(e).strip().splitlines() or [""])[0][:300]
+        print(f"internal error: {type(e).__name__}: {first} (a bug; TRM_VIZ_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 1

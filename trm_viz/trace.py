@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from .model.checkpoints import CheckpointError
 from .model.config import resolve_counts
 from .model.precision import autocast, inference_dtype
 from .model.stablemax import stablemax_probs
@@ -173,6 +174,10 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
 
             with autocast(dev, dtype):    # the model's calls only: the recording below stays float32
                 new_H, new_L, logits, q_logit = model.supervision_step(z_H, z_L, x, T, n, on_update=hook)
+            if not (torch.isfinite(new_H).all() and torch.isfinite(logits).all()):
+                raise CheckpointError(f"The model's latent state became NaN or infinite at step {len(rec['q']) + 1}: "
+                                      "its weights overflow (a training run that diverged?), so there is nothing to "
+                                      "show from here on.")
             conf, tok = stablemax_probs(logits[0].float()).max(-1)
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
             for k in ("H", "L"):

@@ -44,11 +44,19 @@ class CheckpointError(ValueError):
 
 
 # --- ours ---------------------------------------------------------------------------------------------------------
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> Path:
+    """safetensors' save_file, readable by everyone like the JSON files beside it (it writes mode 0600, awkward for a
+    checkpoint meant to be shared or served)."""
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(path), metadata=metadata)
+    Path(path).chmod(0o644)
+    return Path(path)
+
+
 def save_checkpoint(directory: str | Path, model: TRM, dtype: torch.dtype | None = None,
                     extra: dict[str, Any] | None = None) -> Path:
     """Write config.json + model.safetensors. dtype None: float32, or bfloat16 when float32 would exceed 15 MB."""
-    from safetensors.torch import save_file
-
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -56,7 +64,7 @@ def save_checkpoint(directory: str | Path, model: TRM, dtype: torch.dtype | None
         fp32_bytes = sum(v.numel() * 4 for v in state.values())
         dtype = torch.bfloat16 if fp32_bytes > BF16_ABOVE_BYTES else torch.float32
     state = {k: v.to(dtype).contiguous() if v.is_floating_point() else v.contiguous() for k, v in state.items()}
-    save_file(state, str(directory / "model.safetensors"), metadata={"format": FORMAT_NAME})
+    write_safetensors(state, directory / "model.safetensors", {"format": FORMAT_NAME})
     cfg = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "weights_dtype": str(dtype).removeprefix("torch."),
            **model.config.to_dict(), **(extra or {})}
     (directory / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
@@ -114,11 +122,14 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
                               f"{raw_bytes_limit / 1e9:.0f} GB.")
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(f"{file.name} holds more than tensors (refused: loading it could run code): {e}") from None
+    except pickle.UnpicklingError as e:     # torch's text is a page of advice: name only what the file asked for
+        wants = re.search(r"GLOBAL ([\w.]+)", str(e))
+        raise CheckpointError(f"{file.name} holds more than tensors (refused: loading it could run code"
+                              + (f"; it asks for {wants.group(1)}" if wants else "") + ").") from None
     except Exception as e:  # noqa: BLE001 - torch's weights-only unpickler raises almost anything on garbage
+        first = (str(e).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): "
-                              f"{type(e).__name__}: {e}") from None
+                              f"{type(e).__name__}: {first}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
     state = strip_official_prefixes(state)
@@ -257,7 +268,7 @@ def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
                 r"step_(\d+)", p.name)) else -1)
             steps = [p for p in steps if re.fullmatch(r"step_\d+", p.name)]
             if not steps:
-                raise CheckpointError(f"{path} holds neither config.json + model.safetensors nor an official step_<N>.")
+                raise CheckpointError(f"{path} holds neither config.json + model.safetensors nor an official step_N file.")
             path = steps[-1]
         state, config = _load_official(path)
         fmt = "official"

@@ -48,6 +48,11 @@ class TRMConfig:
                      "L_cycles", "halt_max_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("rms_norm_eps", "rope_theta", "expansion"):      # a negative eps makes every norm NaN
+            if not 0 < float(getattr(self, name)) < float("inf"):
+                raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
+        if not 0 <= float(self.halt_exploration_prob) <= 1:
+            raise ValueError(f"halt_exploration_prob must be from 0 to 1, got {self.halt_exploration_prob}")
 
     @property
     def total_puzzle_emb_len(self) -> int:
@@ -88,8 +93,9 @@ def resolve_counts(config: TRMConfig, steps: int | None = None, H_cycles: int | 
     for name, value in (("steps", steps), ("H_cycles", H_cycles), ("L_cycles", L_cycles)):
         if value is None or (not isinstance(value, bool) and isinstance(value, int) and value == 0):
             value = defaults[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limits[name]:
-            raise ValueError(f"{name} must be a whole number from 1 to {limits[name]} (or 0 for the model's "
+        top = max(limits[name], int(defaults[name]))      # a model trained deeper than the limit runs at its own
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+            raise ValueError(f"{name} must be a whole number from 1 to {top} (or 0 for the model's "
                              f"default, {defaults[name]}); got {value!r}.")
         out.append(value)
     return out[0], out[1], out[2]

@@ -25,6 +25,7 @@ from pathlib import Path  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
+from ..cli import at_least  # noqa: E402
 from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
@@ -45,12 +46,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override any TrainConfig/TRMConfig field, e.g. --set hidden_size=128 (repeatable)")
     p.add_argument("--config", help="JSON file of KEY: VALUE overrides (applied before --set)")
-    p.add_argument("--minutes", type=float, help="wall-clock budget of the whole run, evaluation and saving included")
-    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps in this run")
+    p.add_argument("--minutes", type=at_least(0.01, float),
+                   help="wall-clock budget of the whole run, evaluation and saving included")
+    p.add_argument("--max-steps", type=at_least(1), help="stop after this many optimizer steps in this run")
     p.add_argument("--resume", help="a folder written by an earlier run: continue its weights, steps and card")
     p.add_argument("--out", required=True, help="output folder (at most 8 files, each < 16 MB)")
-    p.add_argument("--data-size", type=int, help="training puzzles to generate (train_size)")
-    p.add_argument("--eval-size", type=int, help="held-out puzzles to evaluate on (eval_size)")
+    p.add_argument("--data-size", type=at_least(1), help="training puzzles to generate (train_size)")
+    p.add_argument("--eval-size", type=at_least(1), help="held-out puzzles to evaluate on (eval_size)")
     p.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda when available)")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-eval", action="store_true", help="skip the held-out evaluation at the end")

@@ -21,9 +21,9 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
-from ..model.checkpoints import BF16_ABOVE_BYTES, load_checkpoint, save_checkpoint
+from ..model.checkpoints import BF16_ABOVE_BYTES, load_checkpoint, save_checkpoint, write_safetensors
 from ..model.config import TRMConfig
 from ..model.trm import TRM
 from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR
@@ -98,14 +98,13 @@ def save_run(out: str | Path, raw_model: TRM, ema_model: TRM, train_config: dict
         raw.update(puzzle)
     meta = {"format": STATE_FORMAT, "step": str(step), "dtype": str(dtype).removeprefix("torch."),
             "model_config": json.dumps(raw_model.config.to_dict()), "train_config": json.dumps(train_config)}
-    save_file(_cast(raw, dtype), str(out / "train_state.safetensors"), metadata=meta)
+    write_safetensors(_cast(raw, dtype), out / "train_state.safetensors", meta)
     written = [out / "config.json", out / "model.safetensors", out / "train_state.safetensors"]
     if separate:
         if _nbytes(puzzle, torch.bfloat16) > BF16_ABOVE_BYTES:
             raise ValueError(f"the puzzle-embedding table ({tuple(puzzle[PUZZLE_KEY].shape)}) exceeds 16 MB even in "
                              "bfloat16; use fewer arc_variants")
-        save_file(_cast(puzzle, torch.bfloat16), str(out / "puzzle_emb.safetensors"),
-                  metadata={"format": STATE_FORMAT})
+        write_safetensors(_cast(puzzle, torch.bfloat16), out / "puzzle_emb.safetensors", {"format": STATE_FORMAT})
         written.append(out / "puzzle_emb.safetensors")
     elif (out / "puzzle_emb.safetensors").exists():
         (out / "puzzle_emb.safetensors").unlink()

@@ -245,9 +245,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
                        concurrency_limit=1, concurrency_id="checkpoint", show_progress_on=[ckpt_status],
-                       **PRIVATE).success(inputs.task_changed, [task, session], task_outputs, **QUIET)
+                       **PRIVATE).success(inputs.task_changed, [task, session], task_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
         forget_btn.click(runs.forget_checkpoint, [session], [ckpt_status, session], **QUIET).then(
-            inputs.task_changed, [task, session], task_outputs, **QUIET)
+            inputs.task_changed, [task, session], task_outputs, **QUIET).success(
+            runs.views_outdated, [task, result], status, **QUIET)
         big.change(None, [big], None, js=BIG_TEXT_JS, **PRIVATE)
 
         gr.api(make_trace_api(registry), api_name="trace", **MODEL_SLOT)

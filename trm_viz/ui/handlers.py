@@ -7,6 +7,7 @@ The run's result (trace + puzzle) lives in the session's gr.State; handlers only
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -36,6 +37,7 @@ from .models import (ModelRegistry, active_config, active_model, active_task, kn
 from .runner import stream_trace, vote_run
 from .step_viewer import select_update
 
+log = logging.getLogger(__name__)
 IDLE_STATUS = "Press **Run** to watch the model refine its answer."
 MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
 
@@ -106,6 +108,13 @@ def vote_views(result: dict, step: int) -> tuple:
     return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
 
 
+def internal_error(e: BaseException) -> str:
+    """One line for the page about an unexpected failure (a bug), whose traceback goes to the server's log."""
+    log.error("unexpected failure", exc_info=e)
+    first = (str(e).strip().splitlines() or [""])[0][:200]
+    return f"Internal error ({type(e).__name__}: {first}). The details are in the server's log."
+
+
 def cleared_views(task_name: str, running: bool = False) -> tuple:
     """Every run output after the status line, empty: what a new run shows until it ends (no view of the run before
     lingers beside its first steps), and a task with no run yet."""
@@ -149,7 +158,8 @@ class RunHandlers:
                    "desk": desk}
         desk["live"].append(request["clicked"])    # until its run ends: Stop then has something to stop
         desk["task"] = task_name
-        return request, f"Running step 1 of {steps} with the {loaded.label}..."
+        the = "the " if loaded.label.startswith("shipped") else ""      # not "the your checkpoint"
+        return request, f"Running step 1 of {steps} with {the}{loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
         """Streams every supervision step into the viewer as it completes (the first also clears the views of the
@@ -202,9 +212,10 @@ class RunHandlers:
                                                                      (skip,) * 13)
                 if stopped():
                     break       # closing stream_trace lets its thread finish the step it is on, and no more
-        except (PuzzleError, CheckpointError, ValueError) as e:
-            yield (skip, f"**Could not run:** {e}") + (skip,) * 13
-            raise gr.Error(str(e)) from None
+        except Exception as e:  # noqa: BLE001 - expected refusals word themselves; a bug gets one line + the log
+            message = str(e) if isinstance(e, (PuzzleError, CheckpointError, ValueError)) else internal_error(e)
+            yield (skip, f"**Could not run:** {message}") + (skip,) * 13
+            raise gr.Error(message) from None
         if trace is None:
             return
         total = time.perf_counter() - t0
@@ -281,6 +292,8 @@ class RunHandlers:
                                       trace.meta["L_cycles"], int(variants))
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
+        except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
+            raise gr.Error(internal_error(e)) from None
         if session is not None and _desk(session)["task"] not in (None, result["task"]):
             return gr.skip(), gr.skip(), gr.skip()
         return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)

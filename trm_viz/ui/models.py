@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 CHECKPOINTS_ENV = "TRM_VIZ_CHECKPOINTS"       # a directory of <task>/ folders; default: the repository's checkpoints/
 LOCAL_PATHS_ENV = "TRM_VIZ_LOCAL_PATHS"        # "1": the UI may load a checkpoint from a path on the server
 # Files a user may upload as one checkpoint: ours (config.json + model.safetensors, optionally card.json and
-# metrics.jsonl: the training history) or an official run (step_<N> + all_config.yaml, optionally identifiers.json
+# metrics.jsonl: the training history) or an official run (step_N + all_config.yaml, optionally identifiers.json
 # with the ARC task names).
 UPLOAD_NAMES = ("config.json", "model.safetensors", "card.json", "metrics.jsonl", "all_config.yaml",
                 "identifiers.json")
@@ -186,7 +186,7 @@ class ModelRegistry:
             if folder_name not in self._models:
                 model, info = load_checkpoint(folder)
                 if model.config.task and model.config.task != task:
-                    raise CheckpointError(f"{folder} holds a {model.config.task} model, not a {task} one.")
+                    raise CheckpointError(f"{folder} holds a model for {model.config.task}, not for {task}.")
                 rel = folder.relative_to(REPO) if folder.is_relative_to(REPO) else folder
                 self._models[folder_name] = LoadedModel(model, info, f"shipped {task} model ({rel})")
         return self._models[folder_name]
@@ -233,7 +233,7 @@ def _upload_name(path: Path) -> str:
     if name in UPLOAD_NAMES or (name.startswith("step_") and name[5:].isdigit()):
         return name
     raise CheckpointError(f"Unexpected file {name!r}: upload config.json + model.safetensors (this app's format; "
-                          "card.json and metrics.jsonl too for its training history) or an official step_<N> file "
+                          "card.json and metrics.jsonl too for its training history) or an official step_N file "
                           "with its all_config.yaml (and identifiers.json for ARC).")
 
 
@@ -241,7 +241,7 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
     """Uploaded files (each lands in its own temporary folder) -> one folder with their original names -> a model.
     Returns the key the session keeps."""
     if not paths:
-        raise CheckpointError("Choose the checkpoint files first (config.json + model.safetensors, or step_<N> + "
+        raise CheckpointError("Choose the checkpoint files first (config.json + model.safetensors, or step_N + "
                               "all_config.yaml).")
     files = [Path(p) for p in paths]
     names = [_upload_name(f) for f in files]
@@ -249,7 +249,7 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
         raise CheckpointError("The same file name was uploaded twice: " + ", ".join(sorted(names)) + ".")
     steps = [n for n in names if n.startswith("step_")]
     if not steps and not {"config.json", "model.safetensors"} <= set(names):
-        raise CheckpointError("Upload both config.json and model.safetensors (or an official step_<N> with "
+        raise CheckpointError("Upload both config.json and model.safetensors (or an official step_N with "
                               "all_config.yaml).")
     if len(steps) > 1:
         raise CheckpointError(f"Upload one official step file, not {len(steps)}.")

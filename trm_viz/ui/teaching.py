@@ -88,7 +88,7 @@ CAPTIONS = {
         "An animated GIF of the refinement and the full trace as JSON (the same format the `trace` API returns)."),
     "checkpoint": (
         "Upload `config.json` + `model.safetensors` (this app's format) or an official TinyRecursiveModels "
-        "`step_<N>` file with its `all_config.yaml` (add `identifiers.json` for ARC task names). Add `card.json` and "
+        "`step_N` file with its `all_config.yaml` (add `identifiers.json` for ARC task names). Add `card.json` and "
         "`metrics.jsonl` from a trm_viz training run to see its training history. Files are read as tensors and "
         "JSON only: nothing in them can run code."),
 }

@@ -96,7 +96,7 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
     if history is None:
         return (f"`{name}` has no training record (card.json) beside its weights, so there is no history to "
                 "show: a checkpoint trained elsewhere, or one made by hand.")
-    minutes = " and ".join(f"{m:,.0f} {kind}-minutes" for m, kind in ((history.gpu_minutes, "GPU"),
+    minutes = " and ".join(f"{m:,.0f} {kind}-minute{'s' * (round(m) != 1)}" for m, kind in ((history.gpu_minutes, "GPU"),
                                                                       (history.cpu_minutes, "CPU")) if m >= 0.5)
     devices = ", ".join(history.devices) or "unknown devices"
     scored = history.evaluation_only
