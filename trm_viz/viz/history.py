@@ -29,7 +29,8 @@ def history_figure(history: TrainingHistory, height: int = 320):
     show_lr = any(math.isfinite(v) for v in lrs)
     if show_lr:
         fig.add_trace(go.Scatter(x=steps, y=[v if math.isfinite(v) else None for v in lrs], yaxis="y3",
-                                 name="learning rate", mode="lines", line=dict(color=THRESHOLD, width=1.5),
+                                 name="learning rate", line=dict(color=THRESHOLD, width=1.5),
+                                 mode="lines" if len(steps) > 20 else "lines+markers",    # a short log: dots too
                                  hovertemplate="step %{x}: lr %{y:.2e}<extra></extra>"))
     if steps:
         fig.add_trace(go.Scatter(x=steps, y=[history.lm_loss[i] for i in keep], name="training loss (lm)",
@@ -65,9 +66,10 @@ def history_figure(history: TrainingHistory, height: int = 320):
     if show_lr:      # a strip under the curves, on the same step axis
         # The range spans the runs' own learning rates (the first steps of a warm-up fall below it, off the strip).
         # The log's lowest 2% are left out of the range for the same reason; runs without an evaluation count too.
-        logged = sorted(v for v in lrs if math.isfinite(v))
+        logged = sorted(v for v in lrs if math.isfinite(v) and v > 0)     # a log scale: an lr of 0 has no place
         seen = [v for e in history.evaluations for v in (e.lr, e.lr_end) if v is not None and v > 0]
-        seen += [logged[len(logged) // 50], logged[-1]]
+        seen += [logged[len(logged) // 50], logged[-1]] if logged else []
+        seen = seen or [1e-4]
         lo, hi = math.log10(min(seen)) - 0.3, math.log10(max(seen)) + 0.3
         fig.update_layout(xaxis=dict(anchor="y3"), yaxis=dict(domain=[0.32, 1.0]),
                           yaxis3=dict(title="lr", type="log", domain=[0.0, 0.24], range=[lo, hi], dtick=1,
