@@ -1,8 +1,8 @@
 """The Trace: everything recorded while a TRM refines one puzzle, as plain numpy arrays.
 
-Arrays are indexed by step (index 0 = supervision step 1) and by cell of the task's token canvas
-(9x9 for Sudoku, 30x30 for maze and ARC). Only compact summaries of the latents are kept (norms and a 3-component
-projection per cell), never the full hidden states, so a 16-step 30x30 trace stays a few MB.
+Arrays are indexed by step (index 0 = supervision step 1) and by cell of the task's token canvas (9x9 for Sudoku;
+for mazes and ARC the model's canvas, 30x30 in the paper). Only compact summaries of the latents are kept (norms and
+a 3-component projection per cell), never the full hidden states, so a 16-step 30x30 trace stays a few MB.
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ One supervision step, as in the paper (x = input embedding, y = z_H the answer s
         z_H = net(z_H, z_L)
     logits = lm_head(z_H)[puzzle positions dropped];  q_halt_logit = q_head(z_H[:, 0])[0]
 
-z_H and z_L are carried (detached) into the next supervision step, starting from the learned H_init / L_init.
+z_H and z_L are carried (detached) into the next supervision step, starting from H_init / L_init: fixed random
+vectors (buffers saved with the weights, never trained), as in the official code.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ class TRM(nn.Module):
         self.register_buffer("H_init", trunc_normal_(torch.empty(D), 1.0))
         self.register_buffer("L_init", trunc_normal_(torch.empty(D), 1.0))
 
-        # Start the halting head at "almost never halt" (sigmoid(-5) ~ 0.007) so it learns from a neutral start.
+        # Start the halting head at "almost never halt" (sigmoid(-5) ~ 0.007), as the official code does, for faster
+        # learning while the answers are still bad (bootstrapping).
         with torch.no_grad():
             self.q_head.weight.zero_()
             self.q_head.bias.fill_(-5.0)

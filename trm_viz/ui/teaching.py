@@ -14,17 +14,19 @@ INTRO = (
 
 HOW_TRM_WORKS = """
 **Three things, one tiny network.**
-- **x**, the *input embedding*: the puzzle's cells as vectors (for ARC also a learned vector that names the task).
+- **x**, the *input embedding*: the puzzle's cells as vectors, after a learned *puzzle embedding* (one shared by
+  every Sudoku or maze; for ARC one per task variant, which is how the model knows what the task asks).
 - **y = z_H**, the *answer state*: one vector per cell; the output head reads the answer off it.
 - **z = z_L**, the *reasoning latent*: a scratchpad of the same shape that is never read out directly.
 
 **One supervision step** (the unit the viewer steps through) repeats *T* = H_cycles times:
 1. update the scratchpad *n* = L_cycles times: `z_L = net(z_L, z_H + x)` (it sees the puzzle and the current answer);
-2. update the answer once: `z_H = net(z_H, z_L)` (it sees only the scratchpad).
+2. update the answer once: `z_H = net(z_H, z_L)` (it sees the scratchpad and itself, not the puzzle).
 
-The same small `net` does both updates: with the paper's 2 layers, T = 3 and n = 6, one step is
-T x (n + 1) x 2 = 42 layers deep, from only 5-7 million weights (a loaded model may be smaller and use other
-T and n; its card lists them). After the step the output head turns z_H into an answer, and a
+The same small `net` does both updates: with the paper's Sudoku settings (2 layers, T = 3, n = 6) one step is
+T x (n + 1) x 2 = 42 layers deep (30 with its maze and ARC settings, n = 4), from only 5-7 million weights (a
+loaded model may be smaller and use other T and n; its card lists them). After the step the output head turns z_H
+into an answer, and a
 **halting head** turns z_H into **q_halt**, the model's estimate that this answer is already fully right.
 
 **Up to 16 supervision steps.** z_H and z_L are carried from one step into the next, so every step starts from
@@ -35,7 +37,7 @@ learns to say when to stop; here all steps are run and the step where q_halt fir
 depth its card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
 longer); fewer cycles show what happens when it thinks less. Only z_H and z_L pass from one step to the next, so
 one step at T=6 computes exactly what two steps at T=3 do: a larger T is a longer run that shows fewer of its
-answers (the paper Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3 would).
+answers (the shipped paper-size Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3 would).
 """
 
 CAPTIONS = {
