@@ -73,9 +73,30 @@ def test_a_vote_that_ends_after_a_type_switch_waits_with_its_run(handlers):
     *_, done = runs.run(_request(runs, session, steps=2))
     result = done[RESULT]
     runs.task_switched("maze", result, session)           # while the vote computes, the user looks at mazes
-    assert runs.vote_clicked(result, 2, session) == (gr.skip(),) * 3 and result["vote"].num_steps == 2
+    assert runs.vote_clicked(result, 2, session) == (gr.skip(),) * 4 and result["vote"].num_steps == 2
     back = runs.task_switched("sudoku", None, session)
     assert back[RESULT] is result and back[-3].startswith("**Vote after step")      # shown on return
+
+
+def test_stop_ends_a_vote_after_its_step(handlers, monkeypatch):
+    """A paper-size vote takes a minute or two on a small host: Stop ends it after the step it is on."""
+    import trm_viz.vote as vote_mod
+
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=4))
+    result = done[RESULT]
+    real = vote_mod.batched_steps
+
+    def stop_after_two(*args, **kwargs):      # the user presses Stop while the vote computes its second step
+        for k, out in enumerate(real(*args, **kwargs), 1):
+            if k == 2:
+                assert runs.stop(session).startswith("**Stopping**")
+            yield out
+
+    monkeypatch.setattr(vote_mod, "batched_steps", stop_after_two)
+    text, img, result, status = runs.vote_clicked(result, 4, session)
+    assert result["vote"].num_steps == 2 and status == "**Stopped** the vote after step 2 of 4."
+    assert text.startswith("**Vote after step 2**") and runs.stop(session) == gr.skip()
 
 
 def test_a_bug_during_a_run_gives_one_line_and_no_running_status(handlers, monkeypatch):

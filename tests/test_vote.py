@@ -145,7 +145,7 @@ def test_the_vote_handler_runs_the_traced_model_at_the_viewed_step(registry):
     puzzle = first_test_input("25ff71a9")
     result = {"trace": run(loaded.model, puzzle, steps=3), "puzzle": puzzle, "task": "arc", "user_model": None,
               "shipped": None, "step": 2}
-    text, img, result = runs.vote_clicked(result, 16.0)
+    text, img, result, status = runs.vote_clicked(result, 16.0)
     assert text.startswith("**Vote after step 2**") and img.width > 0 and result["vote"].num_steps == 3
 
 

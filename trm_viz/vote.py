@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -108,9 +108,11 @@ def _variants(config, task: Task, puzzle: Puzzle, n: int) -> tuple[list[tuple[in
 
 
 def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
-             L_cycles: int | None = None, variants: int = DEFAULT_VARIANTS) -> VariantVote:
-    """Run ``puzzle`` through up to ``variants`` of its variants in one batch and vote after every step.
-    PuzzleError when it cannot be run (the checkpoint's task, an ARC task it does not know)."""
+             L_cycles: int | None = None, variants: int = DEFAULT_VARIANTS,
+             stop: Callable[[], bool] | None = None) -> VariantVote:
+    """Run ``puzzle`` through up to ``variants`` of its variants in one batch and vote after every step; ``stop``,
+    asked after each step, ends it there (the vote then has fewer steps). PuzzleError when it cannot be run (the
+    checkpoint's task, an ARC task it does not know)."""
     if not isinstance(variants, int) or isinstance(variants, bool) or not 1 <= variants <= MAX_VARIANTS:
         raise ValueError(f"variants must be a whole number from 1 to {MAX_VARIANTS}, not {variants!r}.")
     t0 = time.perf_counter()
@@ -134,6 +136,8 @@ def run_vote(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int
             answers.append(grids)
             q_prob.append(qs)
             ranked.append(pool_votes(zip(grids, qs)))
+            if stop is not None and stop():
+                break
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
     return VariantVote(task=task.name, arc_task_id=puzzle.arc_task_id if task.name == "arc" else None,
                        variants=[sym.name for sym in syms], answers=answers,

@@ -239,7 +239,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
-        vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result],
+        vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
                        show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)

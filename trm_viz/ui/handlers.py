@@ -281,26 +281,35 @@ class RunHandlers:
 
     def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> tuple:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and
-        show the vote at the step the viewer is on; if the user has moved to another puzzle type meanwhile, the vote
-        stays with its run, shown when they come back. Outputs: vote text, vote picture, result."""
+        show the vote at the step the viewer is on; Stop ends it after the step it is on (a paper-size vote takes a
+        minute or two on a small host). If the user has moved to another puzzle type meanwhile, the vote stays with
+        its run, shown when they come back. Outputs: vote text, vote picture, result, status line."""
         if not result:
             raise gr.Error("Run a puzzle first: the vote runs it again through its variants.")
         trace = result["trace"]
+        desk = _desk(session) if session is not None else ss.new_session()["runs"]
+        t0 = time.perf_counter()
+        desk["live"].append(t0)             # Stop now has something to stop
         try:
             loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
             result["vote"] = vote_run(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
-                                      trace.meta["L_cycles"], int(variants))
+                                      trace.meta["L_cycles"], int(variants), stop=lambda: desk["stop_at"] > t0)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
             raise gr.Error(internal_error(e)) from None
-        if session is not None and _desk(session)["task"] not in (None, result["task"]):
-            return gr.skip(), gr.skip(), gr.skip()
-        return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result)
+        finally:
+            desk["live"][:] = [t for t in desk["live"] if t != t0]
+        if desk["task"] not in (None, result["task"]):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        done = result["vote"].num_steps
+        status = (f"**Stopped** the vote after step {done} of {trace.num_steps}." if done < trace.num_steps
+                  else gr.skip())
+        return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result, status)
 
     @staticmethod
     def stop(session: dict) -> str | Any:
-        """Stop: the session's runs end after the step they are on, and show what they computed (run())."""
+        """Stop: the session's runs and votes end after the step they are on, and show what they computed."""
         desk = _desk(session)
         if not desk["live"]:
             return gr.skip()

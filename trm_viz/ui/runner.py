@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -45,11 +45,12 @@ def trace_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: i
     return run(model, puzzle, steps, H_cycles, L_cycles)
 
 
-def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int) -> VariantVote:
-    """The variant vote within what this host runs (ui/limits.py: ValueError beyond it)."""
+def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int,
+             stop: Callable[[], bool] | None = None) -> VariantVote:
+    """The variant vote within what this host runs (ui/limits.py: ValueError beyond it); ``stop`` as run_vote's."""
     variants = hosted_variants(model.config, steps, H_cycles, L_cycles, variants)
     use_threads(model.config, variants if isinstance(variants, int) else 1)      # run_vote refuses a bad count
-    return run_vote(model, puzzle, steps, H_cycles, L_cycles, variants)
+    return run_vote(model, puzzle, steps, H_cycles, L_cycles, variants, stop=stop)
 
 
 def stream_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
