@@ -120,7 +120,8 @@ def cleared_views(task_name: str, running: bool = False) -> tuple:
     lingers beside its first steps), and a task with no run yet."""
     title = ("Filled in when the run ends; the viewer's small curve follows each step" if running
              else "Run a puzzle to see q_halt per supervision step")
-    return (empty_halting_figure(title), None, None, None, None, None, None, "", "", [], None, vote_hint(task_name), None)
+    pictures = (None,) * 5
+    return (empty_halting_figure(title), None, *pictures, "", "", [], None, vote_hint(task_name), None)
 
 
 def _desk(session: dict) -> dict:

@@ -3,8 +3,8 @@ with no server round trip per frame (a gr.Timer loop cost a queued request per s
 
 Shows the answer grid at the current step (givens bold, changed cells outlined, red / green corners for wrong /
 right, unsure cells washed out; or the z_H / z_L change heat map; or the known solution), q_halt, cells right,
-corrections and regressions, and the inline SVG halting curve with the current step marked. Click the curve to jump to a step; Left/Right keys
-step when the viewer has focus.
+corrections and regressions, and the inline SVG halting curve with the current step marked. Click the curve to jump
+to a step; Left/Right keys step when the viewer has focus.
 
 Hooks for the app:
 - ``selected`` prop {step, r, c} (step from 1, r/c from 0): jump there and ring the cell; use ``select_update``.
