@@ -13,7 +13,8 @@ from trm_viz.model.config import TRMConfig
 from trm_viz.model.trm import TRM
 from trm_viz.tasks import PuzzleError, get_task
 from trm_viz.ui import session as ss
-from trm_viz.ui.models import ModelRegistry, active_model, known_arc_tasks, load_uploaded, user_model
+from trm_viz.trace import known_arc_tasks
+from trm_viz.ui.models import ModelRegistry, active_model, load_uploaded, user_model
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
 SUDOKU = get_task("sudoku")

@@ -14,7 +14,7 @@ from trm_viz.tasks.arc_data import CURATED
 from trm_viz.ui import session as ss
 from trm_viz.ui.handlers import IDLE_STATUS, RunHandlers
 from trm_viz.ui.input_handlers import InputHandlers
-from trm_viz.ui.models import known_arc_tasks
+from trm_viz.trace import known_arc_tasks
 
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -162,7 +162,8 @@ def test_an_arc_task_the_model_does_not_know_leaves_the_picker_usable(registry):
     inputs.task_changed("arc", session)
     out = inputs.uploaded("arc", str(unknown), session, known[0])
     assert out[3]["value"] is None and "Not runnable with this model" in out[4] and unknown.stem in out[4]
-    with pytest.raises(gr.Error, match=f"not trained on ARC task '{unknown.stem}'"):     # Run refuses it at once
+    refusal = f"not trained on ARC task '{unknown.stem}'.*Pick one of its tasks \\({known[0]}, "     # and names some
+    with pytest.raises(gr.Error, match=refusal):                                            # Run refuses it at once
         RunHandlers(registry).prepare("arc", out[0]["value"], session, None, 2, 1, 1)
     assert inputs.task_changed("arc", session)[3]["value"] is None
     task_id = "0d3d703e" if "0d3d703e" in known else known[0]

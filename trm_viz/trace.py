@@ -19,6 +19,7 @@ from .model.precision import autocast, inference_dtype
 from .model.stablemax import stablemax_probs
 from .model.trm import TRM
 from .tasks import Puzzle, PuzzleError, Task, get_task
+from .tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>": a variant
 
 TRACE_FORMAT_VERSION = 1
 
@@ -105,6 +106,11 @@ def check_compatible(config, task) -> None:
                           f"{task.vocab_size} kinds. Use a {task.name} model.")
 
 
+def known_arc_tasks(config) -> list[str]:
+    """ARC task ids whose own (un-augmented) puzzle embedding the model has, in identifier order."""
+    return [n for n in config.puzzle_names if n and ARC_SEPARATOR not in n and not n.startswith("<")]
+
+
 def puzzle_identifier(config, puzzle: Puzzle) -> int:
     """The puzzle-embedding row for this puzzle: 0 for Sudoku/maze, the ARC task's own row otherwise."""
     if puzzle.task != "arc" or config.num_puzzle_identifiers <= 1:
@@ -118,8 +124,10 @@ def puzzle_identifier(config, puzzle: Puzzle) -> int:
     try:
         return config.puzzle_names.index(puzzle.arc_task_id)
     except ValueError:
+        known = known_arc_tasks(config)
+        some = ", ".join(known[:5]) + (f" and {len(known) - 5} more" if len(known) > 5 else "")
         raise PuzzleError(f"This checkpoint was not trained on ARC task {puzzle.arc_task_id!r}: an ARC TRM knows a "
-                          "task only through its learned puzzle embedding. Pick one of the checkpoint's tasks.") from None
+                          f"task only through its learned puzzle embedding. Pick one of its tasks ({some}).") from None
 
 
 def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,

@@ -21,7 +21,7 @@ from ..model.checkpoints import CheckpointError
 from ..model.config import TRMConfig
 from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import PuzzleError, get_task
-from ..trace import Trace, puzzle_identifier, task_of, to_json
+from ..trace import Trace, known_arc_tasks, puzzle_identifier, task_of, to_json
 from ..viz.animation import animation_gif
 from ..viz.corrections import cell_changes, corrections_table, summary_line
 from ..viz.grids import with_caption
@@ -32,8 +32,7 @@ from ..viz.vote import vote_image, vote_summary
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
 from .limits import hosted_counts
-from .models import (ModelRegistry, active_config, active_model, active_task, known_arc_tasks, load_local,
-                     load_uploaded)
+from .models import ModelRegistry, active_config, active_model, active_task, load_local, load_uploaded
 from .runner import stream_trace, vote_run
 from .step_viewer import select_update
 

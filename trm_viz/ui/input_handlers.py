@@ -17,12 +17,13 @@ from PIL import Image, ImageDraw
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
 from ..tasks.arc_data import CURATED, load_collection
+from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
 from ..viz.history import history_figure, history_markdown
 from . import session as ss
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
-from .models import ModelRegistry, active_config, active_task, known_arc_tasks, model_line, own_model_for
+from .models import ModelRegistry, active_config, active_task, model_line, own_model_for
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},

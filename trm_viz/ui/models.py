@@ -22,7 +22,6 @@ from ..model.config import TRMConfig
 from ..model.history import TrainingHistory, read_history
 from ..model.trm import TRM
 from ..tasks import TASK_NAMES, Task, get_task
-from ..tasks.arc_aug import SEPARATOR as ARC_SEPARATOR   # "<task_id>|||t<k>|||<colours>" = an augmented variant
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKPOINTS_ENV = "TRM_VIZ_CHECKPOINTS"       # a directory of <task>/ folders; default: the repository's checkpoints/
@@ -61,11 +60,6 @@ def checkpoints_dir() -> Path:
 
 def local_paths_allowed() -> bool:
     return os.environ.get(LOCAL_PATHS_ENV, "") == "1"
-
-
-def known_arc_tasks(config: TRMConfig) -> list[str]:
-    """ARC task ids whose own (un-augmented) puzzle embedding the model has, in identifier order."""
-    return [n for n in config.puzzle_names if n and ARC_SEPARATOR not in n and not n.startswith("<")]
 
 
 def still_training(folder: Path) -> str | None:
