@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 
 import numpy as np
@@ -131,7 +132,9 @@ def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):
     """Stop ends the paper-size model's run after the step it is on; every view shows the steps that finished. A
     look at another puzzle type shows no Sudoku there, and coming back shows the stopped run again."""
     page.click("#run-button")                                     # Warm-up 1, 16 steps of ~0.3 s on 2 cores
-    wait_for(lambda: page.locator("#status").inner_text(), lambda t: "Step 2 of 16" in t, "the run going", 60)
+    # Any early step will do: a busy machine's page may not show every streamed status.
+    wait_for(lambda: page.locator("#status").inner_text(),
+             lambda t: bool(re.match(r"Step ([1-9]|1[0-2]) of 16 done", t)), "the run going", 60)
     page.click("button:has-text('Stop')")
     status = wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Stopped after step"),
                       "the stopped run's views")
