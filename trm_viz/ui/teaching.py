@@ -26,8 +26,8 @@ HOW_TRM_WORKS = """
 The same small `net` does both updates: with the paper's Sudoku settings (2 layers, T = 3, n = 6) one step is
 T x (n + 1) x 2 = 42 layers deep (30 with its maze and ARC settings, n = 4), from only 5-7 million weights (a
 loaded model may be smaller and use other T and n; its card lists them). After the step the output head turns z_H
-into an answer, and a
-**halting head** turns z_H into **q_halt**, the model's estimate that this answer is already fully right.
+into an answer, and a **halting head** turns z_H into **q_halt**, the model's estimate that this answer is already
+fully right.
 
 **Up to 16 supervision steps.** z_H and z_L are carried from one step into the next, so every step starts from
 the previous answer and refines it. In training each step is scored on its own (deep supervision) and q_halt
@@ -37,7 +37,8 @@ learns to say when to stop; here all steps are run and the step where q_halt fir
 depth its card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
 longer); fewer cycles show what happens when it thinks less. Only z_H and z_L pass from one step to the next, so
 one step at T=6 computes exactly what two steps at T=3 do: a larger T is a longer run that shows fewer of its
-answers (the shipped paper-size Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3 would).
+answers (the shipped paper-size Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3
+would).
 """
 
 CAPTIONS = {
