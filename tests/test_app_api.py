@@ -43,7 +43,7 @@ def test_only_the_trace_and_vote_endpoints_are_public(client):
 def test_after_a_slow_run_the_vote_says_how_long_it_will_take():
     """The paper-size Sudoku model runs ~6 s on a 2-core host and its 16-copy vote ~1.5 minutes: the hint under the
     Vote button says so before anyone presses it; after a run of a fraction of a second it just says what Vote does."""
-    from trm_viz.ui.handlers import vote_hint
+    from trm_viz.ui.views import vote_hint
 
     assert "the default 16 copies take roughly 99 s here" in vote_hint("sudoku", 6.2)
     assert "the default 8 copies take roughly 24 s" in vote_hint("maze", 3.0)        # a maze has 8 symmetries

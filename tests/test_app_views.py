@@ -12,7 +12,8 @@ import pytest
 from trm_viz.tasks import get_task
 from trm_viz.tasks.arc_data import CURATED
 from trm_viz.ui import session as ss
-from trm_viz.ui.handlers import IDLE_STATUS, RunHandlers
+from trm_viz.ui.handlers import RunHandlers
+from trm_viz.ui.views import IDLE_STATUS
 from trm_viz.ui.input_handlers import InputHandlers
 from trm_viz.trace import known_arc_tasks
 
@@ -59,6 +60,16 @@ def test_stop_ends_the_run_after_its_step_and_every_view_shows_those_steps(handl
     assert done[STATUS].startswith("**Done:** 3 steps") and done[RESULT]["trace"].num_steps == 3
 
 
+def test_a_run_behind_another_visitors_says_it_waits(handlers):
+    inputs, runs, session = handlers
+    runs.active = 1                                   # another visitor's run holds the host's one model slot
+    _, status = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
+    runs.active = 0
+    assert status.startswith("**Waiting** for the model: another run or vote is going")
+    *_, done = runs.run(_request(runs, session, steps=2))
+    assert runs.active == 0 and done[STATUS].startswith("**Done:** 2 steps")
+
+
 def test_a_run_asked_for_and_replaced_before_it_started_leaves_nothing_to_stop(handlers):
     """Run pressed twice while the model is busy: the page runs the latest request only (trigger_mode always_last);
     the one it replaced must not leave Stop thinking a run is still going."""
@@ -73,7 +84,8 @@ def test_a_vote_that_ends_after_a_type_switch_waits_with_its_run(handlers):
     *_, done = runs.run(_request(runs, session, steps=2))
     result = done[RESULT]
     runs.task_switched("maze", result, session)           # while the vote computes, the user looks at mazes
-    assert runs.vote_clicked(result, 2, session) == (gr.skip(),) * 4 and result["vote"].num_steps == 2
+    assert all(out == (gr.skip(),) * 4 for out in runs.vote_clicked(result, 2, session))     # nothing lands there
+    assert result["vote"].num_steps == 2
     back = runs.task_switched("sudoku", None, session)
     assert back[RESULT] is result and back[-3].startswith("**Vote after step")      # shown on return
 
@@ -94,7 +106,7 @@ def test_stop_ends_a_vote_after_its_step(handlers, monkeypatch):
             yield out
 
     monkeypatch.setattr(vote_mod, "batched_steps", stop_after_two)
-    text, img, result, status = runs.vote_clicked(result, 4, session)
+    *_, (text, img, result, status) = runs.vote_clicked(result, 4, session)
     assert result["vote"].num_steps == 2 and status == "**Stopped** the vote after step 2 of 4."
     assert text.startswith("**Vote after step 2**") and runs.stop(session) == gr.skip()
 

@@ -156,3 +156,23 @@ def test_step_viewer_scrubs_plays_and_jumps(page):
     x = page.locator("#viewer .hc-cursor").get_attribute("x1")
     svg = page.locator("#viewer .sv-svg svg")
     assert float(x) == pytest.approx(float(svg.get_attribute("data-x0")) + float(svg.get_attribute("data-dx")), abs=0.1)
+
+
+def test_keyboard_only_paints_a_maze_and_shows_focus(page):
+    """No pointer: Tab into the editor selects a cell and outlines the grid, arrows move, Enter on a tool button
+    picks it, Space paints; the viewer outlines its grid while it has the keyboard focus."""
+    page.keyboard.press("Shift")                              # keyboard modality: focus is then :focus-visible
+    root = page.locator("#maze [tabindex='0']").first
+    root.focus()
+    wait_for(lambda: page.locator("#maze .ge-grid.kbd").count(), lambda n: n == 1, "editor outlined")
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
+        page.keyboard.press(key)
+    page.locator('#maze .ge-tool[data-tool="3"]').focus()     # the goal tool, picked with Enter
+    page.keyboard.press("Enter")
+    root.focus()
+    page.keyboard.press("Space")
+    v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[1][2] == 3, "goal painted by keyboard at (2, 3)")
+    assert sum(row.count(3) for row in v) == 1                # the old goal moved, as with a pointer
+    page.keyboard.press("Shift")
+    page.locator("#viewer [tabindex='0']").first.focus()
+    wait_for(lambda: page.locator("#viewer .sv-grid.kbd").count(), lambda n: n == 1, "viewer outlined")

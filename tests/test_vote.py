@@ -140,12 +140,13 @@ def test_the_vote_handler_runs_the_traced_model_at_the_viewed_step(registry):
 
     runs = RunHandlers(registry)
     with pytest.raises(gr.Error, match="Run a puzzle first"):
-        runs.vote_clicked(None, 16)
+        next(runs.vote_clicked(None, 16))
     loaded = registry.get("arc")
     puzzle = first_test_input("25ff71a9")
     result = {"trace": run(loaded.model, puzzle, steps=3), "puzzle": puzzle, "task": "arc", "user_model": None,
               "shipped": None, "step": 2}
-    text, img, result, status = runs.vote_clicked(result, 16.0)
+    *progress, (text, img, result, status) = runs.vote_clicked(result, 16.0)     # it streams its steps
+    assert [p[0] for p in progress[1:]] == [f"Voting: step {k} of 3 done..." for k in (1, 2, 3)]
     assert text.startswith("**Vote after step 2**") and img.width > 0 and result["vote"].num_steps == 3
 
 

@@ -18,7 +18,8 @@ from ..viz.corrections import TABLE_HEADERS
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from .api import make_trace_api, make_vote_api
 from .grid_editor import editor_for
-from .handlers import IDLE_STATUS, RunHandlers, empty_halting_figure
+from .handlers import RunHandlers
+from .views import IDLE_STATUS, empty_halting_figure
 from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, local_paths_allowed, model_line
@@ -229,8 +230,10 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
         run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles], [request, status],
                       **QUIET).success(
-            runs.run, [request], run_outputs, show_progress="hidden", trigger_mode="always_last", **MODEL_SLOT,
-            **PRIVATE)      # Run pressed during a run: the latest request runs next (the default dropped it)
+            runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
+            trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
+        # (Run pressed during a run: the latest request runs next, the default dropped it. The status line shows the
+        # queue position while other visitors' runs go first.)
         # On a phone the views sit below the inputs: bring the status line and the viewer into sight.
         run_btn.click(None, None, None, js=SCROLL_TO_RUN_JS, queue=False, **PRIVATE)
         # Stop is a signal, not a cancel: the run ends after its current step and builds every view from the steps

@@ -43,6 +43,7 @@ outline: none;
 .ge-cell.bl { border-left: 2px solid #111827; }
 .ge-cell.sel { box-shadow: inset 0 0 0 3px #2563eb; }
 .ge-cell.clash { color: #dc2626; outline: 2px dashed #dc2626; outline-offset: -5px; }
+.ge-grid.kbd { outline: 3px solid #2563eb; outline-offset: 2px; }
 .ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
 .ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
 """
@@ -142,10 +143,12 @@ function render() {
   }
   html += '</div>';
   const help = {sudoku: 'Click a cell, type 1-9; Backspace, Delete or 0 clears; arrow keys move.',
-                maze: 'Pick a tool, then click or drag on the grid. Start and goal move to where you put them.',
-                arc: 'Pick a colour, then click or drag on the grid.'}[props.mode] || '';
+                maze: 'Pick a tool, then click or drag on the grid (or arrow keys and Space). Start and goal move to '
+                  + 'where you put them.',
+                arc: 'Pick a colour, then click or drag on the grid (or arrow keys and Space).'}[props.mode] || '';
   el.innerHTML = html + `<div class="ge-help">${help}</div>`;
   markClashes(grid());
+  keyboardRing();
 }
 function select(r, c) {
   el.querySelectorAll('.ge-cell.sel').forEach((x) => x.classList.remove('sel'));
@@ -215,13 +218,37 @@ el.addEventListener('pointermove', (e) => {
 el.addEventListener('pointerup', endDrag);
 el.addEventListener('pointercancel', endDrag);
 el.addEventListener('lostpointercapture', endDrag);
+// Keyboard: Tab into the grid selects a cell (ringed, and the grid outlined); arrows move it; Sudoku digits type,
+// a maze or ARC tool paints with Space or Enter; Enter or Space on a tool button picks it.
+function keyboardRing() {
+  const g = el.querySelector('.ge-grid');
+  if (g) g.classList.toggle('kbd', document.activeElement === el && el.matches(':focus-visible'));
+}
+el.addEventListener('focus', () => {
+  if (!el.matches(':focus-visible')) return;          // a pointer's focus selects where it pressed instead
+  const [h, w] = dims();
+  if (!sel && h && w) select(0, 0);
+  keyboardRing();
+});
+el.addEventListener('blur', keyboardRing);
+el.addEventListener('click', (e) => {                 // keyboard activation of a tool button (pointers: pointerdown)
+  const t = e.target.closest ? e.target.closest('.ge-tool') : null;
+  if (t) { tool = Number(t.dataset.tool); el.querySelectorAll('.ge-tool').forEach((b) => b.classList.toggle('on', b === t)); }
+});
 el.addEventListener('keydown', (e) => {
-  if (props.mode !== 'sudoku' || !sel) return;
+  if (!sel || (e.target.closest && e.target.closest('.ge-tool'))) return;
   const [h, w] = dims();
   const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
   if (moves[e.key]) {
     e.preventDefault();
     select(Math.min(h - 1, Math.max(0, sel[0] + moves[e.key][0])), Math.min(w - 1, Math.max(0, sel[1] + moves[e.key][1])));
+    return;
+  }
+  if (props.mode !== 'sudoku') {
+    if (e.key !== ' ' && e.key !== 'Enter') return;
+    e.preventDefault();
+    const work = grid().map((row) => row.slice());
+    if (paint(work, sel[0], sel[1])) commit(work);
     return;
   }
   let code = null;

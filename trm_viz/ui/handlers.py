@@ -1,126 +1,31 @@
-"""Handlers for the output side: Run (streams every supervision step as it completes), the per-step views refreshed
-when the viewer settles on a step (halting plot cursor, latent heat maps, inner recursion), the corrections table
-linked to the viewer, exports, and loading a user's checkpoint.
+"""Handlers for the output side: Run (streams every supervision step as it completes), Stop, the variant vote (streams
+too), switching puzzle type (each type keeps its last run), the per-step views refreshed when the viewer settles on a
+step, the corrections table linked to the viewer, exports, and loading a user's checkpoint.
 
-The run's result (trace + puzzle) lives in the session's gr.State; handlers only call tasks / trace / viz.
+The run's result (trace + puzzle) lives in the session's gr.State; views.py builds what the views show from it, and
+the session's "runs" desk (_desk) holds what Stop and a type switch need. Handlers only call tasks / trace / viz.
 """
 from __future__ import annotations
 
-import json
-import logging
 import time
-import uuid
-from pathlib import Path
 from typing import Any, Iterator
 
 import gradio as gr
-import torch
-from gradio.utils import get_upload_folder
 
 from ..model.checkpoints import CheckpointError
-from ..model.config import TRMConfig
-from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import PuzzleError, get_task
-from ..trace import Trace, known_arc_tasks, puzzle_identifier, task_of, to_json
+from ..trace import known_arc_tasks, puzzle_identifier, task_of
 from ..viz.animation import animation_gif
-from ..viz.corrections import cell_changes, corrections_table, summary_line
-from ..viz.grids import with_caption
-from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
-from ..viz.vote import vote_image, vote_summary
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
 from .limits import hosted_counts
 from .models import ModelRegistry, active_config, active_model, active_task, load_local, load_uploaded
-from .runner import stream_trace, vote_run
+from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
-
-log = logging.getLogger(__name__)
-IDLE_STATUS = "Press **Run** to watch the model refine its answer."
-MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
-
-
-def empty_halting_figure(title: str = "Run a puzzle to see q_halt per supervision step"):
-    """The halting plot before any run (or while one streams): axes and the 0.5 line, so the first real figure
-    renders quickly (Plotly's script is then already loaded)."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
-    fig.add_hline(y=0.5, line=dict(color="#6b7280", dash="dash", width=1), annotation_text="halt threshold 0.5",
-                  annotation_position="bottom right")
-    fig.update_layout(height=340, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
-                      title=dict(text=title, font=dict(size=14)))
-    fig.update_xaxes(title_text="supervision step", range=[0.5, 16.5], dtick=1)
-    fig.update_yaxes(range=[-0.03, 1.05])
-    return fig
-
-
-def export_dir() -> Path:
-    """A fresh folder inside Gradio's cache: files returned from there are served as they are and removed by the
-    app's delete_cache schedule, like every other file Gradio made."""
-    folder = Path(get_upload_folder()) / "trm_viz" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _file_stem(result: dict) -> str:
-    name = "".join(ch if ch.isalnum() else "-" for ch in (result["puzzle"].name or "puzzle"))[:40].strip("-")
-    return f"trm-{result['task']}-{name or 'puzzle'}"
-
-
-def step_images(trace: Trace, step: int) -> tuple:
-    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``. The pictures
-    carry their titles (the image components show no label, which would cover the top row)."""
-    heat = [with_caption(latent_heatmap(trace, step, z),
-                         f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest") for z in LATENTS]
-    rgb = [with_caption(latent_rgb(trace, step, z), f"{z} as colours") for z in LATENTS]
-    return (*heat, *rgb, inner_strip(trace, task_of(trace), step))
-
-
-def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:
-    """What Vote does; after a slow run also how long it will take: each copy costs about what the run did (measured
-    2026-11-28, 16 copies in one batch: 11x a sudoku-tiny run, 15-22x a paper-size Sudoku run, one thread), a third
-    of that where the vote computes in bfloat16 (model/precision.py; ``config``: the model's)."""
-    what = {"arc": "this test input through the variants of its task the model learned",
-            "maze": "the maze rotated and mirrored",
-            "sudoku": "symmetric copies of the puzzle"}[task_name]
-    hint = f"Press **Vote** to run {what} and rank the answers they give."
-    if run_seconds is None:
-        return hint
-    copies = DEFAULT_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(DEFAULT_VARIANTS))
-    seconds = copies * run_seconds
-    fast = config is not None and inference_dtype(config, copies) == torch.bfloat16
-    if fast:
-        seconds /= BF16_VOTE_SPEEDUP
-    if seconds >= 15:
-        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s"
-                 + ("; a third of that here, where votes compute in bfloat16" if fast else "")
-                 + f"): the default {copies} copies take roughly {seconds:.0f} s here.")
-    return hint
-
-
-def vote_views(result: dict, step: int) -> tuple:
-    """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps)."""
-    vv = result["vote"]
-    step = min(step, vv.num_steps)
-    return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
-
-
-def internal_error(e: BaseException) -> str:
-    """One line for the page about an unexpected failure (a bug), whose traceback goes to the server's log."""
-    log.error("unexpected failure", exc_info=e)
-    first = (str(e).strip().splitlines() or [""])[0][:200]
-    return f"Internal error ({type(e).__name__}: {first}). The details are in the server's log."
-
-
-def cleared_views(task_name: str, running: bool = False) -> tuple:
-    """Every run output after the status line, empty: what a new run shows until it ends (no view of the run before
-    lingers beside its first steps), and a task with no run yet."""
-    title = ("Filled in when the run ends; the viewer's small curve follows each step" if running
-             else "Run a puzzle to see q_halt per supervision step")
-    pictures = (None,) * 5
-    return (empty_halting_figure(title), None, *pictures, "", "", [], None, vote_hint(task_name), None)
+from .views import (IDLE_STATUS, _file_stem, cleared_views, export_dir, internal_error, result_views, status_line,
+                    step_images, vote_views)
 
 
 def _desk(session: dict) -> dict:
@@ -134,6 +39,7 @@ def _desk(session: dict) -> dict:
 class RunHandlers:
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
+        self.active = 0         # runs and votes holding the host's one model slot now (all visitors)
 
     def prepare(self, task_name: str, grid: Any, session: dict, arc_task_id: str | None, steps: float,
                 H_cycles: float, L_cycles: float) -> tuple:
@@ -159,7 +65,10 @@ class RunHandlers:
         desk["live"].append(request["clicked"])    # until its run ends: Stop then has something to stop
         desk["task"] = task_name
         the = "the " if loaded.label.startswith("shipped") else ""      # not "the your checkpoint"
-        return request, f"Running step 1 of {steps} with {the}{loaded.label}..."
+        if self.active:
+            return request, ("**Waiting** for the model: another run or vote is going, and this host runs one at a "
+                             f"time. Then {steps} steps with {the}{loaded.label}.")
+        return request, f"Starting {steps} steps with {the}{loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
         """Streams every supervision step into the viewer as it completes (the first also clears the views of the
@@ -174,18 +83,20 @@ class RunHandlers:
         # Requests older than this one that are not running never will: a Run pressed while another was queued
         # replaces it (the listener's trigger_mode="always_last"), and the runs of one session go one at a time.
         desk["live"][:] = [t for t in desk["live"] if t >= mine]
+        self.active += 1
         try:
             yield from self._run(request, desk)
         finally:
+            self.active -= 1
             desk["live"][:] = [t for t in desk["live"] if t != mine]
 
     def _run(self, request: dict, desk: dict) -> Iterator[tuple]:
         skip = gr.skip()
         task_name, puzzle, n = request["task"], request["puzzle"], request["steps"]
-        t0 = request["clicked"]
+        clicked = request["clicked"]
 
         def stopped() -> bool:
-            return desk["stop_at"] > t0
+            return desk["stop_at"] > clicked
 
         def elsewhere() -> bool:        # the user switched to another puzzle type: the views are not this run's
             return desk.get("task", task_name) != task_name
@@ -193,6 +104,7 @@ class RunHandlers:
         if stopped():
             yield (skip, "**Stopped** before the run started.") + (skip,) * 13
             return
+        t0 = time.perf_counter()        # the run's times start here, not at the click: a queue may come between
         try:
             loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
@@ -225,45 +137,7 @@ class RunHandlers:
         if elsewhere():
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
             return
-        yield (skip,) + self.result_views(result)
-
-    def result_views(self, result: dict) -> tuple:
-        """Every run output but the viewer, for a finished or stopped run: status, halting plot, the result itself,
-        the per-step pictures at the viewer's opening step, corrections, the trace JSON and the vote (kept when
-        there is one). Also what a task switch shows when it brings back that task's last run."""
-        trace = result["trace"]
-        step = trace.halt_step or trace.num_steps       # where the viewer opens
-        result["step"] = step
-        json_path = Path(result.get("json") or export_dir() / f"{_file_stem(result)}.json")
-        if not json_path.exists():       # new, or removed by the cache schedule since
-            json_path.parent.mkdir(parents=True, exist_ok=True)
-            json_path.write_text(json.dumps(to_json(trace)))
-        result["json"] = str(json_path)
-        changes = cell_changes(trace)
-        summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
-                                         if len(changes) > MAX_TABLE_ROWS else "")
-        votes = vote_views(result, step) if result.get("vote") else (
-            vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
-        return (self.status_line(trace), halting_figure(trace, step), result, *step_images(trace, step),
-                f"Showing step {step}.", summary, corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)),
-                str(json_path), *votes)
-
-    @staticmethod
-    def status_line(trace: Trace) -> str:
-        meta = trace.meta
-        first, total, asked = meta["first_step_seconds"], meta["total_seconds"], meta["steps_requested"]
-        finished = trace.num_steps == asked
-        halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
-                else "q_halt never passes 0.5 (it would run all steps)" if finished
-                else f"q_halt does not pass 0.5 in {trace.num_steps} step{'s' * (trace.num_steps != 1)}")
-        verdict = ""
-        if trace.exact is not None:
-            right = float(trace.cell_accuracy[-1])
-            verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
-                ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
-        done = "**Done:**" if finished else f"**Stopped** after step {trace.num_steps} of {asked}:"
-        return (f"{done} {trace.num_steps} step{'s' * (trace.num_steps != 1)} in {total:.1f} s (first step shown "
-                f"after {first:.2f} s); {halt}.{verdict}")
+        yield (skip,) + result_views(result)
 
     def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
         """The viewer settled on a step: move the plot cursor and redraw the per-step pictures (and the variant
@@ -279,33 +153,50 @@ class RunHandlers:
         votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
         return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.", *votes)
 
-    def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> tuple:
+    def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> Iterator[tuple]:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and
-        show the vote at the step the viewer is on; Stop ends it after the step it is on (a paper-size vote takes a
-        minute or two on a small host). If the user has moved to another puzzle type meanwhile, the vote stays with
-        its run, shown when they come back. Outputs: vote text, vote picture, result, status line."""
+        show the vote at the step the viewer is on. It streams its progress; Stop ends it after the step it is on (a
+        paper-size vote takes a minute or two on a small host), as does leaving the page. If the user has moved to
+        another puzzle type meanwhile, the vote stays with its run, shown when they come back. Outputs: vote text,
+        vote picture, result, status line."""
         if not result:
             raise gr.Error("Run a puzzle first: the vote runs it again through its variants.")
-        trace = result["trace"]
+        trace, skip = result["trace"], gr.skip()
         desk = _desk(session) if session is not None else ss.new_session()["runs"]
         t0 = time.perf_counter()
         desk["live"].append(t0)             # Stop now has something to stop
+        self.active += 1
+
+        def here() -> bool:                 # still on this run's puzzle type
+            return desk["task"] in (None, result["task"])
+
         try:
             loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
-            result["vote"] = vote_run(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
-                                      trace.meta["L_cycles"], int(variants), stop=lambda: desk["stop_at"] > t0)
+            if here():
+                yield skip, skip, skip, "**Voting...** (**Stop** ends the vote after the step it is on)"
+            vv, done = None, 0
+            for item in stream_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
+                                    trace.meta["L_cycles"], int(variants), stop=lambda: desk["stop_at"] > t0):
+                if item is not None:
+                    vv = item
+                    continue
+                done += 1
+                yield (f"Voting: step {done} of {trace.num_steps} done...", skip, skip, skip) if here() else (skip,) * 4
+            result["vote"] = vv
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise gr.Error(str(e)) from None
         except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
             raise gr.Error(internal_error(e)) from None
         finally:
+            self.active -= 1
             desk["live"][:] = [t for t in desk["live"] if t != t0]
-        if desk["task"] not in (None, result["task"]):
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        done = result["vote"].num_steps
-        status = (f"**Stopped** the vote after step {done} of {trace.num_steps}." if done < trace.num_steps
-                  else gr.skip())
-        return (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result, status)
+        if not here():
+            yield (skip,) * 4
+            return
+        n = vv.num_steps
+        status = (f"**Stopped** the vote after step {n} of {trace.num_steps}." if n < trace.num_steps
+                  else status_line(trace))
+        yield (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result, status)
 
     @staticmethod
     def stop(session: dict) -> str | Any:
@@ -330,7 +221,7 @@ class RunHandlers:
         if back is None:
             return (None, IDLE_STATUS) + cleared_views(task_name) + (slider,)
         trace = back["trace"]
-        return (viewer_data(trace, task_of(trace), back["puzzle"]),) + self.result_views(back) + (slider,)
+        return (viewer_data(trace, task_of(trace), back["puzzle"]),) + result_views(back) + (slider,)
 
     def variants_max(self, task_name: str, session: dict) -> int:
         """How many variants the vote can run for this puzzle type: a maze's 8 symmetries; the variants the ARC

@@ -1,11 +1,13 @@
 """Every model run of the app: a streamed trace on a thread of its own (each step handed to the caller as it
-completes), a whole trace (the /trace API) and the variant vote, each on as many CPU threads as suit the model.
+completes), a whole trace (the /trace API) and the variant vote (streamed step by step for the page, whole for the
+/vote API), each on as many CPU threads as suit the model.
 
 Why a thread: Gradio advances a synchronous generator handler with one worker-thread call per ``next()``, and not
 always on the same thread. ``iter_trace`` holds ``torch.inference_mode`` (thread-local) across its yields, so
 stepping it from changing threads would run later steps outside inference mode and fail on inference tensors.
 Here one thread owns the whole trace; the handler only waits on a queue. Closing the generator (the user pressed
-Stop or left) tells the thread to finish after the current step.
+Stop or left) tells the thread to finish after the current step. A vote streams for the same reason: a page that
+is closed frees the host's model slot after one step, not after the whole vote.
 """
 from __future__ import annotations
 
@@ -56,23 +58,45 @@ def vote_run(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: in
 def stream_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: int | None = None,
                  L_cycles: int | None = None) -> Iterator[Trace]:
     """Yields the growing Trace after every supervision step; re-raises the worker's error (e.g. PuzzleError)."""
-    out: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    def work(emit: Callable[[object], None], stop: threading.Event) -> None:
+        use_threads(model.config)
+        for trace in iter_trace(model, puzzle, steps, H_cycles, L_cycles):
+            emit(trace)
+            if stop.is_set():
+                break
 
-    def work() -> None:
+    return _on_thread(work, "trm-trace")
+
+
+def stream_vote(model: TRM, puzzle: Puzzle, steps: int, H_cycles: int, L_cycles: int, variants: int,
+                stop: Callable[[], bool]) -> Iterator[VariantVote | None]:
+    """vote_run on a thread of its own: yields None after every step (so that a page that closes the iterator, a
+    visitor who left, ends the vote after that step, as ``stop`` does), then the VariantVote."""
+    def work(emit: Callable[[object], None], closed: threading.Event) -> None:
+        def after_step() -> bool:
+            emit(None)
+            return closed.is_set() or stop()
+
+        emit(vote_run(model, puzzle, steps, H_cycles, L_cycles, variants, stop=after_step))
+
+    return _on_thread(work, "trm-vote")
+
+
+def _on_thread(work: Callable[[Callable[[object], None], threading.Event], None], name: str) -> Iterator:
+    """Run ``work(emit, closed)`` on a thread of its own and yield what it emits; its error is raised here. Closing
+    the iterator (the user pressed Stop or left) sets ``closed``, for the work to end after its current step."""
+    out: queue.Queue = queue.Queue()
+    closed = threading.Event()
+
+    def run_it() -> None:
         try:
-            use_threads(model.config)
-            for trace in iter_trace(model, puzzle, steps, H_cycles, L_cycles):
-                out.put(trace)
-                if stop.is_set():
-                    break
+            work(out.put, closed)
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread, which raises it
             out.put(e)
         finally:
             out.put(_DONE)
 
-    worker = threading.Thread(target=work, name="trm-trace", daemon=True)
-    worker.start()
+    threading.Thread(target=run_it, name=name, daemon=True).start()
     try:
         while True:
             item = out.get()
@@ -82,4 +106,4 @@ def stream_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles:
                 raise item
             yield item
     finally:
-        stop.set()
+        closed.set()

@@ -123,7 +123,8 @@ def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | N
                 "knows a task only by its learned embedding. Pick a task it knows.")
     solution = puzzle.solution if puzzle.solution is not None else task.solve(puzzle)
     if task_name == "sudoku":
-        what = f"{int((puzzle.grid != 0).sum())} clues"
+        clues = int((puzzle.grid != 0).sum())
+        what = f"{clues} clue{'s' * (clues != 1)}"
     elif task_name == "maze":
         what = f"shortest path {int((solution == 4).sum()) + 1} steps" if solution is not None else "a maze"
     else:

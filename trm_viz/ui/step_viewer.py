@@ -46,6 +46,7 @@ outline: none;
 .sv-cell.good::before {{ content: ""; position: absolute; bottom: 0; left: 0; border-style: solid;
   border-width: var(--tri) 0 0 var(--tri); border-color: transparent transparent transparent {RIGHT}; }}
 .sv-cell.sel {{ outline: 3px solid #111827; outline-offset: -3px; z-index: 1; }}
+.sv-grid.kbd {{ outline: 3px solid #2563eb; outline-offset: 2px; }}
 .sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
 .sv-stats b {{ font-variant-numeric: tabular-nums; }}
 .sv-key {{ font-size: 11px; color: #6b7280; }}
@@ -101,7 +102,14 @@ function shell() {
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
       changed &middot; faint or striped: unsure &middot; bold: given</div></div></div>`;
   draw();
+  keyboardRing();
 }
+function keyboardRing() {      // the grid outlined while the viewer has keyboard focus (Left/Right then step)
+  const g = el.querySelector('.sv-grid');
+  if (g) g.classList.toggle('kbd', document.activeElement === el && el.matches(':focus-visible'));
+}
+el.addEventListener('focus', keyboardRing);
+el.addEventListener('blur', keyboardRing);
 function draw() {
   const d = data(); if (!d) return;
   if (!el.querySelector('.sv-grid')) { shell(); return; }

@@ -1,0 +1,150 @@
+"""What the run's views show, built from a result (its trace, puzzle and vote): the status line, the halting plot,
+the per-step pictures, corrections, the trace JSON export and the vote's text and picture, and the same views
+empty. Pure builders: the handlers (handlers.py) decide when each is shown.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+
+import torch
+from gradio.utils import get_upload_folder
+
+from ..model.config import TRMConfig
+from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
+from ..tasks import get_task
+from ..trace import Trace, task_of, to_json
+from ..viz.corrections import cell_changes, corrections_table, summary_line
+from ..viz.grids import with_caption
+from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, latent_rgb
+from ..viz.plots import halting_figure
+from ..viz.vote import vote_image, vote_summary
+from ..vote import DEFAULT_VARIANTS
+
+log = logging.getLogger(__name__)
+IDLE_STATUS = "Press **Run** to watch the model refine its answer."
+MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
+
+
+def empty_halting_figure(title: str = "Run a puzzle to see q_halt per supervision step"):
+    """The halting plot before any run (or while one streams): axes and the 0.5 line, so the first real figure
+    renders quickly (Plotly's script is then already loaded)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_hline(y=0.5, line=dict(color="#6b7280", dash="dash", width=1), annotation_text="halt threshold 0.5",
+                  annotation_position="bottom right")
+    fig.update_layout(height=340, margin=dict(l=40, r=10, t=30, b=40), template="plotly_white",
+                      title=dict(text=title, font=dict(size=14)))
+    fig.update_xaxes(title_text="supervision step", range=[0.5, 16.5], dtick=1)
+    fig.update_yaxes(range=[-0.03, 1.05])
+    return fig
+
+
+def export_dir() -> Path:
+    """A fresh folder inside Gradio's cache: files returned from there are served as they are and removed by the
+    app's delete_cache schedule, like every other file Gradio made."""
+    folder = Path(get_upload_folder()) / "trm_viz" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _file_stem(result: dict) -> str:
+    name = "".join(ch if ch.isalnum() else "-" for ch in (result["puzzle"].name or "puzzle"))[:40].strip("-")
+    return f"trm-{result['task']}-{name or 'puzzle'}"
+
+
+def step_images(trace: Trace, step: int) -> tuple:
+    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``. The pictures
+    carry their titles (the image components show no label, which would cover the top row)."""
+    heat = [with_caption(latent_heatmap(trace, step, z),
+                         f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest") for z in LATENTS]
+    rgb = [with_caption(latent_rgb(trace, step, z), f"{z} as colours") for z in LATENTS]
+    return (*heat, *rgb, inner_strip(trace, task_of(trace), step))
+
+
+def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:
+    """What Vote does; after a slow run also how long it will take: each copy costs about what the run did (measured
+    2026-11-28, 16 copies in one batch: 11x a sudoku-tiny run, 15-22x a paper-size Sudoku run, one thread), a third
+    of that where the vote computes in bfloat16 (model/precision.py; ``config``: the model's)."""
+    what = {"arc": "this test input through the variants of its task the model learned",
+            "maze": "the maze rotated and mirrored",
+            "sudoku": "symmetric copies of the puzzle"}[task_name]
+    hint = f"Press **Vote** to run {what} and rank the answers they give."
+    if run_seconds is None:
+        return hint
+    copies = DEFAULT_VARIANTS if task_name == "arc" else len(get_task(task_name).symmetries(DEFAULT_VARIANTS))
+    seconds = copies * run_seconds
+    fast = config is not None and inference_dtype(config, copies) == torch.bfloat16
+    if fast:
+        seconds /= BF16_VOTE_SPEEDUP
+    if seconds >= 15:
+        hint += (f" Each copy costs about what this run did ({run_seconds:.1f} s"
+                 + ("; a third of that here, where votes compute in bfloat16" if fast else "")
+                 + f"): the default {copies} copies take roughly {seconds:.0f} s here.")
+    return hint
+
+
+def vote_views(result: dict, step: int) -> tuple:
+    """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps)."""
+    vv = result["vote"]
+    step = min(step, vv.num_steps)
+    return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
+
+
+def internal_error(e: BaseException) -> str:
+    """One line for the page about an unexpected failure (a bug), whose traceback goes to the server's log."""
+    log.error("unexpected failure", exc_info=e)
+    first = (str(e).strip().splitlines() or [""])[0][:200]
+    return f"Internal error ({type(e).__name__}: {first}). The details are in the server's log."
+
+
+def cleared_views(task_name: str, running: bool = False) -> tuple:
+    """Every run output after the status line, empty: what a new run shows until it ends (no view of the run before
+    lingers beside its first steps), and a task with no run yet."""
+    title = ("Filled in when the run ends; the viewer's small curve follows each step" if running
+             else "Run a puzzle to see q_halt per supervision step")
+    pictures = (None,) * 5
+    return (empty_halting_figure(title), None, *pictures, "", "", [], None, vote_hint(task_name), None)
+
+
+def result_views(result: dict) -> tuple:
+    """Every run output but the viewer, for a finished or stopped run: status, halting plot, the result itself,
+    the per-step pictures at the viewer's opening step, corrections, the trace JSON and the vote (kept when
+    there is one). Also what a task switch shows when it brings back that task's last run."""
+    trace = result["trace"]
+    step = trace.halt_step or trace.num_steps       # where the viewer opens
+    result["step"] = step
+    json_path = Path(result.get("json") or export_dir() / f"{_file_stem(result)}.json")
+    if not json_path.exists():       # new, or removed by the cache schedule since
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(to_json(trace)))
+    result["json"] = str(json_path)
+    changes = cell_changes(trace)
+    summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
+                                     if len(changes) > MAX_TABLE_ROWS else "")
+    votes = vote_views(result, step) if result.get("vote") else (
+        vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
+    return (status_line(trace), halting_figure(trace, step), result, *step_images(trace, step),
+            f"Showing step {step}.", summary, corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)),
+            str(json_path), *votes)
+
+
+def status_line(trace: Trace) -> str:
+    """The status line of a finished or stopped run (its times, when the page's run recorded them in meta)."""
+    meta = trace.meta
+    first, total, asked = meta.get("first_step_seconds"), meta.get("total_seconds"), meta["steps_requested"]
+    finished = trace.num_steps == asked
+    halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
+            else "q_halt never passes 0.5 (it would run all steps)" if finished
+            else f"q_halt does not pass 0.5 in {trace.num_steps} step{'s' * (trace.num_steps != 1)}")
+    verdict = ""
+    if trace.exact is not None:
+        right = float(trace.cell_accuracy[-1])
+        verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
+            ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
+    done = "**Done:**" if finished else f"**Stopped** after step {trace.num_steps} of {asked}:"
+    timing = "" if total is None or first is None else f" in {total:.1f} s (first step shown after {first:.2f} s)"
+    return f"{done} {trace.num_steps} step{'s' * (trace.num_steps != 1)}{timing}; {halt}.{verdict}"
