@@ -36,6 +36,11 @@ def _desk(session: dict) -> dict:
     return session.setdefault("runs", ss.new_session()["runs"])
 
 
+def _on_screen(desk: dict, task_name: str) -> bool:
+    """Whether the page shows ``task_name``'s puzzle type (a run or vote of another type must not write its views)."""
+    return desk["task"] in (None, task_name)
+
+
 class RunHandlers:
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
@@ -98,8 +103,6 @@ class RunHandlers:
         def stopped() -> bool:
             return desk["stop_at"] > clicked
 
-        def elsewhere() -> bool:        # the user switched to another puzzle type: the views are not this run's
-            return desk.get("task", task_name) != task_name
 
         if stopped():
             yield (skip, "**Stopped** before the run started.") + (skip,) * 13
@@ -114,7 +117,7 @@ class RunHandlers:
         trace, first = None, None
         try:
             for trace in stream_trace(loaded.model, puzzle, n, request["H_cycles"], request["L_cycles"]):
-                if elsewhere():
+                if not _on_screen(desk, task_name):
                     break
                 k = trace.num_steps
                 first = first or time.perf_counter() - t0
@@ -134,7 +137,7 @@ class RunHandlers:
         trace.meta.update(checkpoint=loaded.label, first_step_seconds=round(first, 3), total_seconds=round(total, 3))
         result = {"trace": trace, "puzzle": puzzle, "task": task_name, "user_model": request["user_model"],
                   "shipped": request.get("shipped"), "config": loaded.config}    # the vote runs the same model
-        if elsewhere():
+        if not _on_screen(desk, task_name):
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
             return
         yield (skip,) + result_views(result)
@@ -167,8 +170,8 @@ class RunHandlers:
         desk["live"].append(t0)             # Stop now has something to stop
         self.active += 1
 
-        def here() -> bool:                 # still on this run's puzzle type
-            return desk["task"] in (None, result["task"])
+        def here() -> bool:
+            return _on_screen(desk, result["task"])
 
         try:
             loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))

@@ -96,10 +96,11 @@ class InputHandlers:
         cfg = active_config(self.registry, "arc", session.get("user_model"), ss.shipped(session, "arc"))
         return known_arc_tasks(cfg) if cfg is not None else None
 
-    def picker_id(self, session: dict, task_id: str | None) -> str | None:
-        """What the ARC task picker shows for ``task_id``: nothing when it is not one of its choices (a task the
-        model does not know), since a dropdown holding a value outside its choices refuses every later event."""
-        return task_id if task_id in {t for _, t in self.arc_choices(session)} else None
+    def picker_id(self, session: dict, task_id: str | None, choices: list | None = None) -> str | None:
+        """What the ARC task picker shows for ``task_id``: nothing when it is not one of its ``choices`` (default:
+        arc_choices), e.g. a task the model does not know, since a dropdown holding a value outside its choices
+        refuses every later event."""
+        return task_id if task_id in {t for _, t in (choices or self.arc_choices(session))} else None
 
     def check_line(self, task: Task, grid: Any, session: dict, arc_id: str | None = None) -> str:
         """The editor's check line (session.check_line), which also says when the ARC model does not know the
@@ -191,7 +192,7 @@ class InputHandlers:
         return (
             editor_update(task, grid), session,
             demo_images(src) if is_arc else [],
-            gr.update(choices=choices, value=self.picker_id(session, arc_id)) if is_arc else gr.skip(),
+            gr.update(choices=choices, value=self.picker_id(session, arc_id, choices)) if is_arc else gr.skip(),
             self.check_line(task, grid, session, arc_id),
             gr.update(choices=names, value=src.name if src is not None and src.name in names else None),
             gr.update(visible=is_arc), gr.update(visible=task_name == "sudoku"),

@@ -1,6 +1,7 @@
 """What the run's views show, built from a result (its trace, puzzle and vote): the status line, the halting plot,
 the per-step pictures, corrections, the trace JSON export and the vote's text and picture, and the same views
-empty. Pure builders: the handlers (handlers.py) decide when each is shown.
+empty. No events here: the handlers (handlers.py) decide when each is shown; result_views also records in the
+result the step it shows and where its JSON export is.
 """
 from __future__ import annotations
 
