@@ -126,6 +126,11 @@ def test_type_a_sudoku_run_it_and_scrub(page):
         str(int(row[1]) - 1), str(int(row[2]) - 1))
     if os.environ.get("TRM_VIZ_SCREENSHOT"):
         page.screenshot(path=os.environ["TRM_VIZ_SCREENSHOT"], full_page=True)
+    # An edit after the run: the status line says the views show that run, not the puzzle now in the editor.
+    cell(page, "#editor", 0, 2).click()
+    page.keyboard.press("4")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("The views below show your last"),
+             "the status line after an edit")
 
 
 def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):

@@ -147,6 +147,18 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     assert back[RESULT]["trace"].num_steps < 16 and back[STATUS].startswith("**Stopped** after step")
 
 
+def test_a_cell_edited_after_a_run_says_the_views_show_that_run(handlers):
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=2))
+    result = done[RESULT]
+    grid = get_task("sudoku").parse(EASY).grid.tolist()
+    assert runs.edit_outdated("sudoku", grid, result) == gr.skip()          # the run's own puzzle: nothing to say
+    grid[0][2] = 4
+    assert runs.edit_outdated("sudoku", grid, result).startswith("The views below show your last run")
+    assert runs.edit_outdated("maze", grid, result) == gr.skip()            # the run of another puzzle type
+    assert runs.edit_outdated("sudoku", grid, None) == gr.skip()            # no run yet
+
+
 def test_an_upload_that_cannot_be_used_changes_nothing(handlers, tmp_path):
     inputs, runs, session = handlers
     inputs.task_changed("sudoku", session)

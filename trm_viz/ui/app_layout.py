@@ -214,7 +214,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
         undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
         editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
-                      **QUIET)
+                      **QUIET).success(runs.edit_outdated, [task, editor, result], status, **QUIET)
         picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET).success(
             runs.views_outdated, [task, result], status, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)

@@ -246,6 +246,14 @@ class RunHandlers:
                 "puzzle in the editor.")
 
     @staticmethod
+    def edit_outdated(task_name: str, grid: Any, result: dict | None) -> str | Any:
+        """The editor's grid changed (a cell edit, clear, undo, resize, or a load echoed back): once it differs
+        from the puzzle of the run on screen, the status line says so, as after a load."""
+        if not result or result["task"] != task_name or ss.rows(grid) == ss.rows(result["puzzle"].grid):
+            return gr.skip()
+        return RunHandlers.views_outdated(task_name, result)
+
+    @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):
         """A corrections-table row was clicked: the viewer jumps to that step and rings that cell."""
         row = evt.row_value if evt is not None else None

@@ -10,7 +10,7 @@ from ..tasks.base import PuzzleError, Task
 from ..trace import Trace
 from .cells import check_step, crop, differs
 from .grids import outline_cells, render_grid, with_caption
-from .style import default_cell_px, heat_rgb
+from .style import default_cell_px, font, heat_rgb
 
 LATENTS = ("z_H", "z_L")
 
@@ -126,8 +126,12 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
             out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
     T, n = trace.meta.get("H_cycles"), trace.meta.get("L_cycles")
     what = f"{T} H cycles of {n} z_L updates and a z_H update" if T and n else "its inner updates"
-    return with_caption(out, f"Step {step}: {what}", size=14, min_width=0, band=40)   # room for the page's image
-                                                                                       # buttons, top right
+    # The page shows the strip scaled to its column (a Sudoku strip is ~960 px wide, shown at 400 on a phone), so
+    # the title grows with the strip, as far as it fits on one line: ~13 page px at 400, never under 14 image px.
+    title = f"Step {step}: {what}"
+    size = max(14, min(out.width // 30, int(14 * (out.width - 8) / font(14).getlength(title))))
+    return with_caption(out, title, size=size, min_width=0, band=max(40, size + 16))  # room for the page's
+                                                                                        # image buttons, top right
 
 
 def cycles_per_row(cycles: int, panels_per_cycle: int, max_panels: int = 9) -> int:
