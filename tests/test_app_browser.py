@@ -99,6 +99,13 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     slider.fill("3")
     slider.dispatch_event("change")
     assert page.locator("#viewer .sv-step").inner_text() == "step 3 / 8"
+    # A screen reader hears the step it settled on, and reads the grid as a table of named cells.
+    wait_for(lambda: page.locator("#viewer .sv-live").inner_text(), lambda t: t.startswith("Step 3 of 8: q_halt"),
+             "the viewer's live region")
+    assert page.locator("#viewer [role=table]").get_attribute("aria-label") == "Answer at step 3 of 8, 9 by 9"
+    assert page.locator('#viewer [role=cell][data-r="0"][data-c="0"]').get_attribute("aria-label").startswith(
+        "row 1, column 1: 5, given")
+    assert page.locator("#status").get_attribute("aria-live") == "polite"
     answer = np.array(trace["steps"][2]["answer"])
     shown = page.locator("#viewer .sv-cell").all_inner_texts()
     assert shown == [str(v) if v else "" for v in answer.reshape(-1)]
@@ -116,6 +123,7 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     # Settling on a step refreshes the latent views for it (the viewer's step_change event).
     page.click("button[role=tab]:has-text('Latents')")
     wait_for(lambda: page.locator("#latent-step").inner_text(), lambda t: t == "Showing step 3.", "latents refresh")
+    assert page.get_by_role("button", name="z_H change at step 3").count() == 1         # the pictures' alt text
     # A corrections-table row takes the viewer to its step and rings its cell (rows and columns count from 1).
     page.click("button[role=tab]:has-text('Corrections')")
     row = [page.locator(f'#corrections [data-testid="cell-0-{k}"]').inner_text() for k in range(3)]

@@ -38,7 +38,8 @@ MODEL_SLOT = {"concurrency_limit": 1, "concurrency_id": "model"}
 PICTURE = {"type": "pil", "show_label": False, "buttons": ["fullscreen", "download"], "interactive": False}
 
 CSS = """
-.trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color-subdued); }
+.trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color); opacity: 0.8; }  /* subdued grey
+   was 2.4:1 on the page (a projector washes it out); this is ~9:1 */
 #run-button { font-size: 1.15em; }
 #history-summary th, #history-summary td { word-break: keep-all; overflow-wrap: normal; }   /* not "11,49|7" */
 .trm-big { font-size: 125%; }
@@ -48,6 +49,18 @@ CSS = """
 """
 SCROLL_TO_RUN_JS = ("() => { if (window.innerWidth < 900) document.getElementById('status')"
                     "?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
+# Screen readers: the status and check lines are polite live regions ("Step 5 of 16", "Done", an error is heard
+# as it comes), and the page's two columns are landmarks to jump between.
+A11Y_JS = """() => {
+  for (const id of ['status', 'check']) {
+    const e = document.getElementById(id);
+    if (e) { e.setAttribute('role', 'status'); e.setAttribute('aria-live', 'polite'); e.setAttribute('aria-atomic', 'true'); }
+  }
+  for (const [id, name] of [['puzzle-column', 'Puzzle'], ['results-column', 'Results']]) {
+    const e = document.getElementById(id);
+    if (e) { e.setAttribute('role', 'region'); e.setAttribute('aria-label', name); }
+  }
+}"""
 BIG_TEXT_JS = "(on) => { document.querySelector('.gradio-container').classList.toggle('trm-big', on); return []; }"
 
 
@@ -89,7 +102,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         with gr.Accordion("How TRM works", open=False, elem_id="how-trm-works"):
             gr.Markdown(HOW_TRM_WORKS)
         with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=360):
+            with gr.Column(scale=5, min_width=360, elem_id="puzzle-column"):
                 task = gr.Radio([("Sudoku", "sudoku"), ("Maze", "maze"), ("ARC", "arc")], value="sudoku",
                                 label="Puzzle type", elem_id="task")
                 model_md = gr.Markdown(model_line(registry, "sudoku", None), elem_id="model-line")
@@ -142,7 +155,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         forget_btn = gr.Button("Back to the shipped models", size="sm")
                     ckpt_status = gr.Markdown()
                 big = gr.Checkbox(False, label="Large text (for a projector)")
-            with gr.Column(scale=7, min_width=420):
+            with gr.Column(scale=7, min_width=420, elem_id="results-column"):
                 status = gr.Markdown(IDLE_STATUS, elem_id="status")
                 viewer = StepViewer(None, label="Refinement", elem_id="viewer")
                 caption(CAPTIONS["viewer"])
@@ -173,7 +186,9 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                                    elem_id="vote-variants", scale=2)
                             vote_btn = gr.Button("Vote", elem_id="vote-button", scale=1)
                         vote_md = gr.Markdown(elem_id="vote-summary")
-                        vote_img = gr.Image(label="The variants' answers", elem_id="vote-image", **PICTURE)
+                        vote_img = gr.Image(label="The variants' answers", elem_id="vote-image", alt_text=(
+                            "The ranked answers of the vote (the paragraph above lists them), then each variant's "
+                            "own answer"), **PICTURE)
                         caption(CAPTIONS["vote"])
                     with gr.Tab("Training history", elem_id="history-tab"):
                         first_md, first_fig = inputs.history_view("sudoku", new_session())   # the default model's
@@ -185,7 +200,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         json_file = gr.File(label="Trace JSON", interactive=False, elem_id="trace-json")
                         gif_btn = gr.Button("Make the GIF", size="sm", elem_id="make-gif")
                         gif_file = gr.File(label="Refinement GIF", interactive=False, elem_id="gif-file")
-                        gif_view = gr.Image(label="Preview", interactive=False, height=300)
+                        gif_view = gr.Image(label="Preview", interactive=False, height=300,
+                                            alt_text="The refinement GIF: the answer at each step, one frame a step")
                         caption(CAPTIONS["export"])
                         caption(API_HELP)
 
@@ -198,6 +214,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
         # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
+        demo.load(None, None, None, js=A11Y_JS, **PRIVATE)
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
                   **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(

@@ -45,12 +45,27 @@ outline: none;
 .ge-cell.clash { color: #dc2626; outline: 2px dashed #dc2626; outline-offset: -5px; }
 .ge-grid.kbd { outline: 3px solid #2563eb; outline-offset: 2px; }
 .ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
+.ge-live { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
 """
 
 JS = r"""
 const el = element;
-el.tabIndex = 0;
+// Screen readers: the grid is an ARIA grid that takes the keyboard focus itself (so a screen reader switches to
+// its focus mode and lets digits and arrows through), its selected cell is its aria-activedescendant, every cell
+// is named "row r, column c: value", and what an edit did is said in a polite live region that outlives redraws.
+const uid = 'ge' + Math.random().toString(36).slice(2, 9);
+function shell() {             // the drawn part and the live region (made again should the root ever be emptied)
+  if (!el.querySelector('.ge-body')) el.innerHTML = '<div class="ge-body"></div><div class="ge-live" aria-live="polite"></div>';
+  return el.querySelector('.ge-body');
+}
+const say = (text) => {
+  shell();
+  const live = el.querySelector('.ge-live');
+  live.textContent = '';
+  setTimeout(() => { live.textContent = text; }, 30);
+};
+const gridEl = () => el.querySelector('.ge-grid');
 let sel = null;             // [r, c] selected cell (sudoku), kept here so no re-render loses it
 let tool = null;            // code painted by maze / arc tools
 let drag = null;            // {work, last, dirty} while a paint gesture is under way
@@ -77,6 +92,14 @@ const tools = () => {
   return [];
 };
 const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
+// What a cell holds, in words: a Sudoku digit or "blank", a maze's "wall" / "open" / "start" / "goal", an ARC
+// colour with its number ("3 green").
+function spoken(code) {
+  const v = legendMap().get(code);
+  if (!v) return String(code);
+  return props.mode === 'maze' ? v.label.split(' ')[0] : v.label;
+}
+const cellName = (r, c, code) => `row ${r + 1}, column ${c + 1}: ${spoken(code)}`;
 
 function cellStyle(code) {
   const v = legendMap().get(code) || {label: String(code), color: '#ffffff'};
@@ -92,6 +115,7 @@ function paintDom(r, c, code) {
   cell.style.background = color;
   cell.textContent = text;
   cell.dataset.v = code;
+  cell.setAttribute('aria-label', cellName(r, c, code));
 }
 function markClashes(work) {                   // Sudoku: digits that repeat in a row, column or box, shown at once
   if (props.mode !== 'sudoku' || work.length !== 9) return;
@@ -109,7 +133,12 @@ function markClashes(work) {                   // Sudoku: digits that repeat in 
       if (seen.has(v)) { bad.add(`${r},${c}`); bad.add(seen.get(v)); } else seen.set(v, `${r},${c}`);
     }
   }
-  el.querySelectorAll('.ge-cell').forEach((x) => x.classList.toggle('clash', bad.has(`${x.dataset.r},${x.dataset.c}`)));
+  el.querySelectorAll('.ge-cell').forEach((x) => {
+    const clash = bad.has(`${x.dataset.r},${x.dataset.c}`);
+    x.classList.toggle('clash', clash);
+    if (clash) x.setAttribute('aria-invalid', 'true'); else x.removeAttribute('aria-invalid');
+  });
+  return bad;
 }
 function render() {
   const [h, w] = dims();
@@ -119,42 +148,61 @@ function render() {
   const px = cellPx();
   let html = '';
   if (ts.length) {
-    html += '<div class="ge-tools">' + ts.map((t) =>
+    html += `<div class="ge-tools" role="group" aria-label="${props.mode === 'arc' ? 'Paint colour' : 'Paint tool'}">`
+      + ts.map((t) =>
       `<button type="button" class="ge-tool${t.code === tool ? ' on' : ''}" data-tool="${t.code}"`
-      + ` title="${esc(t.title || t.name)}"><span class="ge-swatch" style="background:${esc(t.color)}"></span>`
-      + `${esc(t.name)}</button>`).join('') + '</div>';
+      + ` aria-pressed="${t.code === tool}" aria-label="${esc(t.title || t.name)}" title="${esc(t.title || t.name)}">`
+      + `<span class="ge-swatch" style="background:${esc(t.color)}"></span>${esc(t.name)}</button>`).join('') + '</div>';
   }
+  const focused = document.activeElement === gridEl();       // a redraw keeps the keyboard focus on the grid
+  const body = shell();
   if (!h || !w) {
-    el.innerHTML = html + '<div class="ge-empty">No grid yet.</div>';
+    body.innerHTML = html + '<div class="ge-empty">No grid yet.</div>';
     return;
   }
   const box = props.mode === 'sudoku' && h === 9 && w === 9;
-  html += `<div class="ge-grid ${esc(props.mode)}" style="grid-template-columns: repeat(${w}, ${px}px);`
+  const what = {sudoku: 'Sudoku', maze: 'Maze', arc: 'ARC grid'}[props.mode] || 'Grid';
+  html += `<div class="ge-grid ${esc(props.mode)}" role="grid" tabindex="0" aria-label="${what}, ${h} by ${w}"`
+    + ` aria-rowcount="${h}" aria-colcount="${w}" style="grid-template-columns: repeat(${w}, ${px}px);`
     + ` grid-auto-rows: ${px}px; font-size: ${Math.round(px * 0.6)}px">`;
-  for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
-    const code = Number(grid()[r][c]);
-    const [color, text] = cellStyle(code);
-    let cls = 'ge-cell';
-    if (box && r % 3 === 0 && r) cls += ' bt';
-    if (box && c % 3 === 0 && c) cls += ' bl';
-    if (sel && sel[0] === r && sel[1] === c) cls += ' sel';
-    html += `<div class="${cls}" data-r="${r}" data-c="${c}" data-v="${code}" style="background:${esc(color)}">`
-      + `${esc(text)}</div>`;
+  for (let r = 0; r < h; r++) {
+    html += '<div role="row" style="display: contents">';         // rows for the ARIA grid; the CSS grid lays out cells
+    for (let c = 0; c < w; c++) {
+      const code = Number(grid()[r][c]);
+      const [color, text] = cellStyle(code);
+      let cls = 'ge-cell';
+      if (box && r % 3 === 0 && r) cls += ' bt';
+      if (box && c % 3 === 0 && c) cls += ' bl';
+      const on = sel && sel[0] === r && sel[1] === c;
+      if (on) cls += ' sel';
+      html += `<div class="${cls}" role="gridcell" id="${uid}-${r}-${c}" aria-selected="${!!on}"`
+        + ` aria-label="${esc(cellName(r, c, code))}" data-r="${r}" data-c="${c}" data-v="${code}"`
+        + ` style="background:${esc(color)}">${esc(text)}</div>`;
+    }
+    html += '</div>';
   }
   html += '</div>';
   const help = {sudoku: 'Click a cell, type 1-9; Backspace, Delete or 0 clears; arrow keys move.',
                 maze: 'Pick a tool, then click or drag on the grid (or arrow keys and Space). Start and goal move to '
                   + 'where you put them.',
                 arc: 'Pick a colour, then click or drag on the grid (or arrow keys and Space).'}[props.mode] || '';
-  el.innerHTML = html + `<div class="ge-help">${help}</div>`;
+  body.innerHTML = html + `<div class="ge-help" id="${uid}-help">${help}</div>`;
+  gridEl().setAttribute('aria-describedby', `${uid}-help`);
+  if (sel) gridEl().setAttribute('aria-activedescendant', `${uid}-${sel[0]}-${sel[1]}`);
   markClashes(grid());
+  if (focused) gridEl().focus({preventScroll: true});
   keyboardRing();
 }
 function select(r, c) {
-  el.querySelectorAll('.ge-cell.sel').forEach((x) => x.classList.remove('sel'));
+  el.querySelectorAll('.ge-cell.sel').forEach((x) => { x.classList.remove('sel'); x.setAttribute('aria-selected', 'false'); });
   sel = [r, c];
   const cell = el.querySelector(`.ge-cell[data-r="${r}"][data-c="${c}"]`);
-  if (cell) cell.classList.add('sel');
+  if (cell) { cell.classList.add('sel'); cell.setAttribute('aria-selected', 'true'); }
+  if (gridEl()) gridEl().setAttribute('aria-activedescendant', `${uid}-${r}-${c}`);
+}
+function pickTool(button) {
+  tool = Number(button.dataset.tool);
+  el.querySelectorAll('.ge-tool').forEach((b) => { b.classList.toggle('on', b === button); b.setAttribute('aria-pressed', String(b === button)); });
 }
 function commit(work) { props.value = work; }   // one new array per edit: one .change event
 function paint(work, r, c) {
@@ -197,11 +245,11 @@ function endDrag() {
 }
 el.addEventListener('pointerdown', (e) => {
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
-  if (t) { tool = Number(t.dataset.tool); el.querySelectorAll('.ge-tool').forEach((b) => b.classList.toggle('on', b === t)); return; }
+  if (t) { pickTool(t); return; }
   const at = cellAt(e.clientX, e.clientY);
   if (!at) return;
   e.preventDefault();
-  el.focus({preventScroll: true});
+  gridEl().focus({preventScroll: true});
   if (props.mode === 'sudoku') { select(at[0], at[1]); return; }
   const work = grid().map((row) => row.slice());
   drag = {work, last: at, dirty: paint(work, at[0], at[1])};
@@ -221,22 +269,23 @@ el.addEventListener('lostpointercapture', endDrag);
 // Keyboard: Tab into the grid selects a cell (ringed, and the grid outlined); arrows move it; Sudoku digits type,
 // a maze or ARC tool paints with Space or Enter; Enter or Space on a tool button picks it.
 function keyboardRing() {
-  const g = el.querySelector('.ge-grid');
-  if (g) g.classList.toggle('kbd', document.activeElement === el && el.matches(':focus-visible'));
+  const g = gridEl();
+  if (g) g.classList.toggle('kbd', document.activeElement === g && g.matches(':focus-visible'));
 }
-el.addEventListener('focus', () => {
-  if (!el.matches(':focus-visible')) return;          // a pointer's focus selects where it pressed instead
+el.addEventListener('focusin', (e) => {
+  if (e.target !== gridEl()) return;
+  if (!e.target.matches(':focus-visible')) return;    // a pointer's focus selects where it pressed instead
   const [h, w] = dims();
   if (!sel && h && w) select(0, 0);
   keyboardRing();
 });
-el.addEventListener('blur', keyboardRing);
+el.addEventListener('focusout', () => setTimeout(keyboardRing, 0));
 el.addEventListener('click', (e) => {                 // keyboard activation of a tool button (pointers: pointerdown)
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
-  if (t) { tool = Number(t.dataset.tool); el.querySelectorAll('.ge-tool').forEach((b) => b.classList.toggle('on', b === t)); }
+  if (t) pickTool(t);
 });
 el.addEventListener('keydown', (e) => {
-  if (!sel || (e.target.closest && e.target.closest('.ge-tool'))) return;
+  if (!sel || e.target !== gridEl()) return;
   const [h, w] = dims();
   const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
   if (moves[e.key]) {
@@ -248,7 +297,7 @@ el.addEventListener('keydown', (e) => {
     if (e.key !== ' ' && e.key !== 'Enter') return;
     e.preventDefault();
     const work = grid().map((row) => row.slice());
-    if (paint(work, sel[0], sel[1])) commit(work);
+    if (paint(work, sel[0], sel[1])) { commit(work); say(cellName(sel[0], sel[1], tool)); }
     return;
   }
   let code = null;
@@ -260,7 +309,8 @@ el.addEventListener('keydown', (e) => {
   if (work[sel[0]][sel[1]] === code) return;
   work[sel[0]][sel[1]] = code;
   paintDom(sel[0], sel[1], code);
-  markClashes(work);
+  const clash = markClashes(work).has(`${sel[0]},${sel[1]}`);
+  say(`${code ? code : 'cleared'}${clash ? ', clashes with another ' + code + ' in its row, column or box' : ''}`);
   commit(work);
 });
 watch(['value', 'mode', 'legend', 'cell_px'], render);

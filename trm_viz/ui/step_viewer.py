@@ -52,11 +52,17 @@ outline: none;
 .sv-key {{ font-size: 11px; color: #6b7280; }}
 .sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
 .sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
+.sv-cell .sv-letter {{ color: #111827; font-weight: 700; text-shadow: 0 0 2px #fff; }}
+.sv-live {{ position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }}
 """
 
 JS = r"""
 const el = element;
 el.tabIndex = 0;
+// Screen readers: the viewer is a named group; the grid is a table whose cells say their position, value and marks
+// (given, changed, wrong / right, confidence); each step the user settles on is summed up in a polite live region.
+el.setAttribute('role', 'group');
+el.setAttribute('aria-label', 'Refinement viewer: Left and Right arrow keys change the step');
 const HEAT = HEAT_COLOURS;
 let step = 1, timer = null, ring = null;
 
@@ -74,13 +80,29 @@ const wash = (a) => {
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const level = (s, i) => s == null ? 0 : s.charCodeAt(i) - 48;
 
-function settle() { trigger('step_change', {step}); }
-function stop() { if (timer) { clearInterval(timer); timer = null; } const b = el.querySelector('.sv-play'); if (b) b.textContent = '\u25B6'; }
+// A legend label in words: "start S" -> "start", "wall #" -> "wall"; digits and ARC's "3 green" stay as they are.
+const spoken = (label) => label.replace(/ \S$/, '');
+function announce() {
+  const d = data(), live = el.querySelector('.sv-live');
+  if (!d || !live) return;
+  const s = d.steps[step - 1];
+  let text = `Step ${step} of ${d.n}: q_halt ${s.q.toFixed(2)}${d.halt_step === step ? ', halts here' : ''}; `
+    + `${plural(s.nchanged, 'cell')} changed`;
+  if (d.known) text += `; ${plural(s.corrections, 'correction')}, ${plural(s.regressions, 'regression')}; `
+    + `${(100 * s.acc).toFixed(0)}% of cells right${s.exact ? ', whole answer right' : ''}`;
+  live.textContent = text + '.';
+}
+function settle() { announce(); trigger('step_change', {step}); }
+function playButton(on) {
+  const b = el.querySelector('.sv-play');
+  if (b) { b.textContent = on ? '\u23F8' : '\u25B6'; b.setAttribute('aria-label', on ? 'Pause' : 'Play the steps'); }
+}
+function stop() { if (timer) { clearInterval(timer); timer = null; } playButton(false); }
 function play() {
   const d = data(); if (!d) return;
   if (step >= d.n) step = 1, draw();
   const fps = Math.max(0.2, Math.min(30, Number(props.fps) || 2));
-  el.querySelector('.sv-play').textContent = '\u23F8';
+  playButton(true);
   timer = setInterval(() => {
     if (step >= d.n) { stop(); settle(); return; }
     step += 1; draw();
@@ -91,13 +113,14 @@ function shell() {
   stop();
   if (!d) { el.innerHTML = '<div class="sv-empty">Run a puzzle to see its refinement step by step.</div>'; return; }
   step = Math.min(d.n, Math.max(1, d.start || d.n));
-  el.innerHTML = `<div class="sv-bar"><button type="button" class="sv-play" title="play / pause">\u25B6</button>
+  el.innerHTML = `<div class="sv-bar"><button type="button" class="sv-play" title="play / pause" aria-label="Play the steps">\u25B6</button>
     <input class="sv-slider" type="range" min="1" max="${d.n}" step="1" value="${step}" aria-label="supervision step">
     <span class="sv-step"></span>
     <select class="sv-layer" aria-label="cell colouring"><option value="answer">answer</option>
       <option value="zH">z_H change</option><option value="zL">z_L change</option>${d.solution ?
       '<option value="solution">solution</option>' : ''}</select></div>
-    <div class="sv-main"><div class="sv-grid"></div><div class="sv-side"><div class="sv-stats"></div>
+    <div class="sv-live" aria-live="polite"></div>
+    <div class="sv-main"><div class="sv-grid" role="table"></div><div class="sv-side"><div class="sv-stats"></div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
       changed &middot; faint or striped: unsure &middot; bold: given</div></div></div>`;
@@ -127,32 +150,46 @@ function draw() {
   const box = d.style === 'text' && g.h === 9 && g.w === 9;
   let html = '';
   for (let r = 0; r < g.h; r++) for (let c = 0; c < g.w; c++) {
+    if (c === 0) html += (r ? '</div>' : '') + '<div role="row" style="display: contents">';
     const i = r * g.w + c, code = g.cells.charCodeAt(i) - 48;
     const [label, color] = legend.get(code) || [String(code), '#ffffff'];
     let cls = 'sv-cell';
-    if (d.style === 'text' && same && flag(s.givens, i)) cls += ' giv';
+    const marks = [];
+    if (d.style === 'text' && same && flag(s.givens, i)) cls += ' giv', marks.push('given');
     if (box && r % 3 === 0 && r) cls += ' bt';
     if (box && c % 3 === 0 && c) cls += ' bl';
-    if (sol) { if (!same || s.cells.charCodeAt(i) !== sol.cells.charCodeAt(i)) cls += ' bad'; }
+    if (sol) { if (!same || s.cells.charCodeAt(i) !== sol.cells.charCodeAt(i)) cls += ' bad', marks.push('the answer differs'); }
     else {
-      if (flag(s.changed, i)) cls += ' chg';
-      if (s.right != null) { if (!flag(s.right, i)) cls += ' bad'; else if (flag(s.changed, i)) cls += ' good'; }
+      if (flag(s.changed, i)) cls += ' chg', marks.push('changed');
+      if (s.right != null) {
+        if (!flag(s.right, i)) cls += ' bad', marks.push('wrong');
+        else if (flag(s.changed, i)) cls += ' good', marks.push('right');
+      }
     }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
     const base = layer === 'answer' || sol ? color : HEAT[level(s[layer], i)];
     const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
-    const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>` : '';
+    // A maze's start and goal carry their letter, as in the editor: red and green alone are the pair colour-blind
+    // eyes confuse most.
+    const letter = d.style !== 'text' && /^\w+ [A-Z]$/.test(label) ? label.slice(-1) : '';
+    const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>`
+      : (letter ? `<span class="sv-letter">${letter}</span>` : '');
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
-    html += `<div class="${cls}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
+    const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
+      + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`);
+    html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
   }
+  if (g.h && g.w) html += '</div>';
   const grid = el.querySelector('.sv-grid');
   grid.style.gridTemplateColumns = `repeat(${g.w}, ${px}px)`;
   grid.style.gridAutoRows = `${px}px`;
   grid.style.fontSize = `${Math.round(px * 0.6)}px`;
   grid.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
   grid.innerHTML = g.h && g.w ? html : '';
+  grid.setAttribute('aria-label', sol ? `Known solution, ${g.h} by ${g.w}, against the answer at step ${step} of ${d.n}`
+    : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change'}[layer]} at step ${step} of ${d.n}, ${g.h} by ${g.w}`);
   el.querySelector('.sv-slider').value = step;
   el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;
   let corr = 0, regr = 0;

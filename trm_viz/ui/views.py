@@ -10,6 +10,7 @@ import logging
 import uuid
 from pathlib import Path
 
+import gradio as gr
 import torch
 from gradio.utils import get_upload_folder
 
@@ -58,12 +59,23 @@ def _file_stem(result: dict) -> str:
 
 
 def step_images(trace: Trace, step: int) -> tuple:
-    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``. The pictures
-    carry their titles (the image components show no label, which would cover the top row)."""
-    heat = [with_caption(latent_heatmap(trace, step, z),
-                         f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest") for z in LATENTS]
-    rgb = [with_caption(latent_rgb(trace, step, z), f"{z} as colours") for z in LATENTS]
-    return (*heat, *rgb, inner_strip(trace, task_of(trace), step))
+    """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``, each with its
+    alt text (what a screen reader says of it). The pictures carry their titles (the image components show no
+    label, which would cover the top row)."""
+    heat = []
+    for z in LATENTS:
+        title = f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest"
+        heat.append(gr.update(value=with_caption(latent_heatmap(trace, step, z), title), alt_text=(
+            f"{z} change at step {step}: how far each cell's {z} moved in this step, brightest where it moved most; "
+            f"{title[len(z) + 8:]}")))
+    rgb = [gr.update(value=with_caption(latent_rgb(trace, step, z), f"{z} as colours"), alt_text=(
+        f"{z} at step {step} as colours: each cell's latent projected on 3 fixed directions; cells of one colour "
+        "hold similar states")) for z in LATENTS]
+    moved = ", ".join(f"{kind} {100 * trace.inner_change[step - 1, k]:.0f}%" for k, kind in enumerate(trace.inner_kinds))
+    inner = gr.update(value=inner_strip(trace, task_of(trace), step), alt_text=(
+        f"Step {step}: the answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
+        f"outlined; how far each update moved its latent: {moved}"))
+    return (*heat, *rgb, inner)
 
 
 def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:

@@ -87,9 +87,12 @@ def halting_svg(q_halt_prob: np.ndarray, halt_step: int | None = None, accuracy:
         d = f' stroke-dasharray="{dash}"' if dash else ""
         return f'<polyline class="{cls}" points="{pts}" fill="none" stroke="{color}" stroke-width="{w}"{d}/>'
 
+    # A screen reader gets the curve as words: the values, and where it halts.
+    said = (f"Halting probability per step: {', '.join(f'{v:.2f}' for v in q)}; "
+            + (f"halts at step {int(halt_step)}" if halt_step is not None else "never crosses 0.5"))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="trm-halting" viewBox="0 0 {width} {height}" '
            f'width="{width}" height="{height}" data-steps="{n}" data-x0="{x0:.2f}" data-dx="{dx:.2f}" role="img" '
-           f'aria-label="halting probability per step">',
+           f'aria-label="{said}">',
            "<title>q_halt probability per step (violet); dashed: halt threshold 0.5</title>",
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#e5e7eb"/>']
     for v in (0.0, 1.0):
