@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 from trm_viz.model.checkpoints import CheckpointError, save_checkpoint
 from trm_viz.model.config import TRMConfig
@@ -234,6 +235,41 @@ def test_uploaded_checkpoint_becomes_the_sessions_model(tmp_path):
     key, loaded = load_uploaded(uploads)
     assert loaded.config.hidden_size == 64 and user_model(key) is loaded
     assert active_model(ModelRegistry(tmp_path / "none"), "sudoku", key) is loaded
+
+
+
+def test_a_checkpoint_let_go_for_other_visitors_is_never_silently_replaced(tmp_path, monkeypatch):
+    """Other visitors' uploads push this session's checkpoint out of memory: Run and the model line then say so
+    (never the shipped model in its place); a new load or 'Back' frees the session's old one; a step file renamed
+    step_N.pt is taken as the official step_N."""
+    from trm_viz.ui import models
+    from trm_viz.ui.handlers import RunHandlers
+
+    monkeypatch.setattr(models, "_user_models", type(models._user_models)())
+    monkeypatch.setattr(models, "MAX_USER_MODELS", 2)
+    folder = save_checkpoint(tmp_path / "mine", _small())
+    files = [str(folder / "config.json"), str(folder / "model.safetensors")]
+    registry = ModelRegistry(tmp_path / "none")
+    mine, _ = load_uploaded(files)
+    load_uploaded(files), load_uploaded(files)                    # two other visitors
+    assert user_model(mine) is None and models.model_line(registry, "sudoku", mine).startswith(
+        "**Model:** Your checkpoint was unloaded")
+    with pytest.raises(CheckpointError, match="unloaded to free memory"):
+        active_model(registry, "sudoku", mine)
+    assert not models.was_unloaded("maze", mine)         # a Sudoku checkpoint: the maze keeps its shipped model
+
+    session = {"user_model": None}
+    RunHandlers.load_checkpoint(files, "", session)
+    first = session["user_model"]
+    RunHandlers.load_checkpoint(files, "", session)              # a second load replaces the first
+    assert user_model(first) is None and not models.was_unloaded("sudoku", first) and user_model(session["user_model"])
+    kept = session["user_model"]
+    RunHandlers.forget_checkpoint(session)
+    assert user_model(kept) is None and session["user_model"] is None
+
+    torch.save(_small().state_dict(), tmp_path / "step_9.pt")
+    _, loaded = load_uploaded([str(tmp_path / "step_9.pt")])
+    assert loaded.info["path"] == "your checkpoint (step_9)" and loaded.info["notes"][0].startswith("No all_config")
 
 
 def test_bad_checkpoint_uploads_are_refused(tmp_path):

@@ -6,6 +6,7 @@ the official repository: bit-identical in float32.)
 """
 from __future__ import annotations
 
+import json
 import math
 import pickle
 
@@ -179,6 +180,42 @@ def test_official_format_round_trip(tmp_path, prefix):
     ref.L_init.copy_(model.L_init.to(torch.bfloat16).float())
     for a, b in zip(_outputs(ref), _outputs(loaded)):
         assert torch.equal(a, b)
+
+
+
+def test_official_settings_the_weights_contradict_or_lack(tmp_path):
+    """A step file's all_config.yaml is checked against the weights: a broken arch or puzzle_emb_len is one clear
+    line, a Sudoku model's positions must hold 81 cells, an identifiers.json longer than the embedding table is
+    refused (Run would index outside it); sizes that differ, or no yaml at all, load with a note saying so."""
+    model = randomised(TRMConfig(**{**SMALL, "mlp_t": True, "pos_encodings": "none"}))
+    torch.save(model.state_dict(), tmp_path / "step_7")
+    arch = {"H_cycles": 2, "L_cycles": 2, "hidden_size": 64, "num_heads": 4, "expansion": 4, "puzzle_emb_ndim": 64,
+            "pos_encodings": "none", "mlp_t": True, "puzzle_emb_len": 16}
+
+    def load_with(**changes):
+        (tmp_path / "all_config.yaml").write_text(yaml.safe_dump({"arch": {**arch, **changes}}))
+        return load_checkpoint(tmp_path / "step_7")
+
+    for bad, message in ((dict(puzzle_emb_len=None), "puzzle_emb_len = None is not a whole number"),
+                         (dict(puzzle_emb_len=8), "puzzle_emb_len 8 does not fit the weights: a Sudoku model's 97 "
+                                                  "positions are 81 cells \+ 16")):
+        with pytest.raises(CheckpointError, match=message):
+            load_with(**bad)
+    (tmp_path / "all_config.yaml").write_text(yaml.safe_dump({"arch": ["H_cycles", 2]}))
+    with pytest.raises(CheckpointError, match="'arch' must be a mapping"):
+        load_checkpoint(tmp_path / "step_7")
+
+    _, info = load_with(hidden_size=256, L_layers=4)
+    assert info["notes"] == ["all_config.yaml does not match the weights: hidden_size 256 (the weights: 64), "
+                             "L_layers 4 (the weights: 2); the weights' sizes are used. Is it the file of another run?"]
+    (tmp_path / "identifiers.json").write_text(json.dumps(["<blank>"] + [f"task{k}" for k in range(40)]))
+    with pytest.raises(CheckpointError, match="41 puzzle names for 1 puzzle embedding: the names list"):
+        load_with()
+    (tmp_path / "identifiers.json").unlink()
+    (tmp_path / "all_config.yaml").unlink()
+    loaded, info = load_checkpoint(tmp_path / "step_7")
+    assert loaded.config.L_cycles == 6 and info["notes"][0].startswith(
+        "No all_config.yaml came with step_7: H_cycles 3, L_cycles 6, num_heads 8, expansion 4 are assumed")
 
 
 class _Evil:

@@ -275,3 +275,18 @@ def test_maze_path_drawn_in_two_steps():
     assert same.any() and not same.all()
     d = viewer_data.viewer_data(tr, maze, puzzle)
     assert d["style"] == "fill" and d["steps"][1]["exact"] is True
+
+
+def test_a_padding_token_is_no_answer_in_the_viewer_either():
+    """A model that writes the padding token where a wall is decodes to a wall, yet the status line (token
+    accuracy) calls that cell wrong: the viewer's cells and score must say the same."""
+    maze = get_task("maze")
+    puzzle = maze.examples()["tiny"]
+    sol = maze.solve(puzzle)
+    tr = hand_built_trace(maze, puzzle, [sol], [0.9], sol)
+    r, c = map(int, np.argwhere(sol == 0)[0])                     # a wall
+    tr.tokens[0, r, c] = 0                                        # the padding token
+    tr.correct = tr.tokens == tr.label_tokens[None]
+    assert not cells.step_cells(tr, 1).correct[r, c]
+    step = viewer_data.viewer_data(tr, maze, puzzle)["steps"][0]
+    assert step["acc"] == pytest.approx(float(tr.cell_accuracy[0]), abs=1e-4) and step["exact"] is False

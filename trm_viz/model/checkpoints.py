@@ -113,7 +113,14 @@ def strip_official_prefixes(state: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
+# What the official code's configuration sets that the weights' shapes do not show (the paper's values); named in a
+# note when a step file comes without its all_config.yaml.
+_ASSUMED = {"H_cycles": 3, "L_cycles": 6, "num_heads": 8, "expansion": 4.0}
+
+
+def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor], TRMConfig]:
+    """An official step file -> (state, config). ``notes`` gets what the user should know about the settings:
+    ones assumed without an all_config.yaml, or sizes in it that the weights contradict."""
     import pickle
 
     raw_bytes_limit = MAX_CHECKPOINT_BYTES
@@ -127,9 +134,8 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
         raise CheckpointError(f"{file.name} holds more than tensors (refused: loading it could run code"
                               + (f"; it asks for {wants.group(1)}" if wants else "") + ").") from None
     except Exception as e:  # noqa: BLE001 - torch's weights-only unpickler raises almost anything on garbage
-        first = (str(e).strip().splitlines() or [""])[0][:200]
         raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): "
-                              f"{type(e).__name__}: {first}") from None
+                              f"{type(e).__name__}: {_one_line(e)}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
     state = strip_official_prefixes(state)
@@ -148,16 +154,33 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
             doc = yaml.safe_load(_read_limited(yaml_path, 1024**2).decode("utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as e:
             raise CheckpointError(f"all_config.yaml beside {file.name} is not valid YAML: {e}") from None
-        arch = dict((doc or {}).get("arch") or {}) if isinstance(doc, dict) else {}
+        found = doc.get("arch") if isinstance(doc, dict) else None
+        if found is not None and not isinstance(found, dict):
+            raise CheckpointError(f"all_config.yaml: 'arch' must be a mapping of model settings, not a "
+                                  f"{type(found).__name__}.")
+        arch = dict(found or {})
+    else:
+        notes.append(f"No all_config.yaml came with {file.name}: "
+                     + ", ".join(f"{k} {v:g}" for k, v in _ASSUMED.items())
+                     + " are assumed (the paper's); set H_cycles and L_cycles in Run settings if yours differ.")
     arch = {k: v for k, v in arch.items() if not isinstance(v, (dict, list))}
+    if "puzzle_emb_len" in arch and not (isinstance(arch["puzzle_emb_len"], int)
+                                         and not isinstance(arch["puzzle_emb_len"], bool)
+                                         and 0 <= arch["puzzle_emb_len"] <= LIMITS["puzzle_emb_len"]):
+        raise CheckpointError(f"all_config.yaml: puzzle_emb_len = {arch['puzzle_emb_len']!r:.40} is not a whole "
+                              f"number from 0 to {LIMITS['puzzle_emb_len']}.")
 
-    # Sizes the YAML lacks, read from tensor shapes.
+    # Sizes the YAML lacks, read from tensor shapes (the weights win where the YAML says otherwise).
     vocab, hidden = state["embed_tokens.embedding_weight"].shape
-    arch.update(vocab_size=int(vocab), hidden_size=int(hidden))
     layers = [int(m.group(1)) for k in state if (m := re.match(r"L_level\.layers\.(\d+)\.", k))]
     if not layers:
         raise CheckpointError(f"{file.name} has no L_level.layers weights: not a TinyRecursiveModels TRM checkpoint.")
-    arch["L_layers"] = 1 + max(layers)
+    shapes = {"vocab_size": int(vocab), "hidden_size": int(hidden), "L_layers": 1 + max(layers)}
+    differ = [f"{k} {arch[k]!r:.20} (the weights: {v})" for k, v in shapes.items() if k in arch and arch[k] != v]
+    if differ:
+        notes.append("all_config.yaml does not match the weights: " + ", ".join(differ) + "; the weights' sizes "
+                     "are used. Is it the file of another run?")
+    arch.update(shapes)
     if "puzzle_emb.weights" in state:
         n_ids, ndim = state["puzzle_emb.weights"].shape
         arch.update(num_puzzle_identifiers=int(n_ids), puzzle_emb_ndim=int(ndim))
@@ -178,6 +201,10 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
     else:
         raise CheckpointError(f"{file.name}: cannot tell the sequence length (vocabulary {vocab} is not one of the "
                               "official tasks' and the model has no position table).")
+    if int(vocab) == 11 and arch["seq_len"] != 81:       # a Sudoku vocabulary: always 81 cells
+        positions = arch["seq_len"] + puzzle_len
+        raise CheckpointError(f"all_config.yaml: puzzle_emb_len {puzzle_len} does not fit the weights: a Sudoku "
+                              f"model's {positions} positions are 81 cells + {positions - 81}.")
     if "embed_pos.embedding_weight" in state:
         arch["pos_encodings"] = "learned"
     elif arch["mlp_t"] and "pos_encodings" not in arch:
@@ -193,6 +220,12 @@ def _load_official(file: Path) -> tuple[dict[str, torch.Tensor], TRMConfig]:
 
 
 # --- common -------------------------------------------------------------------------------------------------------
+def _one_line(e: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's text, cut at a word (torch's messages run to pages)."""
+    first = (str(e).strip().splitlines() or [""])[0]
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 def _read_limited(path: Path, limit: int) -> bytes:
     size = path.stat().st_size
     if size > limit:
@@ -244,7 +277,8 @@ def _check_state(state: dict[str, torch.Tensor], model: TRM, source: str) -> dic
         elif not state[k].is_floating_point():
             problems.append(f"{k} is {state[k].dtype}, expected floating point")
     if problems:
-        raise CheckpointError(f"{source} does not match its config: " + "; ".join(problems[:6]) + ".")
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise CheckpointError(f"{source} does not match its config: " + "; ".join(problems[:3]) + more + ".")
     bad = [k for k, v in state.items() if not torch.isfinite(v.float()).all()]
     if bad:
         raise CheckpointError(f"{source} holds NaN or infinite values in {', '.join(bad[:4])}.")
@@ -253,8 +287,19 @@ def _check_state(state: dict[str, torch.Tensor], model: TRM, source: str) -> dic
 
 def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
     """Load ours (a directory or its model.safetensors) or an official step_<N> file (or a run directory holding
-    one: the highest N is taken). Returns the model in eval mode, float32, on the CPU, and a description."""
-    path = Path(path)
+    one: the highest N is taken). Returns the model in eval mode, float32, on the CPU, and a description (with
+    "notes": what the user should know, e.g. settings assumed for a step file without its all_config.yaml)."""
+    try:
+        return _load_checkpoint(Path(path))
+    except CheckpointError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a file that passed every check yet fails: still one line, not a trace
+        raise CheckpointError(f"Could not read the checkpoint at {Path(path).name} ({type(e).__name__}: "
+                              f"{_one_line(e)}).") from e
+
+
+def _load_checkpoint(path: Path) -> tuple[TRM, dict[str, Any]]:
+    notes: list[str] = []
     if not path.exists():
         raise CheckpointError(f"No checkpoint at {path}.")
     if path.is_file() and path.name == "model.safetensors":
@@ -270,7 +315,7 @@ def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
             if not steps:
                 raise CheckpointError(f"{path} holds neither config.json + model.safetensors nor an official step_N file.")
             path = steps[-1]
-        state, config = _load_official(path)
+        state, config = _load_official(path, notes)
         fmt = "official"
     with torch.device("meta"):  # shapes only: a hostile config must not allocate memory before it is checked
         shape_model = TRM(config)
@@ -278,4 +323,4 @@ def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
     model = TRM(config)
     model.load_state_dict(state)
     model.eval()
-    return model, {"path": str(path), "format": fmt, "config": config}
+    return model, {"path": str(path), "format": fmt, "config": config, "notes": notes}

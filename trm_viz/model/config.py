@@ -51,6 +51,10 @@ class TRMConfig:
         for name in ("rms_norm_eps", "rope_theta", "expansion"):      # a negative eps makes every norm NaN
             if not 0 < float(getattr(self, name)) < float("inf"):
                 raise ValueError(f"{name} must be a positive number, got {getattr(self, name)}")
+        if len(self.puzzle_names) > self.num_puzzle_identifiers:     # a name past the table would index outside it
+            n = self.num_puzzle_identifiers
+            raise ValueError(f"{len(self.puzzle_names)} puzzle names for {n} puzzle embedding{'s' * (n != 1)}: the "
+                             "names list (identifiers.json) does not belong to these weights")
         if not 0 <= float(self.halt_exploration_prob) <= 1:
             raise ValueError(f"halt_exploration_prob must be from 0 to 1, got {self.halt_exploration_prob}")
 

@@ -21,7 +21,8 @@ from ..viz.viewer_data import viewer_data
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
 from .limits import hosted_counts
-from .models import ModelRegistry, active_config, active_model, active_task, load_local, load_uploaded
+from .models import (ModelRegistry, active_config, active_model, active_task, forget_user_model, load_local,
+                     load_uploaded)
 from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
 from .views import (IDLE_STATUS, _file_stem, cleared_views, export_dir, internal_error, result_views, status_line,
@@ -279,13 +280,16 @@ class RunHandlers:
             key, loaded = load_local(path) if path and path.strip() and not files else load_uploaded(files or [])
         except CheckpointError as e:
             raise gr.Error(str(e)) from None
+        forget_user_model(session.get("user_model"))      # one own checkpoint per visitor: the new one replaces it
         session["user_model"] = key
         task = loaded.task or None
         gr.Info(f"Loaded {loaded.label}.")
-        return (f"**Using {loaded.label}** for {task or 'every'} puzzles.", session,
+        notes = "".join(f" **Note:** {n}" for n in loaded.info.get("notes", []))
+        return (f"**Using {loaded.label}** for {task or 'every'} puzzles.{notes}", session,
                 gr.update(value=task) if task else gr.skip())
 
     @staticmethod
     def forget_checkpoint(session: dict) -> tuple:
+        forget_user_model(session.get("user_model"))
         session["user_model"] = None
         return "Using the shipped models.", session

@@ -159,7 +159,8 @@ class InputHandlers:
             if user.history is None:
                 return ("Your own checkpoint answers for this task. It came without a training record: load its "
                         "card.json and metrics.jsonl with it (python -m trm_viz.train writes both) to see how it "
-                        "was trained.", None)
+                        "was trained. An official TinyRecursiveModels run keeps its history in its own logs "
+                        "(Weights & Biases), which this app does not read.", None)
             return history_markdown(user.history, "your checkpoint"), history_figure(user.history)
         folder = self.registry.path(task_name, ss.shipped(session, task_name))
         if folder is None:
@@ -334,8 +335,3 @@ class InputHandlers:
             old = np.asarray(grid)
             new[:min(h, old.shape[0]), :min(w, old.shape[1])] = old[:h, :w]
         return self._loaded("arc", session, None, new, picker=picker)
-
-    def checkpoint_loaded(self, key: str, task_name: str, session: dict) -> tuple:
-        """After a user checkpoint loaded: remember it and refresh the task-dependent parts."""
-        session["user_model"] = key
-        return self.task_changed(task_name, session)

@@ -8,6 +8,7 @@ Loading never runs code from a file: ours is safetensors, official step_N files 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -31,7 +32,13 @@ LOCAL_PATHS_ENV = "TRM_VIZ_LOCAL_PATHS"        # "1": the UI may load a checkpoi
 # with the ARC task names).
 UPLOAD_NAMES = ("config.json", "model.safetensors", "card.json", "metrics.jsonl", "all_config.yaml",
                 "identifiers.json")
-MAX_USER_MODELS = 2                            # user checkpoints kept in memory at once (ARC ones can be GBs)
+# User checkpoints kept in memory at once, across all visitors: at most this many, and at most this many bytes of
+# weights (an official ARC file is ~1.8 GB, nearly all puzzle embeddings); the newest is always kept. A visitor
+# whose checkpoint was let go is told so (UNLOADED), never silently given a shipped model instead.
+MAX_USER_MODELS = 4
+MAX_USER_BYTES = 4 * 1024**3
+UNLOADED = ("Your checkpoint was unloaded to free memory for other visitors' checkpoints: load it again, or press "
+            "'Back to the shipped models'.")
 
 
 class NoModel(CheckpointError):
@@ -199,16 +206,38 @@ class ModelRegistry:
 
 # --- checkpoints users bring -----------------------------------------------------------------------------------
 _user_models: OrderedDict[str, LoadedModel] = OrderedDict()
+_unloaded: OrderedDict[str, str] = OrderedDict()      # key -> task of a checkpoint let go to free memory
 _user_lock = threading.Lock()
+
+
+def _weight_bytes(loaded: LoadedModel) -> int:
+    return sum(t.numel() * t.element_size() for t in loaded.model.state_dict().values())
 
 
 def _remember(loaded: LoadedModel) -> str:
     key = uuid.uuid4().hex
     with _user_lock:
         _user_models[key] = loaded
-        while len(_user_models) > MAX_USER_MODELS:
-            _user_models.popitem(last=False)
+        while len(_user_models) > 1 and (len(_user_models) > MAX_USER_MODELS or sum(
+                _weight_bytes(m) for m in _user_models.values()) > MAX_USER_BYTES):
+            old, model = _user_models.popitem(last=False)
+            _unloaded[old] = model.task
+            while len(_unloaded) > 10_000:
+                _unloaded.popitem(last=False)
     return key
+
+
+def forget_user_model(key: str | None) -> None:
+    """A session is done with its checkpoint (it loaded another, or went back to the shipped models): free it."""
+    with _user_lock:
+        _user_models.pop(key or "", None)
+        _unloaded.pop(key or "", None)
+
+
+def was_unloaded(task: str, user_key: str | None) -> bool:
+    """The session's own checkpoint for ``task`` was let go to free memory (Run must say so, not use another)."""
+    with _user_lock:
+        return bool(user_key) and _unloaded.get(user_key) in (task, "")
 
 
 def user_model(key: str | None) -> LoadedModel | None:
@@ -223,9 +252,13 @@ def user_model(key: str | None) -> LoadedModel | None:
 
 
 def _upload_name(path: Path) -> str:
+    """The name a file is loaded under: its own, or "step_N" for an official step file (also when it was renamed
+    step_N.pt or step_N.pth, as people often do)."""
     name = path.name
-    if name in UPLOAD_NAMES or (name.startswith("step_") and name[5:].isdigit()):
+    if name in UPLOAD_NAMES:
         return name
+    if m := re.fullmatch(r"(step_\d+)(\.pth?)?", name):
+        return m.group(1)
     raise CheckpointError(f"Unexpected file {name!r}: upload config.json + model.safetensors (this app's format; "
                           "card.json and metrics.jsonl too for its training history) or an official step_N file "
                           "with its all_config.yaml (and identifiers.json for ARC).")
@@ -286,7 +319,10 @@ def own_model_for(task: str, user_key: str | None) -> LoadedModel | None:
 
 
 def active_model(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> LoadedModel:
-    """The session's own checkpoint when it is a model for ``task``, else the chosen shipped one (NoModel if none)."""
+    """The session's own checkpoint when it is a model for ``task``, else the chosen shipped one (NoModel if none).
+    A CheckpointError (UNLOADED) when the session's checkpoint for ``task`` was let go to free memory."""
+    if was_unloaded(task, user_key):
+        raise CheckpointError(UNLOADED)
     return own_model_for(task, user_key) or registry.get(task, shipped)
 
 
@@ -308,6 +344,8 @@ def model_line(registry: ModelRegistry, task: str, user_key: str | None, shipped
     user = own_model_for(task, user_key)
     if user is not None:
         return "**Model:** " + describe(user)
+    if was_unloaded(task, user_key):
+        return "**Model:** " + UNLOADED
     folder = registry.path(task, shipped)
     if folder is None:
         return (f"**No trained {task} model is shipped yet.** You can still edit, upload, check and solve {task} "
