@@ -156,8 +156,12 @@ def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):
     page.click("button[role=tab]:has-text('Corrections')")
     wait_for(lambda: page.locator("#corrections-summary").inner_text(), lambda t: f"over {k} steps" in t,
              "the corrections of those steps")
+    page.click("button[role=tab]:has-text('Export')")                    # a GIF of the Sudoku run ...
+    page.click("#make-gif")
+    page.wait_for_selector("#gif-file a", timeout=30_000)
     page.click("#task label:has-text('Maze')")
     page.wait_for_selector("#viewer .sv-empty")
+    wait_for(lambda: page.locator("#gif-file a").count(), lambda n: n == 0, "... is not offered on mazes")
     wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Press Run"), "no Sudoku on mazes")
     page.click("#task label:has-text('Sudoku')")
     wait_for(lambda: page.locator("#status").inner_text(), lambda t: t == status, "the Sudoku run back")

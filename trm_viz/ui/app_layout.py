@@ -245,10 +245,13 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
 
         # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
-        run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles], [request, status],
-                      **QUIET).success(
-            runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
-            trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
+        prepared = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
+                                 [request, status], **QUIET)
+        prepared.success(runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
+                         trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
+        # The GIF is made on request, from the run on screen: a new run or puzzle type must not offer the old one.
+        for cleared in (prepared.success, task.change):
+            cleared(lambda: (None, None), None, [gif_file, gif_view], queue=False, **PRIVATE)
         # (Run pressed during a run: the latest request runs next, the default dropped it. The status line shows the
         # queue position while other visitors' runs go first.)
         # On a phone the views sit below the inputs: bring the status line and the viewer into sight.
