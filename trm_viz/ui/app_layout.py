@@ -38,8 +38,9 @@ MODEL_SLOT = {"concurrency_limit": 1, "concurrency_id": "model"}
 PICTURE = {"type": "pil", "show_label": False, "buttons": ["fullscreen", "download"], "interactive": False}
 
 CSS = """
-.trm-caption, .trm-caption p { font-size: 0.92em; color: var(--body-text-color); opacity: 0.8; }  /* subdued grey
-   was 2.4:1 on the page (a projector washes it out); this is ~9:1 */
+.trm-caption, .trm-caption p { font-size: 0.92em; color: #4b5563; }   /* 7:1 on the page; Gradio's subdued grey was
+   2.4:1, which a projector washes out */
+.dark .trm-caption, .dark .trm-caption p { color: #d1d5db; }
 #run-button { font-size: 1.15em; }
 #history-summary th, #history-summary td { word-break: keep-all; overflow-wrap: normal; }   /* not "11,49|7" */
 .trm-big { font-size: 125%; }

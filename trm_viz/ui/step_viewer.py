@@ -24,6 +24,8 @@ from ..viz.style import CHANGED, RIGHT, SHADE_MAX, WRONG, heat_css
 HEAT = [heat_css(i / 9) for i in range(10)]
 _nonce = itertools.count(1)
 
+# The changed ring has a dark inner edge and the corners a white halo: each mark must show on a cell of its own
+# colour too (amber on yellow, a red corner on an ARC red cell), not by colour alone.
 CSS = f"""
 outline: none;
 .sv-bar {{ display: flex; align-items: center; gap: 8px; margin-bottom: 6px; flex-wrap: wrap; }}
@@ -40,11 +42,13 @@ outline: none;
 .sv-cell.giv {{ color: #111827; font-weight: 700; }}
 .sv-cell.bt {{ border-top: 2px solid #111827; }}
 .sv-cell.bl {{ border-left: 2px solid #111827; }}
-.sv-cell.chg {{ box-shadow: inset 0 0 0 2px {CHANGED}; }}
+.sv-cell.chg {{ box-shadow: inset 0 0 0 2px {CHANGED}, inset 0 0 0 3px #111827; }}
 .sv-cell.bad::after {{ content: ""; position: absolute; top: 0; right: 0; border-style: solid;
-  border-width: 0 var(--tri) var(--tri) 0; border-color: transparent {WRONG} transparent transparent; }}
+  border-width: 0 var(--tri) var(--tri) 0; border-color: transparent {WRONG} transparent transparent;
+  filter: drop-shadow(0 0 1px #fff) drop-shadow(0 0 1px #fff); }}
 .sv-cell.good::before {{ content: ""; position: absolute; bottom: 0; left: 0; border-style: solid;
-  border-width: var(--tri) 0 0 var(--tri); border-color: transparent transparent transparent {RIGHT}; }}
+  border-width: var(--tri) 0 0 var(--tri); border-color: transparent transparent transparent {RIGHT};
+  filter: drop-shadow(0 0 1px #fff) drop-shadow(0 0 1px #fff); }}
 .sv-cell.sel {{ outline: 3px solid #111827; outline-offset: -3px; z-index: 1; }}
 .sv-grid.kbd {{ outline: 3px solid #2563eb; outline-offset: 2px; }}
 .sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
