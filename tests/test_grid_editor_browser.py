@@ -143,6 +143,13 @@ def test_step_viewer_scrubs_plays_and_jumps(page):
     page.locator("#viewer").scroll_into_view_if_needed()
     assert step.inner_text() == "step 3 / 5"                   # opens at the halting step
     assert page.locator("#viewer .sv-cell").count() == 81
+    # Play from where the viewer opened shows the whole run, from step 1 (not only the steps after the halt).
+    page.evaluate("""() => { window.seen = []; const s = document.querySelector('#viewer .sv-step');
+      new MutationObserver(() => window.seen.push(s.textContent)).observe(s, {childList: true, characterData: true,
+        subtree: true}); }""")
+    page.click("#viewer .sv-play")
+    wait_for(lambda: step.inner_text(), lambda t: t == "step 5 / 5", "playback from the opening step", 5)
+    assert page.evaluate("window.seen")[:5] == [f"step {k} / 5" for k in range(1, 6)]
     page.locator("#viewer .sv-slider").fill("1")
     assert step.inner_text() == "step 1 / 5"
     assert page.locator("#viewer .sv-cell.chg").count() == len(range(0, 51, 2))   # every other blank filled

@@ -169,7 +169,9 @@ def test_corrections_classified(sudoku):
     assert row[:3] == [2, broken[0] + 1, broken[1] + 1] and row[5] == "regression"
     first = corrections.corrections_table(corrections.cell_changes(tr)[:1], SUDOKU)[0]
     assert first[3] == "blank"
-    assert "1 regression " in corrections.summary_line(tr)
+    assert corrections.summary_line(tr) == (f"Step 1 put {n // 2} cells right; steps 2-4 made {n - n // 2 + 1} "
+                                           "corrections and 1 regression (last change at step 3).")
+    assert [ch.step for ch in corrections.revisions_first(corrections.cell_changes(tr))][:3] == [2, 2, 2]
     unknown = Trace(**{**tr.__dict__, "solution": None, "correct": None, "label_tokens": None})
     assert {ch.kind for ch in corrections.cell_changes(unknown)} == {"change"}
 

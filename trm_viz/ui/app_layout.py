@@ -47,9 +47,20 @@ CSS = """
 .trm-big .prose, .trm-big .prose p, .trm-big .prose li, .trm-big label, .trm-big button, .trm-big .sv-stats,
 .trm-big .sv-step, .trm-big .ge-help { font-size: 1.25rem !important; }
 .trm-big .ge-grid, .trm-big .sv-grid, .trm-big .sv-svg { zoom: 1.3; }      /* the puzzles too, not only the prose */
+.trm-big .prose code, .trm-big .sv-key, .trm-big [data-testid="block-info"] { font-size: 1.1rem !important; }
+.trm-big button[role=tab] { font-size: 1rem !important; white-space: nowrap; }  /* larger tab names get cut */
+.trm-big #history-summary table, .trm-big #history-summary td, .trm-big #history-summary th {
+  font-size: 0.95rem !important; }                                           /* its wide table would overflow */
 """
-SCROLL_TO_RUN_JS = ("() => { if (window.innerWidth < 900) document.getElementById('status')"
-                    "?.scrollIntoView({behavior: 'smooth', block: 'start'}); }")
+# Run sits low in the left column and the views at the top of the right one (or below the inputs, on a phone):
+# bring the status line into sight when it is not, so a class watches the steps arrive. A corrections-table row
+# likewise brings the viewer, where it rings the cell, into sight.
+SCROLL_INTO_SIGHT_JS = """(id) => {
+  const e = document.getElementById(id), box = e && e.getBoundingClientRect();
+  if (box && (box.top < 0 || box.top > window.innerHeight - 80)) e.scrollIntoView({behavior: 'smooth', block: 'start'});
+}"""
+SCROLL_TO_RUN_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('status')"
+SCROLL_TO_VIEWER_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('viewer')"
 # Screen readers: the status and check lines are polite live regions ("Step 5 of 16", "Done", an error is heard
 # as it comes), and the page's two columns are landmarks to jump between.
 A11Y_JS = """() => {
@@ -255,7 +266,6 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
             cleared(lambda: (None, None), None, [gif_file, gif_view], queue=False, **PRIVATE)
         # (Run pressed during a run: the latest request runs next, the default dropped it. The status line shows the
         # queue position while other visitors' runs go first.)
-        # On a phone the views sit below the inputs: bring the status line and the viewer into sight.
         run_btn.click(None, None, None, js=SCROLL_TO_RUN_JS, queue=False, **PRIVATE)
         # Stop is a signal, not a cancel: the run ends after its current step and builds every view from the steps
         # that finished (a cancelled run would leave the views of the run before beside its first steps).
@@ -266,6 +276,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
                        show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
+        table.select(None, None, None, js=SCROLL_TO_VIEWER_JS, queue=False, **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
                        concurrency_limit=1, concurrency_id="checkpoint", show_progress_on=[ckpt_status],

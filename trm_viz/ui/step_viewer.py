@@ -53,7 +53,7 @@ outline: none;
 .sv-grid.kbd {{ outline: 3px solid #2563eb; outline-offset: 2px; }}
 .sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
 .sv-stats b {{ font-variant-numeric: tabular-nums; }}
-.sv-key {{ font-size: 11px; color: #6b7280; }}
+.sv-key {{ font-size: 12px; color: #4b5563; }}
 .sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
 .sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
 .sv-cell .sv-letter {{ color: #111827; font-weight: 700; text-shadow: 0 0 2px #fff; }}
@@ -69,6 +69,7 @@ el.setAttribute('role', 'group');
 el.setAttribute('aria-label', 'Refinement viewer: Left and Right arrow keys change the step');
 const HEAT = HEAT_COLOURS;
 let step = 1, timer = null, ring = null;
+let moved = false;          // the user has moved off the step the viewer opened at
 
 const data = () => (props.value && Array.isArray(props.value.steps) && props.value.steps.length) ? props.value : null;
 const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
@@ -104,7 +105,8 @@ function playButton(on) {
 function stop() { if (timer) { clearInterval(timer); timer = null; } playButton(false); }
 function play() {
   const d = data(); if (!d) return;
-  if (step >= d.n) step = 1, draw();
+  if (step >= d.n || !moved) step = 1, draw();     // from the opening (halting) step, Play shows the whole run
+  moved = true;
   const fps = Math.max(0.2, Math.min(30, Number(props.fps) || 2));
   playButton(true);
   timer = setInterval(() => {
@@ -112,11 +114,15 @@ function play() {
     step += 1; draw();
   }, 1000 / fps);
 }
+// The key's last part depends on the puzzle: Sudoku bolds its givens, a maze's path is blue.
+const keyExtra = (d) => d.task === 'maze' ? ' &middot; blue: the path it draws from S to G'
+  : d.style === 'text' ? ' &middot; bold: given' : '';
 function shell() {
   const d = data();
   stop();
   if (!d) { el.innerHTML = '<div class="sv-empty">Run a puzzle to see its refinement step by step.</div>'; return; }
   step = Math.min(d.n, Math.max(1, d.start || d.n));
+  moved = false;
   el.innerHTML = `<div class="sv-bar"><button type="button" class="sv-play" title="play / pause" aria-label="Play the steps">\u25B6</button>
     <input class="sv-slider" type="range" min="1" max="${d.n}" step="1" value="${step}" aria-label="supervision step">
     <span class="sv-step"></span>
@@ -127,7 +133,7 @@ function shell() {
     <div class="sv-main"><div class="sv-grid" role="table"></div><div class="sv-side"><div class="sv-stats"></div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
-      changed &middot; faint or striped: unsure &middot; bold: given</div></div></div>`;
+      changed &middot; faint or striped: unsure${keyExtra(d)}</div></div></div>`;
   draw();
   keyboardRing();
 }
@@ -196,12 +202,13 @@ function draw() {
     : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change'}[layer]} at step ${step} of ${d.n}, ${g.h} by ${g.w}`);
   el.querySelector('.sv-slider').value = step;
   el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;
-  let corr = 0, regr = 0;
-  for (let k = 0; k < step; k++) { corr += d.steps[k].corrections; regr += d.steps[k].regressions; }
+  let corr = 0, regr = 0;          // the revisions after the first answer (step 1 mostly fills blanks)
+  for (let k = 1; k < step; k++) { corr += d.steps[k].corrections; regr += d.steps[k].regressions; }
   const halt = d.halt_step == null ? 'never crosses 0.5' : (d.halt_step === step ? '<b>halts here</b>' : `halts at step ${d.halt_step}`);
   let stats = `q_halt <b>${s.q.toFixed(3)}</b> (${halt})<br>changed cells <b>${s.nchanged}</b>`;
   if (d.known) stats += ` &middot; corrections <b>${s.corrections}</b> &middot; regressions <b>${s.regressions}</b>`
-    + `<br>so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}<br>cells right <b>${(100 * s.acc).toFixed(1)}%</b>`
+    + (step > 2 ? `<br>steps 2-${step} so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}` : '')
+    + `<br>cells right <b>${(100 * s.acc).toFixed(1)}%</b>`
     + (s.exact ? ' &middot; <b>whole answer right</b>' : '');
   el.querySelector('.sv-stats').innerHTML = stats;
   const svg = el.querySelector('.sv-svg svg'), cur = svg && svg.querySelector('.hc-cursor');
@@ -215,6 +222,7 @@ function goto(k, r, c) {
   stop();
   step = Math.min(d.n, Math.max(1, Math.round(Number(k)) || 1));
   ring = (r == null || c == null) ? null : [step, Number(r), Number(c)];
+  moved = true;
   draw();
   settle();
 }
@@ -230,7 +238,7 @@ el.addEventListener('click', (e) => {
   }
 });
 el.addEventListener('input', (e) => {
-  if (e.target.classList.contains('sv-slider')) { stop(); step = Number(e.target.value); draw(); }
+  if (e.target.classList.contains('sv-slider')) { stop(); step = Number(e.target.value); moved = true; draw(); }
   if (e.target.classList.contains('sv-layer')) draw();
 });
 el.addEventListener('change', (e) => { if (e.target.classList.contains('sv-slider')) settle(); });

@@ -7,15 +7,17 @@ TITLE = "# Watch a Tiny Recursive Model think"
 
 INTRO = (
     "A **Tiny Recursive Model** (TRM, Jolicoeur-Martineau 2025) is a tiny network (5-7 million parameters in the "
-    "paper; a model loaded here may be smaller, its card says) that solves hard puzzles by improving its own answer "
+    "paper; a model loaded here may be smaller, as its model card says) that solves hard puzzles by improving its own answer "
     "again and again. Pick a puzzle, press **Run**, and scrub through the up to 16 rounds of refinement it goes "
-    "through."
+    "through. The default Sudoku model solves the warm-up and easy examples at its first step; Medium 1, Hard 2 "
+    "and the famous hard ones show it correcting itself over several steps."
 )
 
 HOW_TRM_WORKS = """
 **Three things, one tiny network.**
-- **x**, the *input embedding*: the puzzle's cells as vectors, after a learned *puzzle embedding* (one shared by
-  every Sudoku or maze; for ARC one per task variant, which is how the model knows what the task asks).
+- **x**, the *input embedding*: the puzzle's cells as vectors, preceded by 16 extra positions that hold a learned
+  *puzzle embedding* (one shared by every Sudoku or maze; for ARC one per task variant, which is how the model knows
+  what the task asks).
 - **y = z_H**, the *answer state*: one vector per cell; the output head reads the answer off it.
 - **z = z_L**, the *reasoning latent*: a scratchpad of the same shape that is never read out directly.
 
@@ -25,7 +27,7 @@ HOW_TRM_WORKS = """
 
 The same small `net` does both updates: with the paper's Sudoku settings (2 layers, T = 3, n = 6) one step is
 T x (n + 1) x 2 = 42 layers deep (30 with its maze and ARC settings, n = 4), from only 5-7 million weights (a
-loaded model may be smaller and use other T and n; its card lists them). After the step the output head turns z_H
+loaded model may be smaller and use other T and n; its model card lists them). After the step the output head turns z_H
 into an answer, and a **halting head** turns z_H into **q_halt**, the model's estimate that this answer is already
 fully right.
 
@@ -34,7 +36,7 @@ the previous answer and refines it. In training each step is scored on its own (
 learns to say when to stop; here all steps are run and the step where q_halt first passes 0.5 is marked.
 
 **What you can change at inference:** the number of steps, H_cycles (T) and L_cycles (n). Each model starts at the
-depth its card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
+depth its model card recommends (sudoku-tiny learned at T=2 and runs deeper: the same weights solve more when they think
 longer); fewer cycles show what happens when it thinks less. Only z_H and z_L pass from one step to the next, so
 one step at T=6 computes exactly what two steps at T=3 do: a larger T is a longer run that shows fewer of its
 answers (the shipped paper-size Sudoku model's 16 steps at T=6 solve as many hard puzzles as its 32 steps at T=3
@@ -46,8 +48,9 @@ CAPTIONS = {
     "viewer": (
         "The model's answer after each supervision step. **Bold**: given. **Amber outline**: changed at this step. "
         "**Red corner**: wrong; **green corner**: right and just changed. **Faded or striped**: the model is unsure. "
-        "Drag the slider or press play; the menu colours cells by how much z_H or z_L moved instead, or shows the "
-        "known solution (red corners where this step's answer differs)."),
+        "A maze's path is blue. The viewer opens at the step where the model would stop; press play to watch the "
+        "whole run from step 1, or drag the slider. The menu colours cells by how much z_H or z_L moved instead, or "
+        "shows the known solution (red corners where this step's answer differs)."),
     "halting": (
         "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "
         "line it would stop (the circled step). **Green**: share of cells right, when the answer is known. "
@@ -55,18 +58,21 @@ CAPTIONS = {
     "latents": (
         "Top: how far each cell's **z_H** (answer state) and **z_L** (scratchpad) moved during the selected step; "
         "dark = still, yellow = moved most, on one scale for the whole run. Bottom: each cell's latent projected on "
-        "three fixed directions and shown as red, green, blue: cells with similar colours hold similar vectors."),
+        "three directions (the ones along which its cells differ most at step 1, kept for the whole run) and shown "
+        "as red, green, blue: cells with similar colours hold similar vectors."),
     "inner": (
-        "Inside the selected step: the output head applied after every inner update, H cycle by H cycle "
-        "(L1.1 ... L1.n = z_L updates, H1 = the z_H update; short cycles share a row). Outlines mark cells that "
-        "differ from the panel before; the % is how far that update moved its latent. A z_L that settles moves "
-        "less and less; one that moves ~100% every time while its decode stays put is flipping between two states "
-        "(sudoku-tiny's does). "
-        "Only z_H is read out by the model; decoding z_L this way is a probe of the scratchpad, not an answer."),
+        "Inside the selected step, left to right, one H cycle per row (short ones share a row): after each scratchpad update (L1.1, "
+        "L1.2 ... = cycle 1, updates 1, 2 ...) and each answer update (H1, H2 ...), the output head reads that "
+        "latent as a grid. Outlines: cells that differ from the panel before (the first panel is compared with the "
+        "previous step's answer). The % is how far that update moved its latent, relative to the latent's own size "
+        "(over 100%: it moved more than its own length). A z_L that settles moves less and less; one that moves "
+        "~100% every time while its decode stays put is flipping between two states (sudoku-tiny's does). Only the "
+        "H panels are answers: the model never reads z_L out, so the L panels are a peek into the scratchpad (for "
+        "ARC not even of the answer's shape). The enlarge button shows the strip full size."),
     "corrections": (
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
-        "now; **change**: still wrong. Step 1 compares with the puzzle as given (an ARC test input; a Sudoku, whose "
-        "blanks count as wrong, so each blank filled right is a correction there). Rows and columns count from 1. "
+        "now; **change**: still wrong. The model revising its answer (steps 2 on) comes first; step 1's changes, "
+        "compared with the puzzle as given (mostly blanks filled), are listed last. Rows and columns count from 1. "
         "Click a row to see that cell in the viewer."),
     "vote": (
         "The puzzle run again through variants that keep its meaning, answers mapped back and ranked by votes. "
@@ -77,7 +83,7 @@ CAPTIONS = {
         "where most copies are wrong. The step viewer shows the identity variant only. "
         "**Green frame**: the known solution; **red**: not it. The vote follows the viewer's step."),
     "history": (
-        "How the model Run uses was trained, from the card and log beside its weights. **Violet**: training loss. "
+        "How the model Run uses was trained, from the model card and log beside its weights. **Violet**: training loss. "
         "**Green dotted**: share of cells right on the training batches (puzzles it was learning from). **Green "
         "dots**: share of held-out puzzles (never trained on) solved after all steps, measured at the end of each "
         "training run (grey: an earlier held-out set, when a run changed the data); **blue diamonds**: with the "

@@ -18,7 +18,7 @@ from ..model.config import TRMConfig
 from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import get_task
 from ..trace import Trace, task_of, to_json
-from ..viz.corrections import cell_changes, corrections_table, summary_line
+from ..viz.corrections import cell_changes, corrections_table, revisions_first, summary_line
 from ..viz.grids import with_caption
 from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, latent_rgb
 from ..viz.plots import halting_figure
@@ -64,10 +64,10 @@ def step_images(trace: Trace, step: int) -> tuple:
     label, which would cover the top row)."""
     heat = []
     for z in LATENTS:
-        title = f"{z} change, up to {change_share(trace, step, z):.0%} of the run's largest"
-        heat.append(gr.update(value=with_caption(latent_heatmap(trace, step, z), title), alt_text=(
-            f"{z} change at step {step}: how far each cell's {z} moved in this step, brightest where it moved most; "
-            f"{title[len(z) + 8:]}")))
+        share = f"{change_share(trace, step, z):.0%}"      # short: the image buttons cover the title's right end
+        heat.append(gr.update(value=with_caption(latent_heatmap(trace, step, z), f"{z} moved (max {share} of run's)"),
+                              alt_text=(f"{z} change at step {step}: how far each cell's {z} moved in this step, "
+                                        f"brightest where it moved most; up to {share} of the run's largest change")))
     rgb = [gr.update(value=with_caption(latent_rgb(trace, step, z), f"{z} as colours"), alt_text=(
         f"{z} at step {step} as colours: each cell's latent projected on 3 fixed directions; cells of one colour "
         "hold similar states")) for z in LATENTS]
@@ -135,7 +135,7 @@ def result_views(result: dict) -> tuple:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(to_json(trace)))
     result["json"] = str(json_path)
-    changes = cell_changes(trace)
+    changes = revisions_first(cell_changes(trace))
     summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
                                      if len(changes) > MAX_TABLE_ROWS else "")
     votes = vote_views(result, step) if result.get("vote") else (
@@ -153,6 +153,10 @@ def status_line(trace: Trace) -> str:
     halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
             else "q_halt never passes 0.5 (it would run all steps)" if finished
             else f"q_halt does not pass 0.5 in {trace.num_steps} step{'s' * (trace.num_steps != 1)}")
+    if trace.halt_step and trace.exact is not None:     # would it stop on a right answer? (a lesson when it would not)
+        k = trace.halt_step - 1
+        halt += (", where its answer is right" if trace.exact[k]
+                 else f", where its answer is still wrong ({float(trace.cell_accuracy[k]):.0%} of cells right)")
     verdict = ""
     if trace.exact is not None:
         right = float(trace.cell_accuracy[-1])

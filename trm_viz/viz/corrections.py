@@ -83,13 +83,33 @@ def corrections_table(changes: list[CellChange], task: Task) -> list[list]:
     return [[ch.step, ch.r + 1, ch.c + 1, show(ch.old), show(ch.new), ch.kind] for ch in changes]
 
 
+def revisions_first(changes: list[CellChange]) -> list[CellChange]:
+    """The table's order: the model revising its answer (steps 2 on) first, then step 1's changes, which are
+    mostly blanks filled for the first time and would otherwise fill the first screens of the table."""
+    return [ch for ch in changes if ch.step > 1] + [ch for ch in changes if ch.step == 1]
+
+
 def summary_line(trace: Trace) -> str:
-    """One sentence for the UI, e.g. "41 corrections, 3 regressions over 16 steps (last change at step 9)"."""
+    """One sentence for the UI that keeps the first answer apart from the revisions after it, e.g. "Step 1 put 26
+    cells right; steps 2-16 made 45 corrections and 15 regressions (last change at step 5)."."""
     counts = change_counts(trace)
+    n = trace.num_steps
     changed_steps = np.nonzero(counts["changed"])[0]
     last = f" (last change at step {changed_steps[-1] + 1})" if changed_steps.size else ""
+    later = f"steps 2-{n}" if n > 2 else "step 2"
+
+    def plural(k: int, word: str) -> str:
+        return f"{k} {word}{'s' * (k != 1)}"
+
     if trace.solution is None:
-        return f"{int(counts['changed'].sum())} cell changes over {trace.num_steps} steps{last}; no known solution."
-    corr, regr = int(counts["corrections"].sum()), int(counts["regressions"].sum())
-    return (f"{corr} correction{'s' * (corr != 1)}, {regr} regression{'s' * (regr != 1)} "
-            f"over {trace.num_steps} steps{last}.")
+        first, rest = int(counts["changed"][0]), int(counts["changed"][1:].sum())
+        return (f"Step 1 changed {plural(first, 'cell')}" + (f"; {later} made {plural(rest, 'more change')}" if n > 1
+                                                             else "") + f"{last}; no known solution.")
+    first = int(counts["corrections"][0])
+    corr, regr = int(counts["corrections"][1:].sum()), int(counts["regressions"][1:].sum())
+    line = f"Step 1 put {plural(first, 'cell')} right"
+    if int(counts["regressions"][0]):
+        line += f" and made {plural(int(counts['regressions'][0]), 'right cell')} of the input wrong"
+    if n > 1:
+        line += f"; {later} made {plural(corr, 'correction')} and {plural(regr, 'regression')}"
+    return line + f"{last}."

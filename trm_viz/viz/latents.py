@@ -107,7 +107,7 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
         img = render_grid(task, grid, None, cell_px)
         if grid.size:
             outline_cells(img, differs(grid, previous), cell_px)
-        panels.append(with_caption(img, f"{trace.inner_kinds[k]} {100 * trace.inner_change[i, k]:.0f}%", size=11,
+        panels.append(with_caption(img, f"{trace.inner_kinds[k]} \u00b7 {100 * trace.inner_change[i, k]:.0f}%", size=11,
                                    min_width=0))
         previous = grid
     cycles = inner_rows(trace.inner_kinds)

@@ -121,8 +121,8 @@ def vote_summary(vv: VariantVote, step: int | None = None) -> str:
     if vv.dtype == "float32":
         lines.append(f"The identity variant, the one the step viewer shows, gave answer #{vv.rank_of(step, 0)}.")
     else:   # the vote's matmuls ran in bfloat16 (fast on this CPU), the step viewer's in float32
-        lines.append(f"The identity variant gave answer #{vv.rank_of(step, 0)}: it is the step viewer's puzzle, "
-                     f"but this vote computed in {vv.dtype} (several times faster on this CPU) and the viewer in "
-                     "float32, so the two can differ on a puzzle the model finds hard.")
+        lines.append(f"The unchanged copy (the step viewer's puzzle) gave answer #{vv.rank_of(step, 0)}. It can "
+                     f"differ a little from the viewer's answer: the vote computes at lower precision ({vv.dtype}, "
+                     "several times faster on this CPU), the viewer in float32.")
     lines.append("Votes of the leading answer by step: " + " · ".join(str(v) for v in vv.top_votes()) + ".")
     return " ".join(lines)
