@@ -14,7 +14,7 @@ from trm_viz.tasks.arc_data import CURATED
 from trm_viz.ui import session as ss
 from trm_viz.ui.handlers import RunHandlers
 from trm_viz.ui.views import IDLE_STATUS
-from trm_viz.ui.input_handlers import InputHandlers
+from trm_viz.ui.input_handlers import TASK_OUTPUTS, InputHandlers
 from trm_viz.trace import known_arc_tasks
 
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
@@ -147,16 +147,33 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     assert back[RESULT]["trace"].num_steps < 16 and back[STATUS].startswith("**Stopped** after step")
 
 
-def test_a_cell_edited_after_a_run_says_the_views_show_that_run(handlers):
+def test_the_status_line_says_when_the_views_show_another_puzzle_or_model(handlers):
     inputs, runs, session = handlers
     *_, done = runs.run(_request(runs, session, steps=2))
     result = done[RESULT]
     grid = get_task("sudoku").parse(EASY).grid.tolist()
-    assert runs.edit_outdated("sudoku", grid, result) == gr.skip()          # the run's own puzzle: nothing to say
+    assert runs.views_outdated("sudoku", result, grid, session) == gr.skip()   # the run's own puzzle and model
     grid[0][2] = 4
-    assert runs.edit_outdated("sudoku", grid, result).startswith("The views below show your last run")
-    assert runs.edit_outdated("maze", grid, result) == gr.skip()            # the run of another puzzle type
-    assert runs.edit_outdated("sudoku", grid, None) == gr.skip()            # no run yet
+    assert runs.views_outdated("sudoku", result, grid, session).startswith("The views below show your last run")
+    assert runs.views_outdated("maze", result, grid, session) == gr.skip()     # the run of another puzzle type
+    assert runs.views_outdated("sudoku", None, grid, session) == gr.skip()     # no run yet
+    grid[0][2] = 0
+    inputs.shipped_chosen("sudoku", "sudoku", session)                        # another model, the same puzzle
+    assert "made by another model" in runs.views_outdated("sudoku", result, grid, session)
+
+
+def test_leaving_a_menu_by_tab_reloads_nothing(handlers):
+    """Gradio fires a dropdown's .input when the keyboard merely tabs past it: the same model, example or ARC task
+    must change nothing (it used to reset the run settings, and reload an ARC test input over the user's painting)."""
+    inputs, runs, session = handlers
+    assert inputs.shipped_chosen("sudoku", "sudoku-tiny", session) == (gr.skip(),) * TASK_OUTPUTS
+    assert len(inputs.shipped_chosen("sudoku", "sudoku", session)) == TASK_OUTPUTS == len(
+        inputs.task_changed("sudoku", session))
+    first = inputs.task_changed("sudoku", session)[5]["choices"][0]               # the grid shown: first example
+    assert inputs.example_chosen("sudoku", first, session) == (gr.skip(),) * 5
+    inputs.task_changed("arc", session)
+    shown = ss.source(session, "arc").arc_task_id
+    assert shown and inputs.arc_picked(shown, session) == (gr.skip(),) * 5
 
 
 def test_an_upload_that_cannot_be_used_changes_nothing(handlers, tmp_path):

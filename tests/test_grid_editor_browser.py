@@ -172,13 +172,19 @@ def test_keyboard_only_paints_a_maze_and_shows_focus(page):
     root = page.locator("#maze [tabindex='0']").first
     root.focus()
     wait_for(lambda: page.locator("#maze .ge-grid.kbd").count(), lambda n: n == 1, "editor outlined")
+    ring = page.locator("#maze .ge-cell.sel")                 # (0, 0), or the cell the pointer last pressed
+    r0, c0 = int(ring.get_attribute("data-r")), int(ring.get_attribute("data-c"))
+    assert page.locator("#maze .ge-grid").get_attribute("aria-activedescendant").endswith(f"-{r0}-{c0}")
     for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
         page.keyboard.press(key)
+    r, c = min(9, r0 + 1), min(9, c0 + 2)
     page.locator('#maze .ge-tool[data-tool="3"]').focus()     # the goal tool, picked with Enter
     page.keyboard.press("Enter")
+    assert page.locator('#maze .ge-tool[data-tool="3"]').get_attribute("aria-pressed") == "true"
     root.focus()
     page.keyboard.press("Space")
-    v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[1][2] == 3, "goal painted by keyboard at (2, 3)")
+    v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[r][c] == 3, f"goal painted by keyboard at {r, c}")
+    assert page.locator("#maze .ge-live").inner_text() == f"row {r + 1}, column {c + 1}: goal"
     assert sum(row.count(3) for row in v) == 1                # the old goal moved, as with a pointer
     page.keyboard.press("Shift")
     page.locator("#viewer [tabindex='0']").first.focus()

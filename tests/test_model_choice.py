@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import torch
 
@@ -24,7 +25,7 @@ from trm_viz.model.trm import TRM
 from trm_viz.tasks import get_task
 from trm_viz.ui import session as ss
 from trm_viz.ui.handlers import RunHandlers
-from trm_viz.ui.input_handlers import InputHandlers
+from trm_viz.ui.input_handlers import TASK_OUTPUTS, InputHandlers
 from trm_viz.ui.models import CHECKPOINTS_ENV, REPO, ModelRegistry, NoModel, load_uploaded
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
@@ -154,7 +155,9 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
     *_, last = runs.run(request)
     assert last[3]["trace"].meta["checkpoint"] == reg.get("sudoku", "sudoku-tiny").label
     # the model line now describes the loaded model: the line a user reads before pressing Run
-    assert "sudoku-tiny" in inputs.shipped_chosen("sudoku", "sudoku-tiny", session)[-2]
+    assert "sudoku-tiny" in inputs.task_changed("sudoku", session)[-2]
+    # the menu left by Tab (Gradio fires .input with the same value) changes nothing
+    assert inputs.shipped_chosen("sudoku", "sudoku-tiny", session) == (gr.skip(),) * TASK_OUTPUTS
 
 
 def test_own_checkpoint_still_comes_first(root, tmp_path):

@@ -113,7 +113,7 @@ def test_a_bfloat16_vote_and_trace_still_solve_and_say_so(monkeypatch):
     monkeypatch.setenv(precision.ENV, "bfloat16")
     vv = run_vote(model, puzzle, steps=4, variants=4)
     assert vv.dtype == "bfloat16" and vv.pass_at(1)
-    assert "computed in bfloat16" in vote_summary(vv) and "the one the step viewer shows" not in vote_summary(vv)
+    assert "lower precision (bfloat16" in vote_summary(vv) and "the one the step viewer shows" not in vote_summary(vv)
     trace = run(model, puzzle, steps=4)
     assert trace.meta["dtype"] == "bfloat16" and trace.exact[-1]
     assert trace.z_H_proj.dtype == trace.confidence.dtype == np.float32       # the recording stays float32

@@ -232,20 +232,18 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(
             runs.task_switched, [task, result, session], run_outputs + [n_variants], **QUIET)
         model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
+            runs.views_outdated, [task, result, editor, session], status, **QUIET)
         # The history follows the model line, whatever changed it (task, menu, own checkpoint loaded or forgotten).
         model_md.change(inputs.history_view, [task, session], [history_md, history_plot], **QUIET)
-        # A new puzzle in the editor: the status line says the views still show the last run.
-        example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
-        new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
+        example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
+        new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
         undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
+        # Any new puzzle in the editor (typed, painted, loaded, undone): its change event checks it, and the status
+        # line says when the views show the run of another puzzle.
         editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
-                      **QUIET).success(runs.edit_outdated, [task, editor, result], status, **QUIET)
-        picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
+                      **QUIET).success(runs.views_outdated, [task, result, editor, session], status, **QUIET)
+        picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
         # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
         # enabled again on success and on failure: in Gradio 6.31 a .then() does not run after a gr.Error.
@@ -253,7 +251,6 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
             inputs.uploaded, [task, upload_btn, session, picker], load_outputs, **QUIET)
         for after in (parsed.success, parsed.failure):
             after(lambda: gr.update(interactive=True), None, run_btn, queue=False, **PRIVATE)
-        parsed.success(runs.views_outdated, [task, result], status, **QUIET)
 
         # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
@@ -281,10 +278,10 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
                        concurrency_limit=1, concurrency_id="checkpoint", show_progress_on=[ckpt_status],
                        **PRIVATE).success(inputs.task_changed, [task, session], task_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
+            runs.views_outdated, [task, result, editor, session], status, **QUIET)
         forget_btn.click(runs.forget_checkpoint, [session], [ckpt_status, session], **QUIET).then(
             inputs.task_changed, [task, session], task_outputs, **QUIET).success(
-            runs.views_outdated, [task, result], status, **QUIET)
+            runs.views_outdated, [task, result, editor, session], status, **QUIET)
         big.change(None, [big], None, js=BIG_TEXT_JS, **PRIVATE)
 
         gr.api(make_trace_api(registry), api_name="trace", **MODEL_SLOT)

@@ -140,8 +140,15 @@ function markClashes(work) {                   // Sudoku: digits that repeat in 
   });
   return bad;
 }
+let lastMode = null;
 function render() {
   const [h, w] = dims();
+  if (props.mode !== lastMode) {          // another puzzle type: no selection or announcement carries over
+    lastMode = props.mode;
+    sel = null;
+    const l = el.querySelector('.ge-live');
+    if (l) l.textContent = '';
+  }
   const ts = tools();
   if (ts.length && !ts.some((t) => t.code === tool)) tool = ts[props.mode === 'arc' && ts.length > 1 ? 1 : 0].code;
   if (sel && (sel[0] >= h || sel[1] >= w)) sel = null;
@@ -166,7 +173,7 @@ function render() {
     + ` aria-rowcount="${h}" aria-colcount="${w}" style="grid-template-columns: repeat(${w}, ${px}px);`
     + ` grid-auto-rows: ${px}px; font-size: ${Math.round(px * 0.6)}px">`;
   for (let r = 0; r < h; r++) {
-    html += '<div role="row" style="display: contents">';         // rows for the ARIA grid; the CSS grid lays out cells
+    html += `<div role="row" aria-label="row ${r + 1}" style="display: contents">`;   // ARIA rows; CSS lays out cells
     for (let c = 0; c < w; c++) {
       const code = Number(grid()[r][c]);
       const [color, text] = cellStyle(code);
@@ -250,7 +257,8 @@ el.addEventListener('pointerdown', (e) => {
   if (!at) return;
   e.preventDefault();
   gridEl().focus({preventScroll: true});
-  if (props.mode === 'sudoku') { select(at[0], at[1]); return; }
+  select(at[0], at[1]);                       // the keyboard goes on from where the pointer was
+  if (props.mode === 'sudoku') return;
   const work = grid().map((row) => row.slice());
   drag = {work, last: at, dirty: paint(work, at[0], at[1])};
   try { el.setPointerCapture(e.pointerId); } catch (err) { /* synthetic events have no capturable pointer */ }
@@ -285,7 +293,8 @@ el.addEventListener('click', (e) => {                 // keyboard activation of 
   if (t) pickTool(t);
 });
 el.addEventListener('keydown', (e) => {
-  if (!sel || e.target !== gridEl()) return;
+  if (e.target !== gridEl()) return;
+  if (!sel) { const [h, w] = dims(); if (!h || !w) return; select(0, 0); }
   const [h, w] = dims();
   const moves = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]};
   if (moves[e.key]) {
@@ -298,6 +307,7 @@ el.addEventListener('keydown', (e) => {
     e.preventDefault();
     const work = grid().map((row) => row.slice());
     if (paint(work, sel[0], sel[1])) { commit(work); say(cellName(sel[0], sel[1], tool)); }
+    else say(`${cellName(sel[0], sel[1], work[sel[0]][sel[1]])}, unchanged`);
     return;
   }
   let code = null;
@@ -306,7 +316,7 @@ el.addEventListener('keydown', (e) => {
   if (code === null) return;
   e.preventDefault();
   const work = grid().map((row) => row.slice());
-  if (work[sel[0]][sel[1]] === code) return;
+  if (work[sel[0]][sel[1]] === code) { say(`${cellName(sel[0], sel[1], code)}, unchanged`); return; }
   work[sel[0]][sel[1]] = code;
   paintDom(sel[0], sel[1], code);
   const clash = markClashes(work).has(`${sel[0]},${sel[1]}`);

@@ -22,7 +22,7 @@ from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
 from .limits import hosted_counts
 from .models import (ModelRegistry, active_config, active_model, active_task, forget_user_model, load_local,
-                     load_uploaded)
+                     load_uploaded, model_id)
 from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
 from .views import (IDLE_STATUS, _file_stem, cleared_views, export_dir, internal_error, result_views, status_line,
@@ -137,7 +137,8 @@ class RunHandlers:
         total = time.perf_counter() - t0
         trace.meta.update(checkpoint=loaded.label, first_step_seconds=round(first, 3), total_seconds=round(total, 3))
         result = {"trace": trace, "puzzle": puzzle, "task": task_name, "user_model": request["user_model"],
-                  "shipped": request.get("shipped"), "config": loaded.config}    # the vote runs the same model
+                  "shipped": request.get("shipped"), "config": loaded.config,     # the vote runs the same model
+                  "model_id": model_id(self.registry, task_name, request["user_model"], request.get("shipped"))}
         if not _on_screen(desk, task_name):
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
             return
@@ -236,23 +237,19 @@ class RunHandlers:
         known = known_arc_tasks(cfg) if cfg is not None else []
         return max(2, min(MAX_VARIANTS, len(task_variants(cfg, known[0])))) if known else MAX_VARIANTS
 
-    @staticmethod
-    def views_outdated(task_name: str, result: dict | None) -> str | Any:
-        """A new puzzle went into the editor (or another model was picked): say that the views still show the
-        last run."""
+    def views_outdated(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | Any:
+        """After anything that changes the puzzle in the editor (a load, an edit, undo...) or the model Run uses:
+        when the run on screen is of another puzzle or by another model, the status line says so."""
         if not result or result["task"] != task_name:
             return gr.skip()
-        name = result["puzzle"].name
-        return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
-                "puzzle in the editor.")
-
-    @staticmethod
-    def edit_outdated(task_name: str, grid: Any, result: dict | None) -> str | Any:
-        """The editor's grid changed (a cell edit, clear, undo, resize, or a load echoed back): once it differs
-        from the puzzle of the run on screen, the status line says so, as after a load."""
-        if not result or result["task"] != task_name or ss.rows(grid) == ss.rows(result["puzzle"].grid):
-            return gr.skip()
-        return RunHandlers.views_outdated(task_name, result)
+        now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
+        if ss.rows(grid) != ss.rows(result["puzzle"].grid):
+            name = result["puzzle"].name
+            return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
+                    "puzzle in the editor.")
+        if result.get("model_id") not in (None, now):
+            return "The views below show your last run, made by another model. Press **Run** to run this one."
+        return gr.skip()
 
     @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):

@@ -31,6 +31,9 @@ SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond 
     "medium": {"min_guesses": 1, "max_guesses": 10},
     "hard": {"min_guesses": 20},
 }
+# task_changed's outputs (app_layout's task_outputs): the editor and what follows it, the examples menu, the ARC
+# group, the difficulty menu, the run settings, the model line and the shipped-model menu.
+TASK_OUTPUTS = 13
 UPLOAD_TYPES = [".txt", ".csv", ".json", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"]
 
 
@@ -214,9 +217,12 @@ class InputHandlers:
     def shipped_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
         """The user picked another shipped model for this task: Run, the run settings, the model line and (for a
         maze model of another canvas size) the editor and examples follow it. Outputs: as task_changed."""
-        if name not in self.registry.choices(task_name):
+        if name not in (names := self.registry.choices(task_name)):
             raise gr.Error(f"There is no shipped {task_name} model called {name!r}.")
+        same = name == (ss.shipped(session, task_name) or names[0])
         ss.choose_shipped(session, task_name, name)
+        if same:
+            return (gr.skip(),) * TASK_OUTPUTS       # the menu left by Tab with nothing chosen (Gradio fires .input)
         return self.task_changed(task_name, session)
 
     def page_loaded(self, task_name: str, session: dict) -> tuple:
@@ -231,8 +237,10 @@ class InputHandlers:
             self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
-        if not name:
-            return (gr.skip(),) * 5
+        src = ss.source(session, task_name)
+        if not name or (src is not None and src.name == name and ss.rows(session["grids"].get(task_name)) ==
+                        src.grid.tolist()):
+            return (gr.skip(),) * 5                  # nothing to load (also: the menu left by Tab, see shipped_chosen)
         puzzle = examples(self.task(task_name, session)).get(name)
         if puzzle is None:
             raise gr.Error(f"No {task_name} example named {name!r}.")
@@ -311,8 +319,9 @@ class InputHandlers:
         return out
 
     def arc_picked(self, task_id: str | None, session: dict) -> tuple:
-        if not task_id:
-            return (gr.skip(),) * 5
+        src = ss.source(session, "arc")
+        if not task_id or (src is not None and src.arc_task_id == task_id):
+            return (gr.skip(),) * 5     # the menu left by Tab fires .input too: it must not undo the user's painting
         try:
             puzzle = self._arc_puzzle(task_id)
         except (PuzzleError, KeyError) as e:

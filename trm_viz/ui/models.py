@@ -326,6 +326,14 @@ def active_model(registry: ModelRegistry, task: str, user_key: str | None, shipp
     return own_model_for(task, user_key) or registry.get(task, shipped)
 
 
+def model_id(registry: ModelRegistry, task: str, user_key: str | None, shipped: str | None = None) -> tuple:
+    """Which model Run uses for ``task``, as a value to compare without loading it: the session's own checkpoint
+    (its key), else the shipped folder picked (or the task's default)."""
+    if own_model_for(task, user_key) is not None or was_unloaded(task, user_key):
+        return (user_key, None)
+    return (None, shipped or next(iter(registry.choices(task)), None))
+
+
 def active_config(registry: ModelRegistry, task: str, user_key: str | None,
                   shipped: str | None = None) -> TRMConfig | None:
     user = own_model_for(task, user_key)

@@ -160,7 +160,7 @@ function draw() {
   const box = d.style === 'text' && g.h === 9 && g.w === 9;
   let html = '';
   for (let r = 0; r < g.h; r++) for (let c = 0; c < g.w; c++) {
-    if (c === 0) html += (r ? '</div>' : '') + '<div role="row" style="display: contents">';
+    if (c === 0) html += (r ? '</div>' : '') + `<div role="row" aria-label="row ${r + 1}" style="display: contents">`;
     const i = r * g.w + c, code = g.cells.charCodeAt(i) - 48;
     const [label, color] = legend.get(code) || [String(code), '#ffffff'];
     let cls = 'sv-cell';
@@ -188,7 +188,8 @@ function draw() {
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
-      + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`);
+      + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`)
+      + (layer === 'zH' || layer === 'zL' ? `, ${layer === 'zH' ? 'z_H' : 'z_L'} moved ${level(s[layer], i)} of 9` : '');
     html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
   }
   if (g.h && g.w) html += '</div>';
