@@ -169,7 +169,7 @@ def test_keyboard_only_paints_a_maze_and_shows_focus(page):
     """No pointer: Tab into the editor selects a cell and outlines the grid, arrows move, Enter on a tool button
     picks it, Space paints; the viewer outlines its grid while it has the keyboard focus."""
     page.keyboard.press("Shift")                              # keyboard modality: focus is then :focus-visible
-    root = page.locator("#maze [tabindex='0']").first
+    root = page.locator("#maze .ge-grid")
     root.focus()
     wait_for(lambda: page.locator("#maze .ge-grid.kbd").count(), lambda n: n == 1, "editor outlined")
     ring = page.locator("#maze .ge-cell.sel")                 # (0, 0), or the cell the pointer last pressed
@@ -180,7 +180,10 @@ def test_keyboard_only_paints_a_maze_and_shows_focus(page):
     r, c = min(9, r0 + 1), min(9, c0 + 2)
     page.locator('#maze .ge-tool[data-tool="3"]').focus()     # the goal tool, picked with Enter
     page.keyboard.press("Enter")
-    assert page.locator('#maze .ge-tool[data-tool="3"]').get_attribute("aria-pressed") == "true"
+    assert page.locator('#maze .ge-tool[data-tool="3"]').get_attribute("aria-checked") == "true"
+    page.keyboard.press("ArrowLeft")                          # the tools are one radio group: arrows choose
+    page.keyboard.press("ArrowRight")
+    assert page.locator('#maze .ge-tool[tabindex="0"]').get_attribute("data-tool") == "3"
     root.focus()
     page.keyboard.press("Space")
     v = wait_for(lambda: echo(page), lambda v: len(v) == 10 and v[r][c] == 3, f"goal painted by keyboard at {r, c}")
