@@ -263,6 +263,10 @@ def test_a_checkpoint_let_go_for_other_visitors_is_never_silently_replaced(tmp_p
     first = session["user_model"]
     RunHandlers.load_checkpoint(files, "", session)              # a second load replaces the first
     assert user_model(first) is None and not models.was_unloaded("sudoku", first) and user_model(session["user_model"])
+    others = [load_uploaded(files)[0]]                         # a full host: a replaced checkpoint makes the room
+    RunHandlers.load_checkpoint(files, "", session)            # (held: the other's, then this session's)
+    RunHandlers.load_checkpoint(files, "", session)
+    assert user_model(others[0]) is not None
     kept = session["user_model"]
     RunHandlers.forget_checkpoint(session)
     assert user_model(kept) is None and session["user_model"] is None

@@ -142,7 +142,8 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     run = runs.run(_request(runs, session))
     next(run)
     runs.task_switched("maze", result, session)
-    assert list(run) == []                             # nothing more reaches the maze page
+    assert list(run) == [(gr.skip(),) * 15]            # nothing more reaches the maze page (the generator's last
+                                                       # outputs, which Gradio applies again when it ends, are skips)
     back = runs.task_switched("sudoku", None, session)
     assert back[RESULT]["trace"].num_steps < 16 and back[STATUS].startswith("**Stopped** after step")
 
@@ -150,14 +151,20 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
 def test_the_status_line_says_when_the_views_show_another_puzzle_or_model(handlers):
     inputs, runs, session = handlers
     *_, done = runs.run(_request(runs, session, steps=2))
-    result = done[RESULT]
+    result, own_line = done[RESULT], done[STATUS]
     grid = get_task("sudoku").parse(EASY).grid.tolist()
-    assert runs.views_outdated("sudoku", result, grid, session) == gr.skip()   # the run's own puzzle and model
+    assert runs.views_outdated("sudoku", result, grid, session) == own_line    # the run's own puzzle and model
+    assert runs.views_outdated_after("sudoku", result, grid, session) == gr.skip()   # (a stopped vote's line stays)
     grid[0][2] = 4
-    assert runs.views_outdated("sudoku", result, grid, session).startswith("The views below show your last run")
+    for said in (runs.views_outdated, runs.views_outdated_after):             # an edit, also one during the run
+        assert said("sudoku", result, grid, session).startswith("The views below show your last run")
+    _request(runs, session)                                                    # ... but not while a run is asked for
+    assert runs.views_outdated("sudoku", result, grid, session) == gr.skip()
+    session["runs"]["live"].clear()
     assert runs.views_outdated("maze", result, grid, session) == gr.skip()     # the run of another puzzle type
     assert runs.views_outdated("sudoku", None, grid, session) == gr.skip()     # no run yet
-    grid[0][2] = 0
+    grid[0][2] = 0                                                             # undone: the run's line is back
+    assert runs.views_outdated("sudoku", result, grid, session) == own_line
     inputs.shipped_chosen("sudoku", "sudoku", session)                        # another model, the same puzzle
     assert "made by another model" in runs.views_outdated("sudoku", result, grid, session)
 
@@ -174,6 +181,16 @@ def test_leaving_a_menu_by_tab_reloads_nothing(handlers):
     inputs.task_changed("arc", session)
     shown = ss.source(session, "arc").arc_task_id
     assert shown and inputs.arc_picked(shown, session) == (gr.skip(),) * 5
+    # the same task picked again with the pointer (.select) does reload its test input over the user's painting
+    test_input = session["grids"]["arc"]
+    painted = [[(v + 1) % 10 for v in row] for row in test_input]
+    inputs.edited("arc", painted, session, shown)
+    assert inputs.arc_picked(shown, session, again=True)[0]["value"] == test_input
+    # Undo brings a grid back with its task (the picker and the embedding Run uses), not only its cells
+    other = next(t for _, t in inputs.arc_choices(session) if t != shown)
+    inputs.arc_picked(other, session)
+    editor, _, demos, picker, check = inputs.undo("arc", session)
+    assert ss.source(session, "arc").arc_task_id == shown and picker["value"] == shown and shown in check
 
 
 def test_an_upload_that_cannot_be_used_changes_nothing(handlers, tmp_path):

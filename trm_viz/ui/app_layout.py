@@ -238,12 +238,14 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
-        undo_btn.click(inputs.undo, [task, session, picker], load_outputs, **QUIET)
+        undo_btn.click(inputs.undo, [task, session], load_outputs, **QUIET)
         # Any new puzzle in the editor (typed, painted, loaded, undone): its change event checks it, and the status
         # line says when the views show the run of another puzzle.
         editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
                       **QUIET).success(runs.views_outdated, [task, result, editor, session], status, **QUIET)
         picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
+        picker.select(lambda task_id, session: inputs.arc_picked(task_id, session, again=True), [picker, session],
+                      load_outputs, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
         # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
         # enabled again on success and on failure: in Gradio 6.31 a .then() does not run after a gr.Error.
@@ -256,8 +258,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
         prepared = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
                                  [request, status], **QUIET)
-        prepared.success(runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
-                         trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
+        ran = prepared.success(runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
+                               trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
         # The GIF is made on request, from the run on screen: a new run or puzzle type must not offer the old one.
         for cleared in (prepared.success, task.change):
             cleared(lambda: (None, None), None, [gif_file, gif_view], queue=False, **PRIVATE)
@@ -270,8 +272,11 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
-        vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
-                       show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
+        voted = vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
+                               show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
+        # An edit or another model while the run or vote went: say so once it has ended.
+        for ended in (ran.then, voted.then):
+            ended(runs.views_outdated_after, [task, result, editor, session], status, **QUIET)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         table.select(None, None, None, js=SCROLL_TO_VIEWER_JS, queue=False, **PRIVATE)
         gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)

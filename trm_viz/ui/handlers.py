@@ -141,7 +141,8 @@ class RunHandlers:
                   "model_id": model_id(self.registry, task_name, request["user_model"], request.get("shipped"))}
         if not _on_screen(desk, task_name):
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
-            return
+            yield (skip,) * 15      # Gradio applies a generator's last outputs again when it ends: not this type's
+            return                  # last step on the other type's page
         yield (skip,) + result_views(result)
 
     def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
@@ -237,19 +238,33 @@ class RunHandlers:
         known = known_arc_tasks(cfg) if cfg is not None else []
         return max(2, min(MAX_VARIANTS, len(task_variants(cfg, known[0])))) if known else MAX_VARIANTS
 
-    def views_outdated(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | Any:
-        """After anything that changes the puzzle in the editor (a load, an edit, undo...) or the model Run uses:
-        when the run on screen is of another puzzle or by another model, the status line says so."""
-        if not result or result["task"] != task_name:
-            return gr.skip()
-        now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
+    def _views_match(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | bool | None:
+        """None: nothing to say (no run of this type on screen, or a run or vote of this visitor is asked for or
+        going: its own lines are the news then); True: the views show the run of the puzzle in the editor by the
+        model Run uses; else the line that says what differs."""
+        if not result or result["task"] != task_name or _desk(session)["live"]:
+            return None
         if ss.rows(grid) != ss.rows(result["puzzle"].grid):
             name = result["puzzle"].name
             return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
                     "puzzle in the editor.")
+        now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
         if result.get("model_id") not in (None, now):
             return "The views below show your last run, made by another model. Press **Run** to run this one."
-        return gr.skip()
+        return True
+
+    def views_outdated(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | Any:
+        """After anything that changes the puzzle in the editor (a load, an edit, undo...) or the model Run uses:
+        the status line says when the run on screen is of another puzzle or by another model, and shows the run's
+        own line again when they match again (an undo, the model picked back)."""
+        match = self._views_match(task_name, result, grid, session)
+        return gr.skip() if match is None else status_line(result["trace"]) if match is True else match
+
+    def views_outdated_after(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | Any:
+        """After a run or vote ended: an edit or another model while it went is said now (its own last line, e.g. a
+        stopped vote's, stays otherwise)."""
+        match = self._views_match(task_name, result, grid, session)
+        return match if isinstance(match, str) else gr.skip()
 
     @staticmethod
     def row_selected(result: dict | None, evt: gr.SelectData):
@@ -274,10 +289,11 @@ class RunHandlers:
     def load_checkpoint(files: list[str] | None, path: str, session: dict) -> tuple:
         """Upload (or, where allowed, a server path) -> the session's own model. Outputs: status, session, task."""
         try:
-            key, loaded = load_local(path) if path and path.strip() and not files else load_uploaded(files or [])
+            old = session.get("user_model")      # one own checkpoint per visitor: the new one replaces it
+            key, loaded = (load_local(path, old) if path and path.strip() and not files
+                           else load_uploaded(files or [], old))
         except CheckpointError as e:
             raise gr.Error(str(e)) from None
-        forget_user_model(session.get("user_model"))      # one own checkpoint per visitor: the new one replaces it
         session["user_model"] = key
         task = loaded.task or None
         gr.Info(f"Loaded {loaded.label}.")

@@ -266,13 +266,18 @@ class InputHandlers:
         h, w = np.asarray(grid).shape if grid else self.task(task_name, session).canvas_shape
         return self._loaded(task_name, session, None, blank_grid(task_name, h, w))
 
-    def undo(self, task_name: str, session: dict, picker: str | None) -> tuple:
+    def undo(self, task_name: str, session: dict) -> tuple:
         grid = ss.undo(session, task_name)
         if grid is None:
             gr.Info("Nothing to undo.")
             return (gr.skip(),) * 5
         task = self.task(task_name, session)
-        return (editor_update(task, grid), session, gr.skip(), gr.skip(), self.check_line(task, grid, session, picker))
+        if task_name != "arc":
+            return (editor_update(task, grid), session, gr.skip(), gr.skip(), self.check_line(task, grid, session))
+        src = ss.source(session, "arc")        # the task that grid belongs to comes back with it (its embedding)
+        arc_id = src.arc_task_id if src is not None else None
+        return (editor_update(task, grid), session, demo_images(src), gr.update(value=self.picker_id(session, arc_id)),
+                self.check_line(task, grid, session, arc_id))
 
     def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
         """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
@@ -318,10 +323,14 @@ class InputHandlers:
         gr.Info(f"Loaded {name}.")
         return out
 
-    def arc_picked(self, task_id: str | None, session: dict) -> tuple:
+    def arc_picked(self, task_id: str | None, session: dict, again: bool = False) -> tuple:
+        """A task picked in the ARC menu: its test input goes into the editor. Gradio fires .input also when the
+        keyboard merely tabs past the menu (the same task), which must not undo the user's painting; picking the
+        same task again with the pointer (.select, ``again``) does reload its test input."""
         src = ss.source(session, "arc")
-        if not task_id or (src is not None and src.arc_task_id == task_id):
-            return (gr.skip(),) * 5     # the menu left by Tab fires .input too: it must not undo the user's painting
+        same = src is not None and src.arc_task_id == task_id
+        if not task_id or same != again:
+            return (gr.skip(),) * 5     # (.select of another task: its .input loads it)
         try:
             puzzle = self._arc_puzzle(task_id)
         except (PuzzleError, KeyError) as e:

@@ -214,9 +214,13 @@ def _weight_bytes(loaded: LoadedModel) -> int:
     return sum(t.numel() * t.element_size() for t in loaded.model.state_dict().values())
 
 
-def _remember(loaded: LoadedModel) -> str:
+def _remember(loaded: LoadedModel, replaces: str | None = None) -> str:
+    """Keep a loaded user checkpoint; ``replaces``: the session's previous one, freed first (it must not make
+    room by pushing out another visitor's)."""
     key = uuid.uuid4().hex
     with _user_lock:
+        _user_models.pop(replaces or "", None)
+        _unloaded.pop(replaces or "", None)
         _user_models[key] = loaded
         while len(_user_models) > 1 and (len(_user_models) > MAX_USER_MODELS or sum(
                 _weight_bytes(m) for m in _user_models.values()) > MAX_USER_BYTES):
@@ -264,9 +268,10 @@ def _upload_name(path: Path) -> str:
                           "with its all_config.yaml (and identifiers.json for ARC).")
 
 
-def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
+def load_uploaded(paths: list[str], replaces: str | None = None) -> tuple[str, LoadedModel]:
     """Uploaded files (each lands in its own temporary folder) -> one folder with their original names -> a model.
-    Returns the key the session keeps."""
+    Returns the key the session keeps (``replaces``: the key of the session's previous checkpoint, freed once this
+    one has loaded)."""
     if not paths:
         raise CheckpointError("Choose the checkpoint files first (config.json + model.safetensors, or step_N + "
                               "all_config.yaml).")
@@ -291,10 +296,10 @@ def load_uploaded(paths: list[str]) -> tuple[str, LoadedModel]:
         history = read_history(tmp)
     label = f"your checkpoint ({', '.join(sorted(names))})"
     loaded = LoadedModel(model, {**info, "path": label}, label, history)
-    return _remember(loaded), loaded
+    return _remember(loaded, replaces), loaded
 
 
-def load_local(path: str) -> tuple[str, LoadedModel]:
+def load_local(path: str, replaces: str | None = None) -> tuple[str, LoadedModel]:
     """A checkpoint directory or file on the server, only where the host allowed it (TRM_VIZ_LOCAL_PATHS=1):
     on a public server a path field would let visitors probe the file system."""
     if not local_paths_allowed():
@@ -307,7 +312,7 @@ def load_local(path: str) -> tuple[str, LoadedModel]:
     model, info = load_checkpoint(target)
     loaded = LoadedModel(model, info, f"your checkpoint ({path})",
                          read_history(target if target.is_dir() else target.parent))
-    return _remember(loaded), loaded
+    return _remember(loaded, replaces), loaded
 
 
 # --- which model a session uses ----------------------------------------------------------------------------------

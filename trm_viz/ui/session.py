@@ -21,7 +21,7 @@ MAX_UNDO = 100          # edits remembered per task
 def new_session() -> dict[str, Any]:
     return {
         "grids": {t: None for t in TASK_NAMES},     # last grid seen in the editor, per task (None: not shown yet)
-        "undo": {t: [] for t in TASK_NAMES},        # earlier grids, most recent last
+        "undo": {t: [] for t in TASK_NAMES},        # earlier (grid, source) pairs, most recent last
         "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
         "shipped": {t: None for t in TASK_NAMES},   # the shipped checkpoint picked per task (None: the default)
         "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
@@ -52,9 +52,9 @@ def remember(session: dict, task: str, grid: Any) -> bool:
     last = session["grids"].get(task)
     if grid is None or grid == last:
         return False
-    if last is not None:
+    if last is not None:        # with its source: undo brings back an ARC grid's task (its embedding) with it
         stack = session["undo"][task]
-        stack.append(last)
+        stack.append((last, session["sources"].get(task)))
         del stack[:-MAX_UNDO]
     session["grids"][task] = grid
     return True
@@ -69,12 +69,12 @@ def load(session: dict, task: str, puzzle: Puzzle | None, grid: Any = None) -> l
 
 
 def undo(session: dict, task: str) -> list[list[int]] | None:
-    """The grid before the last edit (None when there is nothing to undo). It becomes the current grid without
-    going back on the stack."""
+    """The grid before the last edit, and where it came from (None when there is nothing to undo). It becomes the
+    current grid without going back on the stack."""
     stack = session["undo"][task]
     if not stack:
         return None
-    grid = stack.pop()
+    grid, session["sources"][task] = stack.pop()
     session["grids"][task] = grid
     return grid
 
