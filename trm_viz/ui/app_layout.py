@@ -61,13 +61,28 @@ SCROLL_INTO_SIGHT_JS = """(id) => {
 }"""
 SCROLL_TO_RUN_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('status')"
 SCROLL_TO_VIEWER_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('viewer')"
-# Screen readers: the status and check lines are polite live regions ("Step 5 of 16", "Done", an error is heard
-# as it comes), and the page's two columns are landmarks to jump between.
+# Screen readers hear the run's news without its chatter: a hidden polite live region repeats the status line when
+# a run starts, stops, ends or fails (not each "Step k of n done", several a second), and the check line when it
+# finds a problem (not "Ready", after every typed digit). The page's two columns are landmarks to jump between.
 A11Y_JS = """() => {
-  for (const id of ['status', 'check']) {
+  const live = document.createElement('div');
+  live.id = 'trm-live';
+  live.setAttribute('aria-live', 'polite');
+  live.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap';
+  document.body.appendChild(live);
+  const relay = (id, quiet) => {
     const e = document.getElementById(id);
-    if (e) { e.setAttribute('role', 'status'); e.setAttribute('aria-live', 'polite'); e.setAttribute('aria-atomic', 'true'); }
-  }
+    if (!e) return;
+    let last = '';
+    new MutationObserver(() => {
+      const text = e.innerText.trim();
+      if (!text || text === last || quiet.test(text)) return;
+      last = text;
+      live.textContent = text;
+    }).observe(e, {childList: true, characterData: true, subtree: true});
+  };
+  relay('status', /^Step [0-9]+ of [0-9]+ done/);
+  relay('check', /^Ready:/);
   for (const [id, name] of [['puzzle-column', 'Puzzle'], ['results-column', 'Results']]) {
     const e = document.getElementById(id);
     if (e) { e.setAttribute('role', 'region'); e.setAttribute('aria-label', name); }
