@@ -135,9 +135,9 @@ def test_cli_trace_and_eval(tmp_path):
     assert result["n"] == 3 and len(result["exact_by_step"]) == 16 and 0 <= result["exact_at_halt"] <= 1
     assert result["dtype"] == "float32"          # a tiny model: bfloat16 would gain nothing (model/precision.py)
     r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--limit", "1",
-             "--steps", "2", "--dtype", "bfloat16")
+             "--steps", "2", "--dtype", "bfloat16", "--out", str(tmp_path / "eval.json"))
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout.strip().splitlines()[-1])["dtype"] == "bfloat16"
+    assert json.loads((tmp_path / "eval.json").read_text())["dtype"] == "bfloat16"
 
 
 def test_cli_vote_ranks_an_arc_test_inputs_variants_and_eval_scores_the_vote(tmp_path):

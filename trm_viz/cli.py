@@ -146,7 +146,7 @@ def cmd_eval(args) -> int:
                           "pass_at_2": round(float(np.mean([v.pass_at(2) for v in votes])), 6)}
     result["checkpoint"] = info["path"]
     result["dtype"] = str(dtype).removeprefix("torch.")
-    print(json.dumps(result))
+    _write(result, args.out)
     return 0
 
 
@@ -190,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True, help="data file (Sudoku: one puzzle a line, optional ,solution)")
     e.add_argument("--limit", type=at_least(0), default=None, help="score only the first N puzzles (0: all)")
     e.add_argument("--batch-size", type=int, default=64)
-    e.add_argument("--variants", type=int, default=0,
+    e.add_argument("--variants", type=at_least(0), default=0,
                    help="also score the vote over this many variants of each puzzle (as `vote`): vote.exact_by_step")
+    e.add_argument("--out", help="write the result JSON here (default: stdout, its last line)")
     e.set_defaults(func=cmd_eval)
 
     sub.add_parser("bench", help="time traces (same as python -m trm_viz.bench)", add_help=False)
