@@ -129,6 +129,7 @@ def test_a_bug_during_a_run_gives_one_line_and_no_running_status(handlers, monke
 
 def test_each_puzzle_type_keeps_its_last_run(handlers):
     inputs, runs, session = handlers
+    ss.remember(session, "sudoku", get_task("sudoku").parse(EASY).grid)     # the editor holds the puzzle run
     *_, done = runs.run(_request(runs, session, steps=4))
     result = done[RESULT]
     maze = runs.task_switched("maze", result, session)
@@ -137,6 +138,12 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     back = runs.task_switched("sudoku", None, session)
     assert back[RESULT] is result and back[VIEWER]["n"] == 4 and back[STATUS].startswith("**Done:** 4 steps")
     assert back[-1]["maximum"] == 32 and back[-1]["value"] == 16
+    edited = get_task("sudoku").parse(EASY).grid
+    edited[0, 2] = 4                                    # edited before leaving: coming back says so, not "Done"
+    ss.remember(session, "sudoku", edited)
+    runs.task_switched("maze", result, session)
+    assert runs.task_switched("sudoku", None, session)[STATUS].startswith("The views below show your last run")
+    ss.remember(session, "sudoku", get_task("sudoku").parse(EASY).grid)
 
     # a run still going when the user switches type stops, and is shown again when they come back
     run = runs.run(_request(runs, session))
@@ -154,9 +161,12 @@ def test_the_status_line_says_when_the_views_show_another_puzzle_or_model(handle
     result, own_line = done[RESULT], done[STATUS]
     grid = get_task("sudoku").parse(EASY).grid.tolist()
     assert runs.views_outdated("sudoku", result, grid, session) == own_line    # the run's own puzzle and model
-    assert runs.views_outdated_after("sudoku", result, grid, session) == gr.skip()   # (a stopped vote's line stays)
+    assert runs.views_outdated("sudoku", result, grid, session) == gr.skip()   # nothing new since: the line on
+    session["runs"]["judged"].clear()                                          # screen stays (a stopped vote's)
+    assert runs.views_outdated_after("sudoku", result, grid, session) == gr.skip()
     grid[0][2] = 4
     for said in (runs.views_outdated, runs.views_outdated_after):             # an edit, also one during the run
+        session["runs"]["judged"].clear()
         assert said("sudoku", result, grid, session).startswith("The views below show your last run")
     _request(runs, session)                                                    # ... but not while a run is asked for
     assert runs.views_outdated("sudoku", result, grid, session) == gr.skip()

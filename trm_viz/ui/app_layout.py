@@ -70,15 +70,22 @@ A11Y_JS = """() => {
   live.setAttribute('aria-live', 'polite');
   live.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap';
   document.body.appendChild(live);
+  const say = (text) => {            // one node per message: a second one must not replace the first unheard
+    const p = document.createElement('p');
+    p.textContent = text;
+    live.appendChild(p);
+    while (live.childElementCount > 3) live.firstElementChild.remove();
+  };
   const relay = (id, quiet) => {
     const e = document.getElementById(id);
     if (!e) return;
     let last = '';
     new MutationObserver(() => {
-      const text = e.innerText.trim();
-      if (!text || text === last || quiet.test(text)) return;
+      // the Markdown's own text: the block also holds Gradio's progress tracker ("queue: 1/1 | 0.0s")
+      const text = ((e.querySelector('[data-testid="markdown"]') || e).innerText || '').trim();
+      if (text === last) return;
       last = text;
-      live.textContent = text;
+      if (text && !quiet.test(text)) say(text);
     }).observe(e, {childList: true, characterData: true, subtree: true});
   };
   relay('status', /^Step [0-9]+ of [0-9]+ done/);

@@ -96,6 +96,7 @@ function render() {
   if (props.mode !== lastMode) {          // another puzzle type: no selection or announcement carries over
     lastMode = props.mode;
     sel = null;
+    tool = null;                          // a maze tool and an ARC colour share codes, not meanings
     const l = el.querySelector('.ge-live');
     if (l) l.textContent = '';
   }

@@ -123,7 +123,8 @@ class RunHandlers:
                 k = trace.num_steps
                 first = first or time.perf_counter() - t0
                 status = f"Step {k} of {n} done ({time.perf_counter() - t0:.1f} s)" + \
-                         (f"; running step {k + 1}..." if k < n else "; preparing the views...")
+                         ("; stopping..." if stopped() and k < n else
+                          f"; running step {k + 1}..." if k < n else "; preparing the views...")
                 yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name, True) if k == 1 else
                                                                      (skip,) * 13)
                 if stopped():
@@ -227,7 +228,12 @@ class RunHandlers:
         if back is None:
             return (None, IDLE_STATUS) + cleared_views(task_name) + (slider,)
         trace = back["trace"]
-        return (viewer_data(trace, task_of(trace), back["puzzle"]),) + result_views(back) + (slider,)
+        views = result_views(back)
+        _desk(session).get("judged", {}).pop(task_name, None)      # judged afresh: this type's grid and model now
+        match = self._views_match(task_name, back, session["grids"].get(task_name), session)
+        if isinstance(match, str):                   # edited, or another model picked, before the user left
+            views = (match,) + views[1:]
+        return (viewer_data(trace, task_of(trace), back["puzzle"]),) + views + (slider,)
 
     def variants_max(self, task_name: str, session: dict) -> int:
         """How many variants the vote can run for this puzzle type: a maze's 8 symmetries; the variants the ARC
@@ -239,16 +245,22 @@ class RunHandlers:
         return max(2, min(MAX_VARIANTS, len(task_variants(cfg, known[0])))) if known else MAX_VARIANTS
 
     def _views_match(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | bool | None:
-        """None: nothing to say (no run of this type on screen, or a run or vote of this visitor is asked for or
-        going: its own lines are the news then); True: the views show the run of the puzzle in the editor by the
-        model Run uses; else the line that says what differs."""
-        if not result or result["task"] != task_name or _desk(session)["live"]:
+        """None: nothing to say (no run of this type on screen; a run or vote of this visitor is asked for or
+        going: its own lines are the news then; or neither the puzzle nor the model changed since the last
+        judgement, e.g. a menu left by Tab: the line on screen, perhaps a stopped vote's, stays); True: the views
+        show the run of the puzzle in the editor by the model Run uses; else the line that says what differs."""
+        desk = _desk(session)
+        if not result or result["task"] != task_name or desk["live"]:
             return None
+        now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
+        judged = desk.setdefault("judged", {})
+        if judged.get(task_name) == (ss.rows(grid), now, id(result)):
+            return None
+        judged[task_name] = (ss.rows(grid), now, id(result))
         if ss.rows(grid) != ss.rows(result["puzzle"].grid):
             name = result["puzzle"].name
             return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
                     "puzzle in the editor.")
-        now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
         if result.get("model_id") not in (None, now):
             return "The views below show your last run, made by another model. Press **Run** to run this one."
         return True
