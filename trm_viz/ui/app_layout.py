@@ -79,10 +79,11 @@ A11Y_JS = """() => {
   const relay = (id, quiet) => {
     const e = document.getElementById(id);
     if (!e) return;
-    let last = '';
+    // the Markdown's own text: the block also holds Gradio's progress tracker ("queue: 1/1 | 0.0s")
+    const read = () => ((e.querySelector('[data-testid="markdown"]') || e).innerText || '').trim();
+    let last = read();                 // what the page opened with is not news
     new MutationObserver(() => {
-      // the Markdown's own text: the block also holds Gradio's progress tracker ("queue: 1/1 | 0.0s")
-      const text = ((e.querySelector('[data-testid="markdown"]') || e).innerText || '').trim();
+      const text = read();
       if (text === last) return;
       last = text;
       if (text && !quiet.test(text)) say(text);
