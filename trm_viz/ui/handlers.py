@@ -139,7 +139,8 @@ class RunHandlers:
         trace.meta.update(checkpoint=loaded.label, first_step_seconds=round(first, 3), total_seconds=round(total, 3))
         result = {"trace": trace, "puzzle": puzzle, "task": task_name, "user_model": request["user_model"],
                   "shipped": request.get("shipped"), "config": loaded.config,     # the vote runs the same model
-                  "model_id": model_id(self.registry, task_name, request["user_model"], request.get("shipped"))}
+                  "model_id": model_id(self.registry, task_name, request["user_model"], request.get("shipped")),
+                  "clicked": clicked}
         if not _on_screen(desk, task_name):
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
             yield (skip,) * 15      # Gradio applies a generator's last outputs again when it ends: not this type's
@@ -254,9 +255,10 @@ class RunHandlers:
             return None
         now = model_id(self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
         judged = desk.setdefault("judged", {})
-        if judged.get(task_name) == (ss.rows(grid), now, id(result)):
+        seen = (ss.rows(grid), now, result.get("clicked"))     # the run: its click time
+        if judged.get(task_name) == seen:
             return None
-        judged[task_name] = (ss.rows(grid), now, id(result))
+        judged[task_name] = seen
         if ss.rows(grid) != ss.rows(result["puzzle"].grid):
             name = result["puzzle"].name
             return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
