@@ -116,6 +116,12 @@ def test_sudoku_keyboard(page):
     assert page.locator('#sudoku .ge-cell[data-r="1"][data-c="3"]').inner_text() == "9"
     page.keyboard.press("Backspace")
     wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[1][3] == 0, "Backspace cleared (2, 4)")
+    # no keys (a phone, a touch board): the digit pad types into the selected cell
+    page.click('#sudoku .ge-cell[data-r="8"][data-c="0"]')
+    page.click('#sudoku .ge-digit[data-digit="6"]')
+    wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[8][0] == 6, "pad typed 6 at (9, 1)")
+    page.click('#sudoku .ge-digit[data-digit="0"]')
+    wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[8][0] == 0, "pad cleared (9, 1)")
     # A server update (gr.update with the task's mode and legend) redraws the editor.
     page.click("#reset")
     wait_for(lambda: page.locator('#sudoku .ge-cell[data-r="0"][data-c="0"]').inner_text(), lambda t: t == "",

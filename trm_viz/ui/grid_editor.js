@@ -142,7 +142,12 @@ function render() {
     html += '</div>';
   }
   html += '</div>';
-  const help = {sudoku: 'Click a cell, type 1-9; Backspace, Delete or 0 clears; arrow keys move.',
+  if (props.mode === 'sudoku') {       // a digit pad: a phone or a touch board has no keys to type with
+    html += '<div class="ge-pad" role="group" aria-label="Digit for the selected cell">'
+      + [1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => `<button type="button" class="ge-digit" data-digit="${d}" tabindex="-1">${d}</button>`).join('')
+      + '<button type="button" class="ge-digit" data-digit="0" tabindex="-1" aria-label="clear the cell">\u232B</button></div>';
+  }
+  const help = {sudoku: 'Click a cell, then type 1-9 or tap a digit below; Backspace, Delete or 0 clears; arrow keys move.',
                 maze: 'Pick a tool, then click or drag on the grid (or arrow keys and Space). Start and goal move to '
                   + 'where you put them.',
                 arc: 'Pick a colour, then click or drag on the grid (or arrow keys and Space).'}[props.mode] || '';
@@ -248,6 +253,8 @@ el.addEventListener('focusout', () => setTimeout(keyboardRing, 0));
 el.addEventListener('click', (e) => {                 // keyboard activation of a tool button (pointers: pointerdown)
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
   if (t) pickTool(t);
+  const d = e.target.closest ? e.target.closest('.ge-digit') : null;
+  if (d) typeDigit(Number(d.dataset.digit));
 });
 el.addEventListener('keydown', (e) => {
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
@@ -282,6 +289,10 @@ el.addEventListener('keydown', (e) => {
   else if (e.key === '0' || e.key === 'Backspace' || e.key === 'Delete' || e.key === ' ') code = 0;
   if (code === null) return;
   e.preventDefault();
+  typeDigit(code);
+});
+function typeDigit(code) {            // a Sudoku digit (0 clears) into the selected cell: from keys or the pad
+  if (!sel) return;
   const work = grid().map((row) => row.slice());
   if (work[sel[0]][sel[1]] === code) { say(`${cellName(sel[0], sel[1], code)}, unchanged`); return; }
   work[sel[0]][sel[1]] = code;
@@ -289,7 +300,7 @@ el.addEventListener('keydown', (e) => {
   const clash = markClashes(work).has(`${sel[0]},${sel[1]}`);
   say(`${code ? code : 'cleared'}${clash ? ', clashes with another ' + code + ' in its row, column or box' : ''}`);
   commit(work);
-});
+}
 watch(['value', 'mode', 'legend', 'cell_px'], render);
 let width = el.clientWidth;
 new ResizeObserver(() => {                       // redraw when the column width changes, never mid-drag

@@ -46,6 +46,10 @@ outline: none;
 .ge-cell.clash { color: #dc2626; outline: 2px dashed #dc2626; outline-offset: -5px; }
 .ge-grid.kbd { outline: 3px solid #2563eb; outline-offset: 2px; }
 .ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
+.ge-pad { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 6px; }
+.ge-digit { min-width: 34px; height: 34px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
+  font-size: 16px; font-weight: 600; color: #111827; cursor: pointer; padding: 0 6px; }
+.ge-digit:active { background: #dbeafe; }
 .ge-live { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
 """
