@@ -44,8 +44,6 @@ would).
 """
 
 CAPTIONS = {
-    "editor": ("Click a cell and type or tap a digit (Sudoku), or pick a tool and click or drag (maze walls, ARC "
-               "colours)."),
     "viewer": (
         "The model's answer after each supervision step. **Bold**: given. **Amber outline**: changed at this step. "
         "**Red corner**: wrong; **green corner**: right and just changed. **Faded or striped**: the model is unsure. "
