@@ -118,6 +118,7 @@ def test_sudoku_keyboard(page):
     wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[1][3] == 0, "Backspace cleared (2, 4)")
     # no keys (a phone, a touch board): the digit pad types into the selected cell
     page.click('#sudoku .ge-cell[data-r="8"][data-c="0"]')
+    assert page.locator("#sudoku .ge-grid.kbd").count() == 0            # a press is no keyboard focus: no outline
     page.click('#sudoku .ge-digit[data-digit="6"]')
     wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[8][0] == 6, "pad typed 6 at (9, 1)")
     page.click('#sudoku .ge-digit[data-digit="0"]')
@@ -149,6 +150,8 @@ def test_step_viewer_scrubs_plays_and_jumps(page):
     page.locator("#viewer").scroll_into_view_if_needed()
     assert step.inner_text() == "step 3 / 5"                   # opens at the halting step
     assert page.locator("#viewer .sv-cell").count() == 81
+    page.click('#viewer .sv-cell[data-r="0"][data-c="2"]')          # a touch screen shows no tooltip: the side does
+    assert page.locator("#viewer .sv-cellinfo").inner_text().startswith("(1, 3) ")
     # Play from where the viewer opened shows the whole run, from step 1 (not only the steps after the halt).
     page.evaluate("""() => { window.seen = []; const s = document.querySelector('#viewer .sv-step');
       new MutationObserver(() => window.seen.push(s.textContent)).observe(s, {childList: true, characterData: true,

@@ -147,10 +147,11 @@ function render() {
       + [1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => `<button type="button" class="ge-digit" data-digit="${d}" tabindex="-1">${d}</button>`).join('')
       + '<button type="button" class="ge-digit" data-digit="0" tabindex="-1" aria-label="clear the cell">\u232B</button></div>';
   }
-  const help = {sudoku: 'Click a cell, then type 1-9 or tap a digit below; Backspace, Delete or 0 clears; arrow keys move.',
-                maze: 'Pick a tool, then click or drag on the grid (or arrow keys and Space). Start and goal move to '
-                  + 'where you put them.',
-                arc: 'Pick a colour, then click or drag on the grid (or arrow keys and Space).'}[props.mode] || '';
+  const help = {sudoku: 'Tap or click a cell, then a digit below (or type 1-9; Backspace, Delete or 0 clears; arrow '
+                  + 'keys move).',
+                maze: 'Pick a tool, then tap, click or drag on the grid (or arrow keys and Space). Start and goal move '
+                  + 'to where you put them.',
+                arc: 'Pick a colour, then tap, click or drag on the grid (or arrow keys and Space).'}[props.mode] || '';
   body.innerHTML = html + `<div class="ge-help" id="${uid}-help">${help}</div>`;
   gridEl().setAttribute('aria-describedby', `${uid}-help`);
   if (sel) gridEl().setAttribute('aria-activedescendant', `${uid}-${sel[0]}-${sel[1]}`);
@@ -238,11 +239,14 @@ el.addEventListener('pointercancel', endDrag);
 el.addEventListener('lostpointercapture', endDrag);
 // Keyboard: Tab into the grid selects a cell (ringed, and the grid outlined); arrows move it; Sudoku digits type,
 // a maze or ARC tool paints with Space or Enter; Enter or Space on a tool button picks it.
+let pointed = false, pointedAt = 0;    // the last input was a pointer (a tap gets no keyboard outline)
 function keyboardRing() {
   const g = gridEl();
-  if (g) g.classList.toggle('kbd', document.activeElement === g && g.matches(':focus-visible'));
+  if (g) g.classList.toggle('kbd', !pointed && document.activeElement === g && g.matches(':focus-visible'));
 }
+el.addEventListener('pointerdown', () => { pointed = true; pointedAt = performance.now(); keyboardRing(); }, true);
 el.addEventListener('focusin', (e) => {
+  if (performance.now() - pointedAt > 300) pointed = false;      // focus that no press brought: Tab, a script
   if (e.target !== gridEl()) return;
   if (!e.target.matches(':focus-visible')) return;    // a pointer's focus selects where it pressed instead
   const [h, w] = dims();
@@ -257,6 +261,7 @@ el.addEventListener('click', (e) => {                 // keyboard activation of 
   if (d) typeDigit(Number(d.dataset.digit));
 });
 el.addEventListener('keydown', (e) => {
+  if (pointed && e.key !== 'Shift') { pointed = false; keyboardRing(); }
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
   const step = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1}[e.key];
   if (t && step) {                                    // the tool radio group: arrows choose the next tool

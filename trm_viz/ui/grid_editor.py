@@ -31,7 +31,8 @@ MAX_SIDE = 30
 CSS = """
 outline: none;
 .ge-tools { display: flex; flex-wrap: wrap; gap: 4px; margin: 0 0 6px 0; align-items: center; }
-.ge-tool { display: inline-flex; align-items: center; gap: 4px; padding: 2px 8px 2px 3px; border-radius: 6px;
+.ge-tool { display: inline-flex; align-items: center; gap: 4px; padding: 4px 10px 4px 5px; min-height: 34px;
+  border-radius: 6px;
   border: 2px solid #d1d5db; background: #fff; cursor: pointer; font-size: 13px; color: #111827; }
 .ge-tool.on { border-color: #2563eb; box-shadow: 0 0 0 2px #bfdbfe; }
 .ge-swatch { width: 16px; height: 16px; border-radius: 3px; border: 1px solid #9ca3af; display: inline-block; }

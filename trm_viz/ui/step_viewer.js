@@ -70,6 +70,7 @@ function shell() {
       '<option value="solution">solution</option>' : ''}</select></div>
     <div class="sv-live" aria-live="polite"></div>
     <div class="sv-main"><div class="sv-grid" role="table"></div><div class="sv-side"><div class="sv-stats"></div>
+    <div class="sv-cellinfo">Tap or point at a cell for its value and confidence.</div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
       changed &middot; faint or striped: unsure${keyExtra(d)}</div></div></div>`;
@@ -168,6 +169,8 @@ function goto(k, r, c) {
 }
 el.trmGoto = goto;
 el.addEventListener('click', (e) => {
+  const cell = e.target.closest('.sv-cell');          // a touch screen shows no tooltip: say it here
+  if (cell) el.querySelector('.sv-cellinfo').textContent = cell.title;
   if (e.target.closest('.sv-play')) { timer ? (stop(), settle()) : play(); return; }
   const svg = e.target.closest('.sv-svg svg');
   if (svg) {

@@ -30,10 +30,10 @@ _nonce = itertools.count(1)
 CSS = f"""
 outline: none;
 .sv-bar {{ display: flex; align-items: center; gap: 8px; margin-bottom: 6px; flex-wrap: wrap; }}
-.sv-play {{ width: 34px; height: 28px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
+.sv-play {{ width: 40px; height: 36px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
   cursor: pointer; font-size: 14px; padding: 0; display: inline-flex; align-items: center;
   justify-content: center; }}
-.sv-slider {{ flex: 1 1 160px; min-width: 120px; }}
+.sv-slider {{ flex: 1 1 160px; min-width: 120px; height: 28px; }}
 .sv-step {{ font-variant-numeric: tabular-nums; font-size: 13px; min-width: 92px; }}
 .sv-main {{ display: flex; gap: 14px; flex-wrap: wrap; align-items: flex-start; }}
 .sv-grid {{ display: grid; border: 2px solid #111827; width: max-content; background: #111827; }}
@@ -54,6 +54,7 @@ outline: none;
 .sv-grid.kbd {{ outline: 3px solid #2563eb; outline-offset: 2px; }}
 .sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
 .sv-stats b {{ font-variant-numeric: tabular-nums; }}
+.sv-cellinfo {{ font-size: 12px; color: #374151; min-height: 1.2em; }}
 .sv-key {{ font-size: 12px; color: #4b5563; }}
 .sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
 .sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
