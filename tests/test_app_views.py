@@ -65,7 +65,9 @@ def test_a_run_behind_another_visitors_says_it_waits(handlers):
     runs.active = 1                                   # another visitor's run holds the host's one model slot
     _, status = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
     runs.active = 0
-    assert status.startswith("**Waiting** for the model: another run or vote is going")
+    assert status.startswith("**Waiting** for the model: another visitor's run or vote is going")
+    _, again = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
+    assert again.startswith("**Waiting** for your run or vote that is going to end")   # not "another visitor's"
     *_, done = runs.run(_request(runs, session, steps=2))
     assert runs.active == 0 and done[STATUS].startswith("**Done:** 2 steps")
 

@@ -68,12 +68,16 @@ class RunHandlers:
         request = {"task": task_name, "puzzle": puzzle, "user_model": user_key, "shipped": shipped,
                    "steps": steps, "H_cycles": H_cycles, "L_cycles": L_cycles, "clicked": time.perf_counter(),
                    "desk": desk}
+        mine = bool(desk["live"])                  # this visitor's own run or vote is asked for or going
         desk["live"].append(request["clicked"])    # until its run ends: Stop then has something to stop
         desk["task"] = task_name
         the = "the " if loaded.label.startswith("shipped") else ""      # not "the your checkpoint"
+        if mine:
+            return request, ("**Waiting** for your run or vote that is going to end (**Stop** ends it after its "
+                             f"step). Then {steps} steps with {the}{loaded.label}.")
         if self.active:
-            return request, ("**Waiting** for the model: another run or vote is going, and this host runs one at a "
-                             f"time. Then {steps} steps with {the}{loaded.label}.")
+            return request, ("**Waiting** for the model: another visitor's run or vote is going, and this host runs "
+                             f"one at a time. Then {steps} steps with {the}{loaded.label}.")
         return request, f"Starting {steps} steps with {the}{loaded.label}..."
 
     def run(self, request: dict | None) -> Iterator[tuple]:
