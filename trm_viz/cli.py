@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model.checkpoints import CheckpointError, load_checkpoint
+from .model.checkpoints import CheckpointError, load_checkpoint, one_line
 from .model import precision
 from .tasks import TASK_NAMES, PuzzleError, get_task
 from . import trace as trace_mod
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a bug: one line for the user, the traceback on request
         if os.environ.get("TRM_VIZ_DEBUG"):
             raise
-        first = (str(e).strip().splitlines() or [""])[0][:300]
-        print(f"internal error: {type(e).__name__}: {first} (a bug; TRM_VIZ_DEBUG=1 shows the traceback)",
+        print(f"internal error: {type(e).__name__}: {one_line(e, 300)} "
+              "(a bug; TRM_VIZ_DEBUG=1 shows the traceback)",
               file=sys.stderr)
         return 1

@@ -135,7 +135,7 @@ def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor
                               + (f"; it asks for {wants.group(1)}" if wants else "") + ").") from None
     except Exception as e:  # noqa: BLE001 - torch's weights-only unpickler raises almost anything on garbage
         raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (truncated or corrupt?): "
-                              f"{type(e).__name__}: {_one_line(e)}") from None
+                              f"{type(e).__name__}: {one_line(e)}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
     state = strip_official_prefixes(state)
@@ -220,8 +220,9 @@ def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor
 
 
 # --- common -------------------------------------------------------------------------------------------------------
-def _one_line(e: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's text, cut at a word (torch's messages run to pages)."""
+def one_line(e: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's text, cut at a word (torch's messages run to pages): what the checkpoint
+    loader, the CLI and the app say of an unexpected failure."""
     first = (str(e).strip().splitlines() or [""])[0]
     return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " ..."
 
@@ -295,7 +296,7 @@ def load_checkpoint(path: str | Path) -> tuple[TRM, dict[str, Any]]:
         raise
     except Exception as e:  # noqa: BLE001 - a file that passed every check yet fails: still one line, not a trace
         raise CheckpointError(f"Could not read the checkpoint at {Path(path).name} ({type(e).__name__}: "
-                              f"{_one_line(e)}).") from e
+                              f"{one_line(e)}).") from e
 
 
 def _load_checkpoint(path: Path) -> tuple[TRM, dict[str, Any]]:

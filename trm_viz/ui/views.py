@@ -14,6 +14,7 @@ import gradio as gr
 import torch
 from gradio.utils import get_upload_folder
 
+from ..model.checkpoints import one_line
 from ..model.config import TRMConfig
 from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import get_task
@@ -69,8 +70,8 @@ def step_images(trace: Trace, step: int) -> tuple:
                               alt_text=(f"{z} change at step {step}: how far each cell's {z} moved in this step, "
                                         f"brightest where it moved most; up to {share} of the run's largest change")))
     rgb = [gr.update(value=with_caption(latent_rgb(trace, step, z), f"{z} as colours"), alt_text=(
-        f"{z} at step {step} as colours: each cell's latent projected on 3 fixed directions; cells of one colour "
-        "hold similar states")) for z in LATENTS]
+        f"{z} at step {step} as colours: each cell's latent projected on 3 directions chosen at step 1 of the run; "
+        "cells of one colour hold similar states")) for z in LATENTS]
     moved = ", ".join(f"{kind} {100 * trace.inner_change[step - 1, k]:.0f}%" for k, kind in enumerate(trace.inner_kinds))
     inner = gr.update(value=inner_strip(trace, task_of(trace), step), alt_text=(
         f"Step {step}: the answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
@@ -110,8 +111,7 @@ def vote_views(result: dict, step: int) -> tuple:
 def internal_error(e: BaseException) -> str:
     """One line for the page about an unexpected failure (a bug), whose traceback goes to the server's log."""
     log.error("unexpected failure", exc_info=e)
-    first = (str(e).strip().splitlines() or [""])[0][:200]
-    return f"Internal error ({type(e).__name__}: {first}). The details are in the server's log."
+    return f"Internal error ({type(e).__name__}: {one_line(e)}). The details are in the server's log."
 
 
 def cleared_views(task_name: str, running: bool = False) -> tuple:
