@@ -108,6 +108,14 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     # ... and the run's end, not its every step, in the page's live region
     said = page.locator("#trm-live p").all_inner_texts()
     assert said[-1].startswith("Done: 8 steps") and not any(t.startswith(("Step", "queue", "processing")) for t in said)
+    # The halting plot is one image named by its values (its own SVG reads as loose tick labels), and its toolbar
+    # one Tab stop (Download), not nine buttons a keyboard cannot zoom or pan with.
+    named = wait_for(lambda: page.locator("#halting-plot svg.main-svg[role=img]").get_attribute("aria-label") or "",
+                     lambda t: "q_halt probability (steps 1-8): " in t, "the halting plot's name")
+    said = named.split("q_halt probability (steps 1-8): ")[1].split(". ")[0].split(", ")
+    assert np.allclose([float(v) for v in said], [s["q_halt_prob"] for s in trace["steps"]], atol=0.006)
+    assert page.locator("#halting-plot button:not([tabindex='-1']), #halting-plot a:not([tabindex='-1'])"
+                        ).evaluate_all("bs => bs.map(b => b.getAttribute('data-title'))") == ["Download plot as a PNG"]
     answer = np.array(trace["steps"][2]["answer"])
     shown = page.locator("#viewer .sv-cell").all_inner_texts()
     assert shown == [str(v) if v else "" for v in answer.reshape(-1)]
