@@ -292,3 +292,22 @@ def test_a_padding_token_is_no_answer_in_the_viewer_either():
     assert not cells.step_cells(tr, 1).correct[r, c]
     step = viewer_data.viewer_data(tr, maze, puzzle)["steps"][0]
     assert step["acc"] == pytest.approx(float(tr.cell_accuracy[0]), abs=1e-4) and step["exact"] is False
+
+
+def test_inner_panels_of_other_shapes_share_one_frame():
+    """An ARC decode that changes shape between inner updates sits centred on the same frame as its neighbours, so
+    the panels of a row keep one height and their grids one centre line."""
+    arc = get_task("arc")
+    small, big = np.array([[2]]), np.full((3, 3), 4)
+    z = np.zeros((1, 30, 30), np.float32)
+    tr = Trace(task="arc", input_grid=big, input_tokens=np.asarray(arc.encode(big)), canvas_shape=(30, 30),
+               tokens=np.asarray(arc.encode(big)).reshape(1, 30, 30), answers=[big], confidence=z + 1,
+               q_halt_prob=np.zeros(1, np.float32), changed=z > 0, z_H_delta=z, z_L_delta=z,
+               z_H_proj=np.zeros((1, 30, 30, 3), np.float32), z_L_proj=np.zeros((1, 30, 30, 3), np.float32),
+               inner_tokens=np.stack([np.asarray(arc.encode(g)).reshape(30, 30) for g in (small, big)])[None],
+               inner_kinds=["L1.1", "H1"], inner_change=np.zeros((1, 2), np.float32), halt_step=None, solution=None)
+    strip = np.asarray(latents.inner_strip(tr, arc, 1, cell_px=10)).astype(int)
+    r, g, b = strip[..., 0], strip[..., 1], strip[..., 2]
+    red, yellow = (r > 200) & (g < 100), (r > 200) & (g > 180) & (b < 100)      # ARC colours 2 and 4
+    centre = [np.nonzero(m.any(1))[0] for m in (red, yellow)]
+    assert abs(centre[0].mean() - centre[1].mean()) <= 1, "the 1x1 grid sits at the top of a taller frame"

@@ -102,26 +102,31 @@ def inner_strip(trace: Trace, task: Task, step: int, cell_px: int | None = None,
     side = max([max(g.shape) for g in grids if g.size] + [1])
     cell_px = cell_px or int(max(2, min(28, 130 // side)))     # a 9x9 Sudoku at 14 px, a 3x3 ARC answer at 28
     previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
-    panels: list[Image.Image] = []
-    for k, grid in enumerate(grids):
+    pictures: list[Image.Image] = []
+    for grid in grids:
         img = render_grid(task, grid, None, cell_px)
         if grid.size:
             outline_cells(img, differs(grid, previous), cell_px)
-        panels.append(with_caption(img, f"{trace.inner_kinds[k]} \u00b7 {100 * trace.inner_change[i, k]:.0f}%", size=11,
-                                   min_width=0))
+        pictures.append(img)
         previous = grid
+    # Every panel on one frame, the grid centred in it: an ARC decode that changes shape between updates keeps its
+    # caption and its neighbours in line instead of making its panel (and its row) taller than the others.
+    frame = (max(p.width for p in pictures), max(p.height for p in pictures))
+    panels: list[Image.Image] = []
+    for k, img in enumerate(pictures):
+        framed = Image.new("RGB", frame, (255, 255, 255))
+        framed.paste(img, ((frame[0] - img.width) // 2, (frame[1] - img.height) // 2))
+        panels.append(with_caption(framed, f"{trace.inner_kinds[k]} \u00b7 {100 * trace.inner_change[i, k]:.0f}%",
+                                   size=11, min_width=0))
     cycles = inner_rows(trace.inner_kinds)
-    pw = max(p.width for p in panels)
+    pw, ph = max(p.width for p in panels), panels[0].height
     ncol = max(len(r) for r in cycles)
     per_row = cycles_per_row(len(cycles), ncol)
     block = ncol * (pw + gap) + 2 * gap          # one H cycle's panels, then a wider gap before the next cycle
-    # Each row of the strip is as tall as its tallest panel (an ARC decode may change shape from update to update).
-    rows = [[k for cycle in cycles[i:i + per_row] for k in cycle] for i in range(0, len(cycles), per_row)]
-    heights = [max(panels[k].height for k in row) for row in rows]
-    tops = np.cumsum([gap] + [h + gap for h in heights])
-    out = Image.new("RGB", (per_row * block - gap, int(tops[-1])), (255, 255, 255))
+    nrows = -(-len(cycles) // per_row)
+    out = Image.new("RGB", (per_row * block - gap, gap + nrows * (ph + gap)), (255, 255, 255))
     for c, cycle in enumerate(cycles):
-        x0, y = (c % per_row) * block, int(tops[c // per_row])
+        x0, y = (c % per_row) * block, gap + (c // per_row) * (ph + gap)
         for ci, k in enumerate(cycle):
             out.paste(panels[k], (x0 + gap + ci * (pw + gap), y))
     T, n = trace.meta.get("H_cycles"), trace.meta.get("L_cycles")
