@@ -285,3 +285,19 @@ def test_arc_task_picker_shows_demonstrations_and_runs(page, registry):
     text = page.locator("#vote-summary").inner_text()
     assert f"of task {second}" in text and "pass@2" in text, text
     assert page.locator("#vote-image img").count() == 1
+
+
+def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
+    """On a touch screen Gradio's small buttons (26 px), accordion heads (20 px) and tabs grow to 40 px; a mouse
+    keeps the compact page."""
+    heights = "es => es.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)"
+    targets = "#new, #clear, #undo, #upload, button.label-wrap, button[role=tab]"
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    pg = phone.new_page()
+    try:
+        pg.goto(app_server.local_url)
+        pg.wait_for_selector("#editor .ge-cell")
+        tall = pg.locator(targets).evaluate_all(heights)
+        assert len(tall) >= 8 and min(tall) >= 40, tall
+    finally:
+        phone.close()

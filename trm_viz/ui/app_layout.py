@@ -51,6 +51,9 @@ CSS = """
 .trm-big button[role=tab] { font-size: 1rem !important; white-space: nowrap; }  /* larger tab names get cut */
 .trm-big #history-summary table, .trm-big #history-summary td, .trm-big #history-summary th {
   font-size: 0.95rem !important; }                                           /* its wide table would overflow */
+@media (pointer: coarse) {   /* a finger needs ~40 px: Gradio's small buttons are 26 px, its accordion heads 20 */
+  button.sm, button.label-wrap, button[role=tab] { min-height: 40px; align-items: center; }
+}
 """
 # Run sits low in the left column and the views at the top of the right one (or below the inputs, on a phone):
 # bring the status line into sight when it is not, so a class watches the steps arrive. A corrections-table row
