@@ -301,3 +301,19 @@ def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
         assert len(tall) >= 8 and min(tall) >= 40, tall
     finally:
         phone.close()
+
+
+def test_dark_mode_captions_and_plots(app_server, browser):
+    """In Gradio's dark page the captions are light (the dark rule once matched nothing: 2.5:1) and the Plotly
+    plot is drawn on the page's dark, not a white box."""
+    from contrast import contrast
+
+    pg = browser.new_page(viewport={"width": 1400, "height": 1500}, color_scheme="dark")
+    try:
+        pg.goto(app_server.local_url)
+        pg.wait_for_selector("#halting-plot svg.main-svg", state="attached")
+        assert contrast(pg, ".trm-caption p") >= 7
+        painted = pg.locator("#halting-plot svg.main-svg").first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert painted == "rgba(0, 0, 0, 0)"      # plotly_white's paper lets the page show through
+    finally:
+        pg.close()

@@ -40,7 +40,18 @@ PICTURE = {"type": "pil", "show_label": False, "buttons": ["fullscreen", "downlo
 CSS = """
 .trm-caption, .trm-caption p { font-size: 0.92em; color: #4b5563; }   /* 7:1 on the page; Gradio's subdued grey was
    2.4:1, which a projector washes out */
-.dark .trm-caption, .dark .trm-caption p { color: #d1d5db; }
+/* Dark mode. Gradio's rewriter of this CSS breaks a selector list that starts with ".dark": one selector a rule. */
+.dark .trm-caption { color: #d1d5db; }
+.dark .trm-caption p { color: #d1d5db; }
+.dark .js-plotly-plot .main-svg { background: transparent !important; }  /* the figures are drawn plotly_white */
+.dark .js-plotly-plot .bglayer .bg { fill: #111827 !important; }
+.dark .js-plotly-plot .legend .bg { fill: transparent !important; }
+.dark .js-plotly-plot .gridlayer path { stroke: #374151 !important; }
+.dark .js-plotly-plot .zerolinelayer path { stroke: #4b5563 !important; }
+.dark .js-plotly-plot .main-svg text { fill: #e5e7eb !important; }
+.dark .js-plotly-plot .hoverlayer .bg { fill: #1f2937 !important; }
+#arc-demos { border-width: 1px !important; border-color: var(--block-border-color) !important; }  /* was a 3 px
+   frame, near-white in dark mode */
 #run-button { font-size: 1.15em; }
 #history-summary th, #history-summary td { word-break: keep-all; overflow-wrap: normal; }   /* not "11,49|7" */
 .trm-big { font-size: 125%; }

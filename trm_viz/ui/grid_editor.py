@@ -51,6 +51,13 @@ outline: none;
 .ge-digit { min-width: 34px; height: 34px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
   font-size: 16px; font-weight: 600; color: #111827; cursor: pointer; padding: 0 6px; }
 .ge-digit:active { background: #dbeafe; }
+/* Dark mode: the cells stay light; the help line, the digit pad and the tools follow the page. */
+.dark & .ge-help { color: #9ca3af; }
+.dark & .ge-empty { color: #9ca3af; }
+.dark & .ge-digit { background: #1f2937; color: #f3f4f6; border-color: #4b5563; }
+.dark & .ge-digit:active { background: #1e3a8a; }
+.dark & .ge-tool { background: #1f2937; color: #f3f4f6; border-color: #4b5563; }
+.dark & .ge-tool.on { border-color: #60a5fa; box-shadow: 0 0 0 2px #1e40af; }
 .ge-live { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .ge-empty { font-size: 13px; color: #6b7280; padding: 8px; }
 """

@@ -31,7 +31,7 @@ CSS = f"""
 outline: none;
 .sv-bar {{ display: flex; align-items: center; gap: 8px; margin-bottom: 6px; flex-wrap: wrap; }}
 .sv-play {{ width: 40px; height: 36px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
-  cursor: pointer; font-size: 14px; padding: 0; display: inline-flex; align-items: center;
+  color: #111827; cursor: pointer; font-size: 14px; padding: 0; display: inline-flex; align-items: center;
   justify-content: center; }}
 .sv-slider {{ flex: 1 1 160px; min-width: 120px; height: 28px; }}
 .sv-step {{ font-variant-numeric: tabular-nums; font-size: 13px; min-width: 92px; }}
@@ -39,7 +39,7 @@ outline: none;
 .sv-grid {{ display: grid; border: 2px solid #111827; width: max-content; background: #111827; }}
 .sv-cell {{ box-sizing: border-box; border: 1px solid #9ca3af; position: relative; display: flex;
   align-items: center; justify-content: center; font-family: ui-sans-serif, system-ui, sans-serif;
-  color: #2563eb; overflow: hidden; }}
+  color: #1d4ed8; overflow: hidden; }}
 .sv-cell.giv {{ color: #111827; font-weight: 700; }}
 .sv-cell.bt {{ border-top: 2px solid #111827; }}
 .sv-cell.bl {{ border-left: 2px solid #111827; }}
@@ -59,6 +59,20 @@ outline: none;
 .sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
 .sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
 .sv-cell .sv-letter {{ color: #111827; font-weight: 700; text-shadow: 0 0 2px #fff; }}
+.sv-cell span {{ color: inherit; }}   /* Gradio's ".prose *" rule would give a digit the page's text colour */
+.sv-layer {{ background-color: var(--input-background-fill); color: var(--body-text-color);
+  border: 1px solid var(--input-border-color); border-radius: 6px; padding: 4px 28px 4px 8px; }}
+/* Dark mode (the visitor's system setting, or ?__theme=dark): the grid keeps its light cells; text, controls and
+   the halting curve around it follow the page. Native nesting: "&" is the component's own wrapper. */
+.dark & .sv-play {{ background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
+  border-color: var(--border-color-primary); }}
+.dark & .sv-cellinfo {{ color: #d1d5db; }}
+.dark & .sv-key {{ color: #9ca3af; }}
+.dark & .sv-empty {{ color: #9ca3af; }}
+.dark & .hc-frame {{ fill: #111827; stroke: #374151; }}
+.dark & .hc-axis {{ fill: #9ca3af; }}
+.dark & .hc-key-q_halt {{ fill: #a78bfa; }}
+.dark & .hc-key-conf {{ fill: #60a5fa; }}
 .sv-live {{ position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }}
 """
 

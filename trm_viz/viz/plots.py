@@ -94,18 +94,21 @@ def halting_svg(q_halt_prob: np.ndarray, halt_step: int | None = None, accuracy:
            f'width="{width}" height="{height}" data-steps="{n}" data-x0="{x0:.2f}" data-dx="{dx:.2f}" role="img" '
            f'aria-label="{said}">',
            "<title>q_halt probability per step (violet); dashed: halt threshold 0.5</title>",
-           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#e5e7eb"/>']
+           f'<rect class="hc-frame" x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fafafa" stroke="#e5e7eb"/>']
     for v in (0.0, 1.0):
-        out.append(f'<text x="{left - 4}" y="{Y(v) + 3:.1f}" font-size="9" text-anchor="end" fill="#6b7280">'
+        out.append(f'<text class="hc-axis" x="{left - 4}" y="{Y(v) + 3:.1f}" font-size="9" text-anchor="end" '
+                   'fill="#6b7280">'
                    f'{v:g}</text>')
     ty = Y(HALT_THRESHOLD)
     out.append(f'<line class="hc-threshold" x1="{left}" y1="{ty:.1f}" x2="{left + pw}" y2="{ty:.1f}" '
                f'stroke="{THRESHOLD}" stroke-width="1" stroke-dasharray="4 3"><title>halt threshold 0.5</title></line>'
-               f'<text x="{left - 4}" y="{ty + 3:.1f}" font-size="9" text-anchor="end" fill="{THRESHOLD}">0.5</text>')
+               f'<text class="hc-axis" x="{left - 4}" y="{ty + 3:.1f}" font-size="9" text-anchor="end" '
+               f'fill="{THRESHOLD}">0.5</text>')
     for k in sorted({1, n}):
-        out.append(f'<text x="{X(k):.1f}" y="{height - 9}" font-size="9" text-anchor="middle" fill="#6b7280">{k}'
+        out.append(f'<text class="hc-axis" x="{X(k):.1f}" y="{height - 9}" font-size="9" text-anchor="middle" '
+                   f'fill="#6b7280">{k}'
                    "</text>")
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 9}" font-size="9" text-anchor="middle" '
+    out.append(f'<text class="hc-axis" x="{left + pw / 2:.1f}" y="{height - 9}" font-size="9" text-anchor="middle" '
                'fill="#6b7280">step</text>')
     if confidence is not None:
         out.append(poly(np.asarray(confidence), CONFIDENCE, "hc-conf", 1.5, "2 2"))
@@ -127,7 +130,8 @@ def halting_svg(q_halt_prob: np.ndarray, halt_step: int | None = None, accuracy:
           ([("conf", CONFIDENCE)] if confidence is not None else [])
     kx = left + pw
     for label, color in reversed(key):
-        out.append(f'<text x="{kx}" y="{top - 5}" font-size="9" text-anchor="end" fill="{color}">'
+        out.append(f'<text class="hc-key-{label}" x="{kx}" y="{top - 5}" font-size="9" text-anchor="end" '
+                   f'fill="{color}">'
                    f"{escape(label)}</text>")
         kx -= 6 * len(label) + 8
     out.append("</svg>")
