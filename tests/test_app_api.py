@@ -8,6 +8,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from trm_viz.model.checkpoints import CheckpointError, save_checkpoint
 from trm_viz.model.config import TRMConfig
@@ -235,6 +236,17 @@ def test_uploaded_checkpoint_becomes_the_sessions_model(tmp_path):
     key, loaded = load_uploaded(uploads)
     assert loaded.config.hidden_size == 64 and user_model(key) is loaded
     assert active_model(ModelRegistry(tmp_path / "none"), "sudoku", key) is loaded
+    # the whole folder the trainer wrote: its log, training state and README are left out, not refused
+    for name in ("README.md", "train.log", "train_state.safetensors"):
+        (folder / name).write_text("x")
+    _, whole = load_uploaded([str(p) for p in folder.iterdir()])
+    assert whole.info["path"] == "your checkpoint (config.json, model.safetensors)"
+    # a file that fails its checks is named, not the server's temporary folder it was copied to
+    state = load_file(str(folder / "model.safetensors"))
+    save_file({k: torch.full_like(v, float("nan")) for k, v in state.items()}, str(folder / "model.safetensors"))
+    with pytest.raises(CheckpointError) as bad:
+        load_uploaded([str(folder / "config.json"), str(folder / "model.safetensors")])
+    assert "NaN" in str(bad.value) and "trm_viz_ckpt_" not in str(bad.value) and "/" not in str(bad.value), bad.value
 
 
 

@@ -16,7 +16,7 @@ import torch.multiprocessing as mp
 from train_fixtures import TINY, cache, one_thread, tiny  # noqa: F401  (fixtures; pytest puts tests/ on sys.path)
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
-from trm_viz.train.__main__ import budget_share, main as train_main
+from trm_viz.train.__main__ import budget_share, fit_evaluation, main as train_main
 from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
@@ -46,10 +46,10 @@ def test_large_arc_table_ships_identity_rows_and_resumes_whole(tmp_path):
     assert resumed.step == 7 and resumed.raw_state["puzzle_emb.weights"].shape == (len(names), 512)
 
 
-def _run_cli(cache: str, out: Path, *extra: str) -> None:
+def _run_cli(cache: str, out: Path, *extra: str, without: tuple[str, ...] = ()) -> None:
     args = ["--task", "sudoku", "--out", str(out), "--eval-size", "24"]
     for k, v in TINY.items():
-        if k not in ("eval_size",):
+        if k not in ("eval_size", *without):
             args += ["--set", f"{k}={v}"]
     args += ["--set", f"data_dir={cache}", "--set", "log_every=4", *extra]
     assert train_main(args) == 0
@@ -206,13 +206,87 @@ def test_sigterm_ends_a_run_with_its_evaluation_and_checkpoint(cache, tmp_path):
     assert "interrupted: evaluating and saving" in out
     card = json.loads((tmp_path / "run" / "card.json").read_text())
     assert card["total_steps"] >= 1 and len(card["runs"][0]["eval"]["exact_by_step"]) == 16
+    assert card["runs"][0]["ended"] == "interrupted"
+    logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert max(m["step"] for m in logged if "loss" in m) == card["total_steps"]      # its last steps logged too
     assert isinstance(load_checkpoint(tmp_path / "run")[0], TRM)
 
 
-def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
+def test_refuses_to_overwrite_a_run_or_other_files(cache, tmp_path):
+    """--out never replaces another run (not even one a --resume run would write over) or someone's own files: a
+    README.md there would become the model card."""
     _run_cli(cache, tmp_path / "a", "--max-steps", "1", "--no-eval")
+    _run_cli(cache, tmp_path / "b", "--max-steps", "1", "--no-eval")
     with pytest.raises(SystemExit, match="already holds a training run"):
         _run_cli(cache, tmp_path / "a", "--max-steps", "1")
+    card = (tmp_path / "b" / "card.json").read_text()
+    with pytest.raises(SystemExit, match=r"--out .*b already holds a training run: pass --resume .*b --out .*b"):
+        _run_cli(cache, tmp_path / "b", "--resume", str(tmp_path / "a"), "--max-steps", "1")
+    assert (tmp_path / "b" / "card.json").read_text() == card
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "README.md").write_text("my notes")
+    with pytest.raises(SystemExit, match=r"--out .*project holds other files \(README.md\)"):
+        _run_cli(cache, mine, "--max-steps", "1")
+    assert (mine / "README.md").read_text() == "my notes"
+    _run_cli(cache, tmp_path / "a", "--resume", str(tmp_path / "a"), "--max-steps", "1", "--no-eval")  # its own
+
+
+def test_a_resume_drops_metrics_past_its_saved_step_and_refuses_nan_weights(cache, tmp_path):
+    """A run killed before it saved (kill -9, a crash) left metrics past the saved step: the resumed run trains those
+    steps again, so its log must not step backwards. A diverged (NaN) training state is refused, and a loss that
+    turns NaN ends a run without saving over the folder."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    run = tmp_path / "a"
+    _run_cli(cache, run, "--max-steps", "4", "--no-eval")
+    with open(run / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"step": 50, "loss": 1.0}) + "\n")
+    _run_cli(cache, run, "--resume", str(run), "--max-steps", "2", "--no-eval")
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 6 and 50 not in steps
+    history = json.loads((run / "card.json").read_text())["runs"]
+    assert history[0]["no_eval"] is True
+
+    with safe_open(str(run / "train_state.safetensors"), framework="pt") as f:
+        meta, state = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    bad = tmp_path / "nan"
+    bad.mkdir()
+    for name in ("config.json", "model.safetensors", "card.json"):
+        (bad / name).write_bytes((run / name).read_bytes())
+    save_file({k: v.fill_(float("nan")) if v.is_floating_point() else v for k, v in state.items()},
+              str(bad / "train_state.safetensors"), metadata=meta)
+    with pytest.raises(SystemExit, match="holds NaN or infinite weights"):
+        _run_cli(cache, tmp_path / "c", "--resume", str(bad), "--max-steps", "1")
+
+    before = (run / "model.safetensors").read_bytes()
+    with pytest.raises(SystemExit, match="training diverged"):
+        _run_cli(cache, run, "--resume", str(run), "--max-steps", "20", "--no-eval", "--set", "lr=1e30",
+                 "--set", "lr_warmup_steps=0", "--set", "optimizer=adamw")
+    assert (run / "model.safetensors").read_bytes() == before
+
+
+def test_a_resume_after_eval_only_trains_at_the_trained_depth(cache, tmp_path):
+    """--eval-only at H_cycles 3 writes that depth into the folder's config (for the app); training resumed from it
+    goes on at the depth it trained at, and says so."""
+    first, scored, more = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    _run_cli(cache, first, "--max-steps", "2", "--no-eval")
+    _run_cli(cache, scored, "--resume", str(first), "--eval-only", "--set", "H_cycles=3", "--set", "vote_variants=0")
+    _run_cli(cache, more, "--resume", str(scored), "--max-steps", "1", "--no-eval", without=("H_cycles",))
+    runs = json.loads((more / "card.json").read_text())["runs"]
+    assert [(r["steps"], r["H_cycles"]) for r in runs] == [(2, 2), (0, 3), (1, 2)]
+    assert "training at the depth of the last training run (H_cycles 2" in (more / "train.log").read_text()
+
+
+def test_the_vote_gives_way_when_it_would_take_the_budget():
+    """A short run skips the vote over symmetric copies when it would take over half of what is left, and says why;
+    an evaluation that cannot fit at all is a warning (the run ends late)."""
+    assert fit_evaluation(600, 10, 100) == (True, [])
+    keep, said = fit_evaluation(100, 10, 146)
+    assert not keep and said[0].startswith("budget: the vote over variants (~146 s) would take over half")
+    keep, said = fit_evaluation(100, 250, 0)
+    assert keep and "the held-out evaluation alone (~250 s) does not fit the 100 s left" in said[0]
 
 
 @pytest.mark.parametrize("extra,message", [
@@ -223,11 +297,15 @@ def test_refuses_to_overwrite_a_run_without_resume(cache, tmp_path):
     (["--config", "{tmp}/bad.json"], r"error: --config .*bad.json is not valid JSON \(line 1"),
     (["--config", "{tmp}/list.json"], r"error: hidden_size=\[64\]: expected an integer"),
     (["--out", "{tmp}/bad.json"], r"error: --out .*bad.json is not a writable folder"),
+    (["--device", "gpu"], r"error: --device gpu: not a device name; use cuda, cuda:N or cpu$"),
+    (["--set", "seq_len=100"], r"error: seq_len cannot be set: it follows the task"),
+    (["--config", "{tmp}/bool.json"], r"error: hidden_size=true: expected an integer$"),
 ])
 def test_bad_command_line_ends_with_one_clear_line(tmp_path, extra, message):
     """Mistakes in the command line stop the run before any data is built, with a message and no traceback."""
     (tmp_path / "bad.json").write_text("{hidden_size: 64}")
     (tmp_path / "list.json").write_text('{"hidden_size": [64]}')
+    (tmp_path / "bool.json").write_text('{"hidden_size": true}')
     args = ["--task", "sudoku", "--out", str(tmp_path / "out"), "--max-steps", "1"]
     args += [a.replace("{tmp}", str(tmp_path)) for a in extra]
     with pytest.raises(SystemExit, match=message) as stop:

@@ -94,16 +94,20 @@ def task_of(trace: "Trace") -> Task:
     return get_task(trace.task, H * W)
 
 
+def _a(name: str) -> str:
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"      # "an arc model", "a maze puzzle"
+
+
 def check_compatible(config, task) -> None:
     """Refuse a model that cannot read this task's tokens (a wrong task, or a task-less checkpoint of other sizes)."""
     if config.task and config.task != task.name:
-        raise PuzzleError(f"This checkpoint is a {config.task} model; it cannot run a {task.name} puzzle.")
+        raise PuzzleError(f"This checkpoint is {_a(config.task)} model; it cannot run {_a(task.name)} puzzle.")
     if config.seq_len != task.seq_len:
-        raise PuzzleError(f"This checkpoint reads {config.seq_len} tokens of {config.vocab_size} kinds; a {task.name} "
-                          f"puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. Use a {task.name} model.")
+        raise PuzzleError(f"This checkpoint reads {config.seq_len} tokens of {config.vocab_size} kinds; "
+                          f"{_a(task.name)} puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. Use {_a(task.name)} model.")
     if config.vocab_size != task.vocab_size:    # e.g. a 9x9 maze canvas has Sudoku's 81 tokens
-        raise PuzzleError(f"This checkpoint reads tokens of {config.vocab_size} kinds; a {task.name} puzzle uses "
-                          f"{task.vocab_size} kinds. Use a {task.name} model.")
+        raise PuzzleError(f"This checkpoint reads tokens of {config.vocab_size} kinds; {_a(task.name)} puzzle uses "
+                          f"{task.vocab_size} kinds. Use {_a(task.name)} model.")
 
 
 def known_arc_tasks(config) -> list[str]:

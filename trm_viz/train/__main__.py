@@ -29,6 +29,8 @@ from ..cli import at_least  # noqa: E402
 from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
+from .checks import (check_device, check_out_folder, check_same_architecture, check_writable,  # noqa: E402
+                     read_config_file, training_depth)
 from .config import TASKS, build_configs, parse_overrides  # noqa: E402
 from .data import build_or_load_arrays, hard_sudoku_eval, to_device  # noqa: E402
 from .evaluate import evaluate  # noqa: E402
@@ -116,21 +118,6 @@ def init_distributed(device_arg: str | None) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), setup_device("cpu")
 
 
-def _read_config_file(path: str) -> dict:
-    """--config: a JSON object of KEY: VALUE overrides."""
-    try:
-        overrides = json.loads(Path(path).read_text(encoding="utf-8"))
-    except IsADirectoryError:
-        raise ValueError(f"--config {path} is a folder; it wants a JSON file of settings") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ValueError(f"--config {path} cannot be read ({getattr(e, 'strerror', None) or e})") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"--config {path} is not valid JSON (line {e.lineno}: {e.msg})") from None
-    if not isinstance(overrides, dict):
-        raise ValueError(f"--config {path} must hold a JSON object like {{\"hidden_size\": 128}}")
-    return overrides
-
-
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -144,32 +131,6 @@ def _stop_signals_interrupt() -> dict:
     return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 
-def _check_writable(out: Path) -> None:
-    """Fail before generating data and training, not at the end, when --out cannot take the run's files."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise ValueError(f"--out {out} is not a writable folder ({e.strerror or e})") from None
-
-
-# The settings a resumed run's weights fix (their shapes, or what the weights mean); the recursion depth (H_cycles,
-# L_cycles) and the halting settings may change from run to run.
-ARCHITECTURE = ("hidden_size", "num_heads", "expansion", "L_layers", "mlp_t", "pos_encodings", "puzzle_emb_ndim",
-                "puzzle_emb_len", "seq_len")
-
-
-def _check_same_architecture(saved, wanted, folder: str) -> None:
-    changed = [f"{k} {getattr(saved, k)} -> {getattr(wanted, k)}" for k in ARCHITECTURE
-               if getattr(saved, k) != getattr(wanted, k)]
-    if changed:
-        raise ValueError(f"--resume {folder}: its weights fix the architecture, and these settings would change it: "
-                         f"{', '.join(changed)} (seq_len follows maze_size / arc_size). Start a new run with another "
-                         "--out instead")
-
-
 def budget_share(done: int, max_steps: int, elapsed_s: float, train_left_s: float) -> float:
     """Share of a run's training budget used, 0..1 (it drives the lr_min_ratio cosine): of max_steps, or of the
     training time (elapsed + what the --minutes budget leaves for training once evaluation and saving are set
@@ -180,45 +141,66 @@ def budget_share(done: int, max_steps: int, elapsed_s: float, train_left_s: floa
     return min(1.0, max(shares, default=0.0))
 
 
+def fit_evaluation(left_s: float, plain_s: float, vote_s: float) -> tuple[bool, list[str]]:
+    """Whether the end-of-run vote keeps its place in a --minutes budget with ``left_s`` seconds left (the plain
+    held-out evaluation is estimated at ``plain_s``, the vote at ``vote_s``), and what to tell the user. A vote that
+    would take over half of what is left is skipped for this run: a short CPU run would otherwise train nothing
+    (16 copies of every held-out puzzle, 16 steps each)."""
+    keep, said = True, []
+    if vote_s and plain_s + vote_s > left_s / 2:
+        keep = False
+        said.append(f"budget: the vote over variants (~{vote_s:.0f} s) would take over half of the {left_s:.0f} s "
+                    "left, so this run skips it (--set vote_variants=0 skips it always; more --minutes keeps it)")
+    if plain_s > left_s:
+        said.append(f"budget: the held-out evaluation alone (~{plain_s:.0f} s) does not fit the {left_s:.0f} s left, "
+                    "so the run will end late: lower --eval-size or raise --minutes")
+    return keep, said
+
+
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """``started``: when the --minutes budget began (the command passes its process start; default: now)."""
     t0 = started or time.time()
     args = parse_args(argv)
-    rank, world, device = init_distributed(args.device)
     out = Path(args.out)
     # Bad settings, folders or files end the run with one line saying what is wrong (SystemExit), not a traceback.
     try:
+        check_device(args.device)
+        rank, world, device = init_distributed(args.device)
         resume = load_run(args.resume) if args.resume else None
         task = args.task or (resume.model_config.task if resume else "sudoku")
         if resume and resume.model_config.task and task != resume.model_config.task:
             raise ValueError(f"--task {task} does not match the resumed run's task {resume.model_config.task}")
         if args.eval_only and (not resume or args.no_eval):
             raise ValueError("--eval-only evaluates a trained run: it needs --resume DIR and not --no-eval")
-        if not resume and (out / "train_state.safetensors").exists():
-            raise ValueError(f"{out} already holds a training run: pass --resume {out} to continue it, "
-                             "or another --out")
-        overrides: dict = _read_config_file(args.config) if args.config else {}
+        check_out_folder(out, args.resume)
+        overrides: dict = read_config_file(args.config) if args.config else {}
         overrides.update(parse_overrides(args.overrides))
         for flag, key in (("data_size", "train_size"), ("eval_size", "eval_size"), ("seed", "seed"),
                           ("minutes", "minutes"), ("max_steps", "max_steps")):
             if getattr(args, flag) is not None:
                 overrides[key] = getattr(args, flag)
+        depth, depth_note = training_depth(resume, overrides) if resume and not args.eval_only else ({}, None)
+        overrides.update(depth)
         base_model = resume.model_config.to_dict() if resume else None
         base_train = dict(resume.train_config, minutes=0.0, max_steps=0) if resume else None
         tcfg, mcfg = build_configs(task, overrides, base_model, base_train)
         if resume:
-            _check_same_architecture(resume.model_config, mcfg, args.resume)
+            check_same_architecture(resume.model_config, mcfg, args.resume)
         if rank == 0:
-            _check_writable(out)
+            check_writable(out)
     except (ValueError, TypeError) as e:      # TypeError: a --config value of the wrong JSON type
         raise SystemExit(f"python -m trm_viz.train: error: {e}") from None
 
-    if rank == 0:   # one process generates and caches the data, the others read the cache
-        arrays, info = build_or_load_arrays(tcfg)
-    if world > 1:
-        dist.barrier()
-    if rank != 0:
-        arrays, info = build_or_load_arrays(tcfg)
+    try:
+        if rank == 0:   # one process generates and caches the data, the others read the cache
+            arrays, info = build_or_load_arrays(tcfg)
+        if world > 1:
+            dist.barrier()
+        if rank != 0:
+            arrays, info = build_or_load_arrays(tcfg)
+    except KeyboardInterrupt:
+        raise SystemExit("python -m trm_viz.train: interrupted while generating the training data; nothing was "
+                         "written") from None
     data = to_device(arrays, info, task, tcfg, device)
     if task == "arc":
         if resume and mcfg.puzzle_names and mcfg.puzzle_names != data.puzzle_names:
@@ -237,6 +219,11 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
              f"start step {trainer.step}" + (f" (resumed from {args.resume})" if resume else ""))
     log.line("   config: " + json.dumps({k: v for k, v in mcfg.to_dict().items() if k != "puzzle_names"}))
     log.line("   training: " + json.dumps(tcfg.to_dict()))    # lr, lr_min_ratio, ... (a resume inherits them)
+    if depth_note:
+        log.line("   " + depth_note)
+    if resume and not args.eval_only:
+        log.line(f"   resumed: weights, EMA and step {resume.step}; Adam's moments start afresh (they are not saved), "
+                 f"so the lr warms up again over {tcfg.lr_rewarmup_steps} steps")
 
     eval_bs = tcfg.eval_batch_size or tcfg.global_batch_size
     n_eval = 0 if args.no_eval else len(data.eval)
@@ -255,6 +242,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         vote_rows *= min(tcfg.vote_size, n_eval) / n_eval
 
     train_left = math.inf     # seconds of the budget left for training, as the last deadline() estimated
+    plan = {"vote": True, "told": False}     # the vote may be dropped to fit --minutes (said once, in the log)
 
     def deadline(sec_per_step: float) -> bool:
         nonlocal train_left
@@ -268,8 +256,15 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         def plain_eval_s(n: int) -> float:
             return (math.ceil(n / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
                     * min(eval_bs, max(n, 1)) / trainer.batch)
-        eval_s = plain_eval_s(n_eval) * (1 + vote_rows) + (plain_eval_s(n_hard) if n_hard else 0.0)
-        train_left = left - eval_s - SAVE_RESERVE_S
+        plain = plain_eval_s(n_eval) + (plain_eval_s(n_hard) if n_hard else 0.0)
+        vote = plain_eval_s(n_eval) * vote_rows if plan["vote"] else 0.0
+        if not plan["told"]:       # the first measured step time: does the evaluation fit what is left?
+            plan["told"] = True
+            plan["vote"], said = fit_evaluation(left - SAVE_RESERVE_S, plain, vote)
+            vote = vote if plan["vote"] else 0.0
+            for line in said:
+                log.line(line)
+        train_left = left - plain - vote - SAVE_RESERVE_S
         return train_left < 2 * sec_per_step
 
     def progress(done: int) -> float:
@@ -289,12 +284,20 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     try:
         if not args.eval_only:
             trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics, progress=progress)
-    except KeyboardInterrupt:
-        log.line("interrupted: evaluating and saving what was trained so far")
+    except KeyboardInterrupt:                     # before the loop began
+        trainer.interrupted = True
     finally:
         for sig, handler in previous.items():     # a second signal while evaluating or saving stops at once
             signal.signal(sig, handler)
+    if trainer.interrupted:
+        log.line("interrupted: evaluating and saving what was trained so far")
     log.line(f"trained {trainer.step - start_step} steps in {time.time() - t_train:.0f} s")
+    if trainer.diverged:     # NaN weights must not replace a good run, nor be shipped
+        log.line(f"the loss is not finite at step {trainer.step}: training diverged; nothing saved")
+        log.close()
+        raise SystemExit(f"python -m trm_viz.train: training diverged (loss {last_train.get('loss')} at step "
+                         f"{trainer.step}); nothing was saved to {out}: lower --set lr=..., or resume from an "
+                         "earlier folder")
 
     if rank == 0:
         ema_model = trainer.ema_model()
@@ -303,7 +306,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             inputs, labels, ids = split_tokens(task, data.eval)
             eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.eval_dtype)
             log.line(_eval_line("eval (EMA): exact by step ", eval_result))
-            if task == "arc" or tcfg.vote_variants:   # ARC: the paper's number; Sudoku / maze: symmetric copies
+            if (task == "arc" or tcfg.vote_variants) and plan["vote"]:   # ARC: the paper's number; Sudoku /
+                # maze: symmetric copies
                 votes = vote_on_held_out(ema_model, task, data.eval, variants=tcfg.vote_variants,
                                          batch_size=eval_bs, dtype=trainer.eval_dtype, limit=tcfg.vote_size)
                 eval_result.update(votes)
@@ -321,7 +325,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         minutes = (time.time() - t0) / 60
         add_run(card, device=device, processes=world, steps_start=start_step, steps_end=trainer.step,
                 minutes=minutes, data_info=data.info, train_config=tcfg.to_dict(), model_config=mcfg,
-                eval_result=eval_result, last_train=last_train or None, params=params)
+                eval_result=eval_result, last_train=last_train or None, params=params,
+                ended="interrupted" if trainer.interrupted else None, no_eval=args.no_eval)
         log.line(f"saving to {out} ({time.time() - t0:.0f} s since start)")
         log.close()
         save_run(out, trainer.model, ema_model, tcfg.to_dict(), trainer.step, card, render_readme(card))

@@ -37,8 +37,10 @@ def describe_model(card: dict[str, Any], model_config: TRMConfig, params: int) -
 
 def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps_start: int, steps_end: int,
             minutes: float, data_info: dict[str, Any], train_config: dict[str, Any], model_config: TRMConfig,
-            eval_result: dict[str, Any] | None, last_train: dict[str, Any] | None, params: int) -> dict[str, Any]:
-    """Append this run's record and update the totals (in place; returns the card)."""
+            eval_result: dict[str, Any] | None, last_train: dict[str, Any] | None, params: int,
+            ended: str | None = None, no_eval: bool = False) -> dict[str, Any]:
+    """Append this run's record and update the totals (in place; returns the card). ``ended``: "interrupted" when
+    Ctrl-C or SIGTERM ended it before its budget; ``no_eval``: it was asked not to evaluate (--no-eval)."""
     device_minutes = minutes * processes
     card["task"] = model_config.task
     card["total_steps"] = steps_end
@@ -54,6 +56,7 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
         # nothing else)
         "H_cycles": model_config.H_cycles, "L_cycles": model_config.L_cycles,
         "data": data_info, "train_config": train_config, "eval": eval_result, "last_train_metrics": last_train,
+        **({"ended": ended} if ended else {}), **({"no_eval": True} if no_eval else {}),
     })
     return card
 
@@ -112,7 +115,9 @@ def render_readme(card: dict[str, Any]) -> str:
     lines += ["", "## Training", "",
               f"Deep supervision: up to {model.get('halt_max_steps', 16)} supervision steps per puzzle, one optimizer "
               "step per supervision step; loss = stablemax cross-entropy + 0.5 x BCE(q_halt, answer exactly right); "
-              "a puzzle leaves the batch when q_halt_logit > 0 (exploration: 10% random minimum of 2-16 steps).", "",
+              "a puzzle leaves the batch when q_halt_logit > 0 (exploration: "
+              f"{100 * model.get('halt_exploration_prob', 0.1):.0f}% of puzzles get a random minimum of 2-"
+              f"{model.get('halt_max_steps', 16)} steps).", "",
               "| setting (last run) | value |", "|---|---|"]
     if tc:   # runs saved before the optimizer was a setting all used AdamW
         lines.append(f"| optimizer | {OPTIMIZER_NAMES.get(tc.get('optimizer', 'adamw'), tc.get('optimizer'))} |")

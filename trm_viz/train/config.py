@@ -167,6 +167,16 @@ _COMMON_MODEL = dict(hidden_size=512, num_heads=8, expansion=4.0, L_layers=2, pu
                      halt_max_steps=16, halt_exploration_prob=0.1)
 
 
+# Settings that follow from others, with what decides them (a --set of one of them is refused with this reason).
+DERIVED = {
+    "task": "use --task",
+    "seq_len": "it follows the task (Sudoku: 81 cells; maze: maze_size squared; ARC: arc_size squared)",
+    "vocab_size": "it follows the task's tokens",
+    "puzzle_names": "the data's puzzle identifiers decide it",
+    "num_puzzle_identifiers": "the data's puzzle identifiers decide it",
+}
+
+
 def _field_types(cls) -> dict[str, Any]:
     return {f.name: type(f.default) for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
 
@@ -199,7 +209,7 @@ def typed_value(key: str, value: Any, kind: type) -> Any:
         return float(value)
     if kind is int and number and float(value).is_integer():
         return int(value)
-    if isinstance(value, kind):
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):   # true is an int to Python
         return value
     raise ValueError(f"{key}={json.dumps(value)}: expected {_KIND_WORDS.get(kind, kind.__name__)}")
 
@@ -232,16 +242,15 @@ def build_configs(task: str, overrides: dict[str, Any] | None = None,
     model_types["puzzle_names"] = list
     explicit_emb_ndim = "puzzle_emb_ndim" in (base_model or {})
     for key, value in (overrides or {}).items():
-        if key == "task":
-            raise ValueError("use --task, not --set task=...")
-        if key in model_types and key not in ("task", "puzzle_names", "vocab_size", "seq_len",
-                                              "num_puzzle_identifiers"):
+        if key in DERIVED:
+            raise ValueError(f"{key} cannot be set: {DERIVED[key]}")
+        if key in model_types:
             model_kw[key] = typed_value(key, value, model_types[key])
             explicit_emb_ndim |= key == "puzzle_emb_ndim"
         elif key in train_types:
             train_kw[key] = typed_value(key, value, train_types[key])
         else:
-            known = sorted(set(model_types) | set(train_types))
+            known = sorted((set(model_types) | set(train_types)) - set(DERIVED))
             raise ValueError(f"unknown setting {key!r}; known: {', '.join(known)}")
     if not explicit_emb_ndim:
         # The official config ties the puzzle embedding width to the hidden size (puzzle_emb_ndim: ${.hidden_size}).

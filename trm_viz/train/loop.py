@@ -43,6 +43,7 @@ def error_line(error: BaseException, limit: int = 200) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0][:limit] if lines else ''}"
 
+EARLY_LOG = 6          # an early log step: steps 2-6 time a step well before log_every (the budget plans with it)
 METRICS = ("loss", "lm_loss", "q_halt_loss", "halted", "exact", "halt_steps", "q_halt_right", "cell_acc")
 
 
@@ -94,6 +95,8 @@ class Trainer:
         self.resumed = raw_state is not None
         self.progress = 0.0               # share of this run's budget used (Trainer.run sets it; lr_min_ratio)
         self.lr_used = (0.0, 0.0)         # (lr, progress) of the last optimizer step, for the log
+        self.interrupted = False          # run() ended by Ctrl-C / SIGTERM
+        self.diverged = False             # run() ended on a loss that is not finite
 
         torch.manual_seed(tcfg.seed)   # identical initial weights on every rank (DDP also broadcasts rank 0's)
         self.model = TRM(mcfg).to(device)
@@ -293,36 +296,46 @@ class Trainer:
         ``progress(steps_done)``, read at the same points, is the share of the run's budget used (0..1): it drives
         the lr_min_ratio cosine (under DDP the ranks take the largest, so their lr stays equal; it then moves
         every log_every steps only).
-        Returns the number of steps done."""
+        Ends early, setting ``interrupted``, on Ctrl-C or SIGTERM (the steps since the last log line are logged),
+        and, setting ``diverged``, on a logged loss that is not finite. Returns the number of steps done."""
         t = self.tcfg
         done, t_last, steps_since = 0, time.perf_counter(), 0
         sec_per_step = math.nan
-        while max_steps <= 0 or done < max_steps:
-            self.train_step()
-            done += 1
-            steps_since += 1
-            boundary = done == 1 or self.step % t.log_every == 0 or done == max_steps
-            if boundary:
-                m = self.pop_metrics(steps_since)          # synchronises with the device
-                now = time.perf_counter()
-                rate = steps_since / (now - t_last)
-                if done > 1:                                # the first step includes compilation
-                    sec_per_step = 1.0 / rate
-                log({"step": self.step, **m, "lr": self.lr_used[0], "steps_per_s": rate})
-                t_last, steps_since = now, 0
-            stop = False
-            if self.world_size == 1 or boundary:
-                stop = deadline(sec_per_step)
-                frac = progress(done) if progress is not None else 0.0
-                if self.world_size > 1:
-                    flag = torch.tensor([float(stop), frac], device=self.device, dtype=torch.float64)
-                    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-                    stop, frac = bool(flag[0].item()), float(flag[1].item())
-                self.progress = max(self.progress, frac)   # never back: a faster step must not raise the lr
-            if stop:
-                break
+        try:
+            while max_steps <= 0 or done < max_steps:
+                self.train_step()
+                done += 1
+                steps_since += 1
+                # Step 1 (compilation included) and step EARLY_LOG (the first step time, that the --minutes budget
+                # plans the evaluation with) are logged besides every log_every-th step.
+                boundary = done in (1, EARLY_LOG) or self.step % t.log_every == 0 or done == max_steps
+                if boundary:
+                    m = self.pop_metrics(steps_since)          # synchronises with the device
+                    now = time.perf_counter()
+                    rate = steps_since / (now - t_last)
+                    if done > 1:                                # the first step includes compilation
+                        sec_per_step = 1.0 / rate
+                    log({"step": self.step, **m, "lr": self.lr_used[0], "steps_per_s": rate})
+                    t_last, steps_since = now, 0
+                    if not math.isfinite(m["loss"]):
+                        self.diverged = True
+                        break
+                stop = False
+                if self.world_size == 1 or boundary:
+                    stop = deadline(sec_per_step)
+                    frac = progress(done) if progress is not None else 0.0
+                    if self.world_size > 1:
+                        flag = torch.tensor([float(stop), frac], device=self.device, dtype=torch.float64)
+                        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                        stop, frac = bool(flag[0].item()), float(flag[1].item())
+                    self.progress = max(self.progress, frac)   # never back: a faster step must not raise the lr
+                if stop:
+                    break
+        except KeyboardInterrupt:        # Ctrl-C or SIGTERM: log the steps trained since the last line, then stop
+            self.interrupted = True
         if steps_since:
             m = self.pop_metrics(steps_since)
             log({"step": self.step, **m, "lr": self.lr_used[0],
                  "steps_per_s": steps_since / max(time.perf_counter() - t_last, 1e-9)})
+            self.diverged |= not math.isfinite(m["loss"])
         return done

@@ -145,6 +145,27 @@ def _read_run(d: Path, state_file: Path) -> ResumeState:
     model_config = TRMConfig.from_dict(json.loads(meta["model_config"]))
     ema_model, _ = load_checkpoint(d)
     ema = {k: v for k, v in ema_model.state_dict().items() if not k.startswith("puzzle_emb.")}
-    card = json.loads((d / "card.json").read_text()) if (d / "card.json").is_file() else {}
+    try:
+        card = json.loads((d / "card.json").read_text()) if (d / "card.json").is_file() else {}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"its card.json is not valid JSON (line {e.lineno}: {e.msg})") from None
+    step = int(meta["step"])
+    bad = [k for k, v in raw.items() if not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"its training state holds NaN or infinite weights ({bad[0]}{', ...' if len(bad) > 1 else ''}"
+                         "): a diverged run; resume from an earlier folder")
     logs = {name: (d / name).read_text() for name in ("metrics.jsonl", "train.log") if (d / name).is_file()}
-    return ResumeState(model_config, json.loads(meta["train_config"]), raw, ema, int(meta["step"]), card, logs)
+    if "metrics.jsonl" in logs:
+        logs["metrics.jsonl"] = metrics_upto(logs["metrics.jsonl"], step)
+    return ResumeState(model_config, json.loads(meta["train_config"]), raw, ema, step, card, logs)
+
+
+def metrics_upto(text: str, step: int) -> str:
+    """The metrics log without the lines past ``step``: a run that stopped without saving (a crash, kill -9) wrote
+    them, and the resumed run trains those steps again (a plot of the log would step backwards)."""
+    def keep(line: str) -> bool:
+        try:
+            return int(json.loads(line).get("step", 0)) <= step
+        except (ValueError, AttributeError, TypeError):
+            return True
+    return "".join(line for line in text.splitlines(keepends=True) if keep(line))

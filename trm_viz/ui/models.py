@@ -32,6 +32,9 @@ LOCAL_PATHS_ENV = "TRM_VIZ_LOCAL_PATHS"        # "1": the UI may load a checkpoi
 # with the ARC task names).
 UPLOAD_NAMES = ("config.json", "model.safetensors", "card.json", "metrics.jsonl", "all_config.yaml",
                 "identifiers.json")
+# The rest of a folder `python -m trm_viz.train` writes: uploaded with the others, they are left out (the model card
+# is read from card.json; the training state is for --resume).
+TRAINER_ONLY = ("README.md", "train.log", "train_state.safetensors", "puzzle_emb.safetensors", "bench.log")
 # User checkpoints kept in memory at once, across all visitors: at most this many, and at most this many bytes of
 # weights (an official ARC file is ~1.8 GB, nearly all puzzle embeddings); the newest is always kept. A visitor
 # whose checkpoint was let go is told so (UNLOADED), never silently given a shipped model instead.
@@ -275,7 +278,10 @@ def load_uploaded(paths: list[str], replaces: str | None = None) -> tuple[str, L
     if not paths:
         raise CheckpointError("Choose the checkpoint files first (config.json + model.safetensors, or step_N + "
                               "all_config.yaml).")
-    files = [Path(p) for p in paths]
+    files = [Path(p) for p in paths if Path(p).name not in TRAINER_ONLY]
+    if not files:
+        raise CheckpointError("Those files are the training run's own (its log, state and card text); add its "
+                              "config.json and model.safetensors.")
     names = [_upload_name(f) for f in files]
     if len(set(names)) != len(names):
         raise CheckpointError("The same file name was uploaded twice: " + ", ".join(sorted(names)) + ".")
@@ -292,7 +298,12 @@ def load_uploaded(paths: list[str], replaces: str | None = None) -> tuple[str, L
             except OSError:
                 shutil.copyfile(f, Path(tmp) / name)
         target = Path(tmp) / steps[0] if steps else Path(tmp)
-        model, info = load_checkpoint(target)
+        try:
+            model, info = load_checkpoint(target)
+        except CheckpointError as e:       # name the files, not the server's temporary folder
+            text = str(e).replace(f"{tmp}/", "").replace(tmp, "your checkpoint")
+            text = text.replace(Path(tmp).name, "your checkpoint")
+            raise CheckpointError(re.sub(r"^your", "Your", text)) from None
         history = read_history(tmp)
     label = f"your checkpoint ({', '.join(sorted(names))})"
     loaded = LoadedModel(model, {**info, "path": label}, label, history)

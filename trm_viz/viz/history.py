@@ -112,10 +112,13 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
         vote = lambda e: "-" if e.vote is None else f"{pct(e.vote)} / {pct(e.vote_pass2)}"  # noqa: E731
         lines += [f"| {e.run} | {_lr_text(e)} | {e.step:,} | {e.n} {e.held_out} | **{pct(e.exact)}** | "
                   f"{pct(e.exact_at_halt)} | {vote(e)} |" for e in history.evaluations]
-        missing = history.unevaluated
+        missing = [i for i in history.unevaluated if i not in history.not_asked]
         if missing:
             lines += ["", f"Run{'s' * (len(missing) > 1)} {', '.join(map(str, missing))} ended without a held-out "
                           "evaluation (a short session's budget ran out first)."]
+        if history.not_asked:
+            lines += ["", f"Run{'s' * (len(history.not_asked) > 1)} {', '.join(map(str, history.not_asked))} "
+                          "skipped the held-out evaluation (trained with --no-eval)."]
         lines += ["", "lr: the run's learning rate after warm-up (a→b: annealed on a cosine from a to b over the "
                       "run); solved: after all steps; at halt: at the step the halting head chose; vote: "
                       "the symmetric copies' (ARC: the task's variants') top answer, and the top two."]
