@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from trm_viz.model.history import MAX_CARD_BYTES, read_history
+from trm_viz.train.card import render_readme
 from trm_viz.ui import session as ss
 from trm_viz.ui.input_handlers import InputHandlers
 from trm_viz.ui.models import REPO, ModelRegistry
@@ -84,6 +85,19 @@ def test_an_annealed_run_shows_its_lr_range(tmp_path):
     assert "| 1 | 1e-4→1e-5 | 40 |" in text and "| 2 | - | 50 |" in text
     assert "| 3 | 2.5e-4→0 | 60 |" in text and "| 4 | evaluated at T=4, n=2 | 60 |" in text and h.runs == 3
     assert [t.name for t in history_figure(h).data][0] == "learning rate"
+
+
+def test_runs_without_an_evaluation_say_why(tmp_path):
+    """A run whose budget ran out before its evaluation, and one trained with --no-eval, are told apart."""
+    scored = {"steps_end": 40, "steps": 40, "train_config": {"lr": 1e-4}, "eval": {"exact_by_step": [0.5], "n": 10}}
+    short = {"steps_end": 50, "steps": 10, "train_config": {"lr": 1e-4}, "eval": None}
+    asked = dict(short, steps_end=60, no_eval=True)
+    (tmp_path / "card.json").write_text(json.dumps({"runs": [scored, short, asked], "total_steps": 60}))
+    text = history_markdown(read_history(tmp_path), "x")
+    assert "Run 2 ended without a held-out evaluation (a short session's budget ran out first)." in text
+    assert "Run 3 skipped the held-out evaluation (trained with --no-eval)." in text
+    readme = render_readme({"task": "arc", "model": {"halt_exploration_prob": 0.5}, "runs": [scored]})
+    assert "exploration: 50% of puzzles get a random minimum of 2-16 steps" in readme
 
 
 def test_an_oversized_card_is_not_read(tmp_path):
