@@ -47,3 +47,23 @@ def test_pick_of_a_missing_log_is_one_line(capsys):
     with pytest.raises(SystemExit):
         bench.main(["--pick", "/nonexistent/bench.log"])
     assert "--pick: cannot read /nonexistent/bench.log" in capsys.readouterr().err
+
+
+def test_the_inference_benchmark_times_your_own_checkpoint_folder(tmp_path, capsys):
+    """python -m trm_viz.bench --configs PATH: a researcher's own checkpoint, timed like the shipped ones."""
+    import json
+
+    from trm_viz import bench as inference_bench
+    from trm_viz.model.checkpoints import save_checkpoint
+    from trm_viz.model.config import TRMConfig
+    from trm_viz.model.trm import TRM
+
+    folder = save_checkpoint(tmp_path / "mine", TRM(TRMConfig(
+        hidden_size=32, num_heads=2, L_layers=1, H_cycles=1, L_cycles=1, puzzle_emb_ndim=32, vocab_size=11,
+        seq_len=81, mlp_t=True, pos_encodings="none", task="sudoku")))
+    inference_bench.main(["--configs", str(folder), "--repeats", "1", "--dtypes", "float32"])
+    row = json.loads(capsys.readouterr().out.splitlines()[-1])["results"][0]
+    assert row["config"] == str(folder) and row["trace_16_steps_s"] > 0 and row["params_M"] < 1
+    with pytest.raises(SystemExit):
+        inference_bench.main(["--configs", str(tmp_path / "nowhere")])
+    assert "no config, shipped checkpoint or checkpoint folder" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """CPU inference benchmark: a full recorded trace against the plain forward pass, in the same run.
 
     python -m trm_viz.bench [--configs sudoku,maze] [--dtypes float32,bfloat16] [--repeats 3] [--vote 16]
+    python -m trm_viz.bench --configs runs/my-run            # your own checkpoint folder
 
 Paper-size configurations run with random weights (timing only; the arithmetic does not depend on them), the
 shipped checkpoints with their own. The "plain" baseline is the official-style
@@ -54,7 +55,7 @@ def _bench(name: str, dtype: torch.dtype, repeats: int, vote_variants: int) -> d
     else:
         from .model.checkpoints import load_checkpoint
 
-        model = load_checkpoint(shipped()[name])[0]
+        model = load_checkpoint(shipped().get(name) or Path(name))[0]
         cfg = model.config
     task = get_task(cfg.task, cfg.seq_len)
     puzzle = next(iter(task.examples().values()))
@@ -94,8 +95,8 @@ def _bench(name: str, dtype: torch.dtype, repeats: int, vote_variants: int) -> d
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trm_viz.bench", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--configs", default=None, help="paper-size sudoku,maze (random weights) and shipped "
-                    "checkpoint folders; default: all of them")
+    ap.add_argument("--configs", default=None, help="paper-size sudoku,maze (random weights), shipped checkpoint "
+                    "names, or paths of checkpoint folders; default: the paper sizes and every shipped one")
     ap.add_argument("--dtypes", default=None, help="default: float32, plus bfloat16 (autocast) where the CPU has "
                     "AMX or AVX512-BF16")
     ap.add_argument("--repeats", type=int, default=3)
@@ -108,11 +109,16 @@ def main(argv=None) -> int:
               ["float32"] + (["bfloat16"] if precision.bf16_is_fast() else []))
     known = list(dict.fromkeys([*CONFIGS, *shipped()]))     # "sudoku": the paper config, also a folder
     names = args.configs.split(",") if args.configs else known
-    unknown = [n for n in names if n not in known]
+    unknown = [n for n in names if n not in known and not (Path(n) / "config.json").is_file()]
     if unknown:
-        ap.error(f"--configs: no config or shipped checkpoint named {', '.join(unknown)}; "
-                 f"choose from {','.join(known)}")
-    rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
+        ap.error(f"--configs: no config, shipped checkpoint or checkpoint folder (with a config.json) named "
+                 f"{', '.join(unknown)}; choose from {','.join(known)} or give a folder's path")
+    from .model.checkpoints import CheckpointError
+
+    try:
+        rows = [bench_one(c, getattr(torch, d), args.repeats, args.vote) for c in names for d in dtypes]
+    except CheckpointError as e:
+        ap.error(str(e))
     env = {"torch": torch.__version__, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
            "capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": precision.bf16_is_fast()}
     keys = list(rows[0])
