@@ -61,6 +61,15 @@ def add_run(card: dict[str, Any], *, device: torch.device, processes: int, steps
     return card
 
 
+def _data_value(v: Any) -> str:
+    """A data setting as card text: a list as "a, b", a dict as "key value, ..." (numbers to 4 significant digits)."""
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_data_value(x)}" for k, x in v.items())
+    if isinstance(v, list):
+        return ", ".join(map(_data_value, v))
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
@@ -129,8 +138,8 @@ def render_readme(card: dict[str, Any]) -> str:
               f"- training examples: {data.get('train_examples', '?')}, held-out examples: "
               f"{data.get('eval_examples', '?')} (never trained on)"]
     for k, v in data.items():
-        if k not in ("source", "train_examples", "eval_examples"):
-            lines.append(f"- {k}: {', '.join(map(str, v)) if isinstance(v, list) else v}")
+        if k not in ("source", "train_examples", "eval_examples") and v not in (None, "", [], {}):
+            lines.append(f"- {k}: {_data_value(v)}")
     lines += ["", "## Evaluation history (held-out set, EMA weights)", "",
               "Exact accuracy (% of puzzles entirely right) after N supervision steps, at the halting step "
               "(first step with sigmoid(q_halt) > 0.5, else the last), fraction of cells right after the last step, "
