@@ -17,6 +17,7 @@ from ..tasks import get_task
 from ..viz.corrections import TABLE_HEADERS
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from .api import make_trace_api, make_vote_api
+from .files import start_janitor
 from .grid_editor import editor_for
 from .handlers import RunHandlers
 from .views import IDLE_STATUS, empty_halting_figure
@@ -181,7 +182,9 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         threading.Thread(target=warm_up, args=(registry,), name="trm-warm-up", daemon=True).start()
     sudoku_first = next(iter(examples(get_task("sudoku")).values()))
 
-    # delete_cache: every streamed picture and export is a file in Gradio's cache; drop those older than an hour.
+    # delete_cache: Gradio's own files in its cache (uploads, plots) go after an hour; the app's (pictures, exports)
+    # are swept by files.py, since Gradio loses track of some (see there).
+    start_janitor()
     with gr.Blocks(title="TRM: watch a tiny recursive model think", delete_cache=(3600, 3600)) as demo:
         session = gr.State(new_session())
         request = gr.State(None)        # the checked puzzle and settings of the latest Run click
@@ -384,4 +387,7 @@ def launch_kwargs() -> dict:
         css=CSS,
         # user checkpoints can be large (official ARC files are ~1.8 GB); puzzle parsers have their own 8 MB limit
         max_file_size=os.environ.get("TRM_VIZ_MAX_UPLOAD", "2gb"),
+        # Each visitor's session holds a copy of the page's settings (~200 KB, measured): Gradio's default of 10,000
+        # sessions kept would grow a long-lived Space by ~2 GB. The oldest sessions beyond these are let go.
+        state_session_capacity=int(os.environ.get("TRM_VIZ_SESSIONS", "1000")),
     )

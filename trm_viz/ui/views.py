@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from pathlib import Path
 
 import gradio as gr
 import torch
-from gradio.utils import get_upload_folder
 
 from ..model.checkpoints import one_line
 from ..model.config import TRMConfig
@@ -25,6 +23,7 @@ from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, la
 from ..viz.plots import halting_figure
 from ..viz.vote import vote_image, vote_summary
 from ..vote import DEFAULT_VARIANTS
+from .files import export_dir, picture_file
 
 log = logging.getLogger(__name__)
 IDLE_STATUS = "Press **Run** to watch the model refine its answer."
@@ -46,14 +45,6 @@ def empty_halting_figure(title: str = "Run a puzzle to see q_halt per supervisio
     return fig
 
 
-def export_dir() -> Path:
-    """A fresh folder inside Gradio's cache: files returned from there are served as they are and removed by the
-    app's delete_cache schedule, like every other file Gradio made."""
-    folder = Path(get_upload_folder()) / "trm_viz" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _file_stem(result: dict) -> str:
     name = "".join(ch if ch.isalnum() else "-" for ch in (result["puzzle"].name or "puzzle"))[:40].strip("-")
     return f"trm-{result['task']}-{name or 'puzzle'}"
@@ -62,18 +53,19 @@ def _file_stem(result: dict) -> str:
 def step_images(trace: Trace, step: int) -> tuple:
     """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``, each with its
     alt text (what a screen reader says of it). The pictures carry their titles (the image components show no
-    label, which would cover the top row)."""
+    label, which would cover the top row). They go out as files the app writes (files.py), which it deletes."""
     heat = []
     for z in LATENTS:
         share = f"{change_share(trace, step, z):.0%}"      # short: the image buttons cover the title's right end
-        heat.append(gr.update(value=with_caption(latent_heatmap(trace, step, z), f"{z} moved (max {share} of run's)"),
+        heat.append(gr.update(value=picture_file(with_caption(latent_heatmap(trace, step, z),
+                                                              f"{z} moved (max {share} of run's)")),
                               alt_text=(f"{z} change at step {step}: how far each cell's {z} moved in this step, "
                                         f"brightest where it moved most; up to {share} of the run's largest change")))
-    rgb = [gr.update(value=with_caption(latent_rgb(trace, step, z), f"{z} as colours"), alt_text=(
+    rgb = [gr.update(value=picture_file(with_caption(latent_rgb(trace, step, z), f"{z} as colours")), alt_text=(
         f"{z} at step {step} as colours: each cell's latent projected on 3 directions chosen at step 1 of the run; "
         "cells of one colour hold similar states")) for z in LATENTS]
     moved = ", ".join(f"{kind} {100 * trace.inner_change[step - 1, k]:.0f}%" for k, kind in enumerate(trace.inner_kinds))
-    inner = gr.update(value=inner_strip(trace, task_of(trace), step), alt_text=(
+    inner = gr.update(value=picture_file(inner_strip(trace, task_of(trace), step)), alt_text=(
         f"Step {step}: the answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
         f"outlined; how far each update moved its latent: {moved}"))
     return (*heat, *rgb, inner)
@@ -105,7 +97,7 @@ def vote_views(result: dict, step: int) -> tuple:
     """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps)."""
     vv = result["vote"]
     step = min(step, vv.num_steps)
-    return vote_summary(vv, step), vote_image(vv, task_of(result["trace"]), step)
+    return vote_summary(vv, step), picture_file(vote_image(vv, task_of(result["trace"]), step))
 
 
 def internal_error(e: BaseException) -> str:
