@@ -17,7 +17,7 @@ from ..tasks import get_task
 from ..viz.corrections import TABLE_HEADERS
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS
 from .api import make_trace_api, make_vote_api
-from .files import start_janitor
+from . import housekeeping
 from .grid_editor import editor_for
 from .handlers import RunHandlers
 from .views import IDLE_STATUS, empty_halting_figure
@@ -183,8 +183,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
     sudoku_first = next(iter(examples(get_task("sudoku")).values()))
 
     # delete_cache: Gradio's own files in its cache (uploads, plots) go after an hour; the app's (pictures, exports)
-    # are swept by files.py, since Gradio loses track of some (see there).
-    start_janitor()
+    # are swept by files.py, since Gradio loses track of some (see there); housekeeping.py also trims memory.
+    housekeeping.start()
     with gr.Blocks(title="TRM: watch a tiny recursive model think", delete_cache=(3600, 3600)) as demo:
         session = gr.State(new_session())
         request = gr.State(None)        # the checked puzzle and settings of the latest Run click

@@ -1,5 +1,5 @@
 """The files the app writes for visitors (trace JSON, GIFs, the run's pictures), all under one folder of Gradio's
-cache, and the sweep that deletes them an hour later.
+cache, and the sweep that deletes them an hour later (housekeeping.py runs it every ten minutes).
 
 Why not leave it to Gradio's delete_cache: it deletes only files its components recorded, and a component that
 received a property update (the pictures' per-step alt text) becomes a per-session copy whose files nobody records;
@@ -10,9 +10,7 @@ it is), and sweeps that folder, plus the empty folders Gradio's own deletions le
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -22,8 +20,6 @@ from gradio.utils import get_upload_folder
 from PIL import Image
 
 MAX_AGE_S = 3600          # a file lives an hour: long enough to view a run and download its exports
-SWEEP_EVERY_S = 600
-_janitor: threading.Thread | None = None
 
 
 def app_folder() -> Path:
@@ -86,21 +82,3 @@ def _remove_if_empty(folder: Path, cutoff: float) -> None:
             folder.rmdir()
     except OSError:
         pass
-
-
-def start_janitor() -> None:
-    """Sweep every SWEEP_EVERY_S seconds on a daemon thread (once per process)."""
-    global _janitor
-    if _janitor is not None:
-        return
-
-    def loop() -> None:
-        while True:
-            time.sleep(SWEEP_EVERY_S)
-            try:
-                sweep()
-            except Exception:  # noqa: BLE001 - a failed sweep must not end the thread; the next one tries again
-                logging.getLogger(__name__).exception("cache sweep failed")
-
-    _janitor = threading.Thread(target=loop, name="trm-cache-sweep", daemon=True)
-    _janitor.start()
