@@ -211,8 +211,9 @@ def test_an_upload_that_cannot_be_used_changes_nothing(handlers, tmp_path):
     grid, undo = session["grids"]["sudoku"], list(session["undo"]["sudoku"])
     clash = tmp_path / "clash.txt"
     clash.write_text("55" + "." * 79)
-    with pytest.raises(gr.Error, match="Could not read clash.txt: These clues break the rules"):
+    with pytest.raises(gr.Error, match="Could not read clash.txt: These clues break the rules") as refused:
         inputs.uploaded("sudoku", str(clash), session, None)
+    assert refused.value.print_exception is False      # a visitor's mistake is no traceback in the server's log
     assert session["grids"]["sudoku"] == grid and session["undo"]["sudoku"] == undo    # Undo brings back nothing new
     picture = tmp_path / "puzzle.png"
     picture.write_bytes((ASSETS / "screenshot.png").read_bytes())

@@ -20,6 +20,7 @@ from ..vote import DEFAULT_VARIANTS, to_json as vote_to_json
 from .limits import hosted_counts, whole
 from .models import ModelRegistry
 from .runner import trace_run, vote_run
+from .views import refusal
 
 
 def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L_cycles, arc_task_id: str):
@@ -65,7 +66,7 @@ def make_trace_api(registry: ModelRegistry):
                                                             arc_task_id)
             result = trace_run(loaded.model, p, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         result.meta["checkpoint"] = loaded.label
         return to_json(result)
 
@@ -97,7 +98,7 @@ def make_vote_api(registry: ModelRegistry):
                                                             arc_task_id)
             data = vote_to_json(vote_run(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
         except (PuzzleError, CheckpointError, ValueError) as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         data["checkpoint"] = loaded.label
         return data
 

@@ -95,13 +95,13 @@ class GridEditor(gr.HTML):
         try:
             return to_rows(payload)
         except PuzzleError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None
 
     def postprocess(self, value: Any) -> list[list[int]] | None:
         try:
             return to_rows(value)
         except PuzzleError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None
 
     def api_info(self) -> dict[str, Any]:
         return {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 9}},

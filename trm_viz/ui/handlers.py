@@ -20,12 +20,13 @@ from ..viz.plots import halting_figure
 from ..viz.viewer_data import viewer_data
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
+from .files import export_dir
 from .limits import hosted_counts
 from .models import (ModelRegistry, active_config, active_model, active_task, forget_user_model, load_local,
                      load_uploaded, model_id)
 from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
-from .views import (IDLE_STATUS, _file_stem, cleared_views, export_dir, internal_error, result_views, status_line,
+from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_views, status_line,
                     step_images, vote_views)
 
 
@@ -61,7 +62,7 @@ class RunHandlers:
             puzzle_identifier(loaded.config, puzzle)            # an ARC task the model does not know
             steps, H_cycles, L_cycles = hosted_counts(loaded.config, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         for note in puzzle.notes:
             gr.Warning(note)
         desk = _desk(session)
@@ -117,7 +118,7 @@ class RunHandlers:
             loaded = active_model(self.registry, task_name, request["user_model"], request.get("shipped"))
         except CheckpointError as e:
             yield (skip, f"**Could not run:** {e}") + (skip,) * 13       # not "Running..." beside the error
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         task = get_task(task_name, loaded.config.seq_len)
         trace, first = None, None
         try:
@@ -136,7 +137,7 @@ class RunHandlers:
         except Exception as e:  # noqa: BLE001 - expected refusals word themselves; a bug gets one line + the log
             message = str(e) if isinstance(e, (PuzzleError, CheckpointError, ValueError)) else internal_error(e)
             yield (skip, f"**Could not run:** {message}") + (skip,) * 13
-            raise gr.Error(message) from None
+            raise refusal(message) from None
         if trace is None:
             return
         total = time.perf_counter() - t0
@@ -172,7 +173,7 @@ class RunHandlers:
         another puzzle type meanwhile, the vote stays with its run, shown when they come back. Outputs: vote text,
         vote picture, result, status line."""
         if not result:
-            raise gr.Error("Run a puzzle first: the vote runs it again through its variants.")
+            raise refusal("Run a puzzle first: the vote runs it again through its variants.")
         trace, skip = result["trace"], gr.skip()
         desk = _desk(session) if session is not None else ss.new_session()["runs"]
         t0 = time.perf_counter()
@@ -196,9 +197,9 @@ class RunHandlers:
                 yield (f"Voting: step {done} of {trace.num_steps} done...", skip, skip, skip) if here() else (skip,) * 4
             result["vote"] = vv
         except (PuzzleError, CheckpointError, ValueError) as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
-            raise gr.Error(internal_error(e)) from None
+            raise refusal(internal_error(e)) from None
         finally:
             self.active -= 1
             desk["live"][:] = [t for t in desk["live"] if t != t0]
@@ -298,7 +299,7 @@ class RunHandlers:
     @staticmethod
     def make_gif(result: dict | None) -> tuple:
         if not result:
-            raise gr.Error("Run a puzzle first; the GIF shows its refinement.")
+            raise refusal("Run a puzzle first; the GIF shows its refinement.")
         path = export_dir() / f"{_file_stem(result)}.gif"
         animation_gif(result["trace"], task_of(result["trace"]), result["puzzle"], path=path)
         return str(path), str(path)
@@ -311,7 +312,7 @@ class RunHandlers:
             key, loaded = (load_local(path, old) if path and path.strip() and not files
                            else load_uploaded(files or [], old))
         except CheckpointError as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         session["user_model"] = key
         task = loaded.task or None
         gr.Info(f"Loaded {loaded.label}.")

@@ -24,6 +24,7 @@ from . import session as ss
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, active_config, active_task, model_line, own_model_for
+from .views import refusal
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},
@@ -218,7 +219,7 @@ class InputHandlers:
         """The user picked another shipped model for this task: Run, the run settings, the model line and (for a
         maze model of another canvas size) the editor and examples follow it. Outputs: as task_changed."""
         if name not in (names := self.registry.choices(task_name)):
-            raise gr.Error(f"There is no shipped {task_name} model called {name!r}.")
+            raise refusal(f"There is no shipped {task_name} model called {name!r}.")
         same = name == (ss.shipped(session, task_name) or names[0])
         ss.choose_shipped(session, task_name, name)
         if same:
@@ -243,7 +244,7 @@ class InputHandlers:
             return (gr.skip(),) * 5                  # nothing to load (also: the menu left by Tab, see shipped_chosen)
         puzzle = examples(self.task(task_name, session)).get(name)
         if puzzle is None:
-            raise gr.Error(f"No {task_name} example named {name!r}.")
+            raise refusal(f"No {task_name} example named {name!r}.")
         return self._loaded(task_name, session, puzzle)
 
     def new_puzzle(self, task_name: str, level: str, session: dict) -> tuple:
@@ -258,7 +259,7 @@ class InputHandlers:
             else:
                 puzzle = task.generate(rng)
         except PuzzleError as e:
-            raise gr.Error(str(e)) from None
+            raise refusal(str(e)) from None
         return self._loaded(task_name, session, puzzle)
 
     def clear(self, task_name: str, grid: Any, session: dict) -> tuple:
@@ -319,7 +320,7 @@ class InputHandlers:
                                "by its learned embedding, so Run will refuse it. Pick a task it knows to run.")
             out = self._loaded(task_name, session, puzzle)
         except (PuzzleError, OSError) as e:
-            raise gr.Error(f"Could not read {name}: {e}") from None
+            raise refusal(f"Could not read {name}: {e}") from None
         gr.Info(f"Loaded {name}.")
         return out
 
@@ -334,7 +335,7 @@ class InputHandlers:
         try:
             puzzle = self._arc_puzzle(task_id)
         except (PuzzleError, KeyError) as e:
-            raise gr.Error(f"Could not load ARC task {task_id}: {e}") from None
+            raise refusal(f"Could not load ARC task {task_id}: {e}") from None
         return self._loaded("arc", session, puzzle, picker=task_id)
 
     def arc_resize(self, height: float | None, width: float | None, grid: Any, session: dict,
@@ -343,10 +344,10 @@ class InputHandlers:
         try:
             h, w = int(height or 0), int(width or 0)
         except (TypeError, ValueError):
-            raise gr.Error("Rows and columns must be whole numbers.") from None
+            raise refusal("Rows and columns must be whole numbers.") from None
         side = min(MAX_SIDE, self.task("arc", session).canvas_shape[0])   # a small-canvas model's limit
         if not (1 <= h <= side and 1 <= w <= side):
-            raise gr.Error(f"An ARC grid {'is' if side == MAX_SIDE else 'for this model is'} 1 to {side} cells on "
+            raise refusal(f"An ARC grid {'is' if side == MAX_SIDE else 'for this model is'} 1 to {side} cells on "
                            f"each side; {h}x{w} was asked for.")
         new = np.zeros((h, w), dtype=np.int64)
         if grid:

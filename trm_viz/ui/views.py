@@ -100,6 +100,12 @@ def vote_views(result: dict, step: int) -> tuple:
     return vote_summary(vv, step), picture_file(vote_image(vv, task_of(result["trace"]), step))
 
 
+def refusal(message: str) -> gr.Error:
+    """The error a handler raises for what the visitor asked (a bad puzzle, file or setting): shown on the page, and
+    not a traceback in the server's log (a long-lived Space's log would fill with them)."""
+    return gr.Error(message, print_exception=False)
+
+
 def internal_error(e: BaseException) -> str:
     """One line for the page about an unexpected failure (a bug), whose traceback goes to the server's log."""
     log.error("unexpected failure", exc_info=e)
