@@ -240,6 +240,7 @@ def test_cli_refuses_bad_counts_and_unwritable_outputs(tmp_path):
 
 
 def test_bench_names_an_unknown_config_in_one_line():
-    r = _cli("bench", "--configs", "checkpoints/sudoku-tiny")
+    r = _cli("bench", "--configs", "checkpoints/nowhere")
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "no config or shipped checkpoint named checkpoints/sudoku-tiny; choose from" in r.stderr
+    assert ("no config, shipped checkpoint or checkpoint folder (with a config.json) named checkpoints/nowhere; "
+            "choose from") in r.stderr

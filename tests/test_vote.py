@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from PIL import Image
 
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.tasks import PuzzleError, get_task
@@ -147,7 +148,7 @@ def test_the_vote_handler_runs_the_traced_model_at_the_viewed_step(registry):
               "shipped": None, "step": 2}
     *progress, (text, img, result, status) = runs.vote_clicked(result, 16.0)     # it streams its steps
     assert [p[0] for p in progress[1:]] == [f"Voting: step {k} of 3 done..." for k in (1, 2, 3)]
-    assert text.startswith("**Vote after step 2**") and img.width > 0 and result["vote"].num_steps == 3
+    assert text.startswith("**Vote after step 2**") and Image.open(img).width > 0 and result["vote"].num_steps == 3
 
 
 def test_the_held_out_vote_of_training_agrees_with_the_one_puzzle_vote():
