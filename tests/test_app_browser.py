@@ -110,6 +110,7 @@ def test_type_a_sudoku_run_it_and_scrub(page):
     assert said[-1].startswith("Done: 8 steps") and not any(t.startswith(("Step", "queue", "processing")) for t in said)
     # The halting plot is one image named by its values (its own SVG reads as loose tick labels), and its toolbar
     # one Tab stop (Download), not nine buttons a keyboard cannot zoom or pan with.
+    assert page.locator("[role=region][aria-label=Puzzle], [role=region][aria-label=Results]").count() == 2
     named = wait_for(lambda: page.locator("#halting-plot svg.main-svg[role=img]").get_attribute("aria-label") or "",
                      lambda t: "q_halt probability (steps 1-8): " in t, "the halting plot's name")
     said = named.split("q_halt probability (steps 1-8): ")[1].split(". ")[0].split(", ")

@@ -92,8 +92,12 @@ def test_runs_without_an_evaluation_say_why(tmp_path):
     scored = {"steps_end": 40, "steps": 40, "train_config": {"lr": 1e-4}, "eval": {"exact_by_step": [0.5], "n": 10}}
     short = {"steps_end": 50, "steps": 10, "train_config": {"lr": 1e-4}, "eval": None}
     asked = dict(short, steps_end=60, no_eval=True)
-    (tmp_path / "card.json").write_text(json.dumps({"runs": [scored, short, asked], "total_steps": 60}))
+    stopped = dict(scored, steps_end=70, ended="interrupted")
+    (tmp_path / "card.json").write_text(json.dumps({"runs": [scored, short, asked, stopped], "total_steps": 70}))
     text = history_markdown(read_history(tmp_path), "x")
+    assert "Run 4 ended early (Ctrl-C or SIGTERM)." in text
+    assert "Run 2 ended early (Ctrl-C or SIGTERM), evaluated and saved as it stood." in render_readme(
+        {"task": "sudoku", "runs": [scored, stopped]})
     assert "Run 2 ended without a held-out evaluation (a short session's budget ran out first)." in text
     assert "Run 3 skipped the held-out evaluation (trained with --no-eval)." in text
     readme = render_readme({"task": "arc", "model": {"halt_exploration_prob": 0.5}, "runs": [scored]})

@@ -83,7 +83,7 @@ def test_sudoku_and_maze_votes_run_the_symmetries_training_used():
     maze = get_task("maze", maze_model.config.seq_len)
     vv = run_vote(maze_model, maze.examples()["generated 8x8"], steps=3, variants=32)
     assert len(vv.variants) == vv.available == 8 and vv.variants[1] == "rotated 90"   # 8 dihedral transforms only
-    assert vv.pass_at(1) and "rotations and mirror images" in vote_summary(vv)
+    assert vv.pass_at(1) and "the 8 rotations and mirror images of the maze" in vote_summary(vv)     # not "of the None"
 
 
 def test_votes_compute_in_bfloat16_only_where_the_cpu_has_it_and_it_pays(monkeypatch):

@@ -47,6 +47,7 @@ class TrainingHistory:
     evaluation_only: int = 0      # runs that only scored the weights (at another depth, say)
     unevaluated: list[int] = field(default_factory=list)    # runs (numbered in card order) that scored nothing
     not_asked: list[int] = field(default_factory=list)      # ... of which these were told not to (--no-eval)
+    interrupted: list[int] = field(default_factory=list)    # runs ended early by Ctrl-C or SIGTERM
     # the training log, one point per logging interval: step -> value
     steps: list[int] = field(default_factory=list)
     lm_loss: list[float] = field(default_factory=list)
@@ -191,6 +192,7 @@ def read_history(folder: str | Path, with_metrics: bool = True) -> TrainingHisto
         scored = {e.run for e in history.evaluations}
         history.unevaluated = [i for i in range(1, len(runs) + 1) if i not in scored]
         history.not_asked = [i for i in history.unevaluated if runs[i - 1].get("no_eval")]
+        history.interrupted = [i for i, r in enumerate(runs, 1) if r.get("ended") == "interrupted"]
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
     if with_metrics:

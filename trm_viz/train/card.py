@@ -157,6 +157,10 @@ def render_readme(card: dict[str, Any]) -> str:
         lines.append(head + _eval_cells(eval_set_label(run.get("data") or {}), ev))
         if isinstance(ev.get("hard"), dict):     # Sudoku: the second held-out set, puzzles that need search
             lines.append(head + _eval_cells(hard_set_label(ev["hard"]), ev["hard"]))
+    ended = [str(i) for i, run in enumerate(runs, 1) if run.get("ended") == "interrupted"]
+    if ended:
+        lines += ["", f"Run{'s' * (len(ended) > 1)} {', '.join(ended)} ended early (Ctrl-C or SIGTERM), evaluated and "
+                      "saved as it stood."]
     votes = [(i, run["eval"]) for i, run in enumerate(runs, 1) if "pass_at_2" in (run.get("eval") or {})]
     if votes:   # ARC: the paper's metric; Sudoku / maze: the same vote over symmetric copies
         what = ("ARC pass@k: every augmented variant of a test pair's task is run" if task == "arc" else

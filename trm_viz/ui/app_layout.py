@@ -65,6 +65,8 @@ CSS = """
   font-size: 0.95rem !important; }                                           /* its wide table would overflow */
 @media (pointer: coarse) {   /* a finger needs ~40 px: Gradio's small buttons are 26 px, its accordion heads 20 */
   button.sm, button.label-wrap, button[role=tab] { min-height: 40px; align-items: center; }
+  .overflow-menu > button { min-height: 40px; min-width: 40px; }      /* "More tabs" on a narrow screen */
+  .overflow-dropdown button { min-height: 40px; }
 }
 """
 # Run sits low in the left column and the views at the top of the right one (or below the inputs, on a phone):
@@ -106,6 +108,10 @@ A11Y_JS = """() => {
   };
   relay('status', /^Step [0-9]+ of [0-9]+ done/);
   relay('check', /^Ready:/);
+  for (const [id, name] of [['puzzle-column', 'Puzzle'], ['results-column', 'Results']]) {
+    const e = document.getElementById(id);
+    if (e) { e.setAttribute('role', 'region'); e.setAttribute('aria-label', name); }
+  }
   // Plotly's SVG reads as scattered tick labels, and its toolbar was 8-10 Tab stops a plot, of which a keyboard can
   // use one (zoom and pan need a pointer). The plot becomes one image named by its title and values; Download stays.
   const fmt = (v, tiny) => Number.isInteger(v) ? String(v) : tiny ? v.toExponential(1)
@@ -115,7 +121,7 @@ A11Y_JS = """() => {
     const lines = (gd._fullData || []).map((t) => {
       const xs = Array.from(t.x || []), ys = Array.from(t.y || []);
       const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => x != null && y != null && isFinite(y));
-      if (!pts.length) return '';
+      if (!pts.length) return t.showlegend === false ? '' : t.name;     // a legend entry: "the viewer's step (3)"
       const n = pts.length, [x0, y0] = pts[0], [xn, yn] = pts[n - 1];
       const tiny = Math.max(...pts.map(([, y]) => Math.abs(y))) < 0.01;      // a learning rate, not "0.00"
       const num = (v) => fmt(v, tiny);
@@ -255,7 +261,9 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                elem_id="halting-plot")                                        # title of its own
                 caption(CAPTIONS["halting"])
                 with gr.Tabs():
-                    with gr.Tab("Latents"):
+                    # Rendered while hidden: their pictures load as the run ends, while the files exist (files.py
+                    # deletes them after an hour; a tab first opened later would show broken pictures).
+                    with gr.Tab("Latents", render_children=True):
                         step_md = gr.Markdown(elem_id="latent-step")
                         with gr.Row():
                             z_h_heat = gr.Image(label="z_H change", height=240, **PICTURE)
@@ -264,7 +272,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                             z_h_rgb = gr.Image(label="z_H as colours", height=240, **PICTURE)
                             z_l_rgb = gr.Image(label="z_L as colours", height=240, **PICTURE)
                         caption(CAPTIONS["latents"])
-                    with gr.Tab("Inner recursion"):
+                    with gr.Tab("Inner recursion", render_children=True):
                         inner = gr.Image(label="Inner updates of the selected step", **PICTURE)
                         caption(CAPTIONS["inner"])
                     with gr.Tab("Corrections"):

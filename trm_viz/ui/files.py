@@ -41,7 +41,7 @@ def picture_file(img: Image.Image) -> str:
     try:
         os.utime(path)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)        # (the sweep never removes pictures/ itself)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")      # never serve a half-written file
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -64,7 +64,7 @@ def sweep(max_age_s: float = MAX_AGE_S, now: float | None = None) -> int:
                         removed += 1
                 except OSError:
                     pass          # gone already, or another process's
-            if Path(dirpath) != root:
+            if Path(dirpath) not in (root, root / "pictures"):     # pictures/ is written into all the time
                 _remove_if_empty(Path(dirpath), cutoff)
     cache = Path(get_upload_folder())
     if cache.is_dir():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -129,7 +130,9 @@ def result_views(result: dict) -> tuple:
     step = trace.halt_step or trace.num_steps       # where the viewer opens
     result["step"] = step
     json_path = Path(result.get("json") or export_dir() / f"{_file_stem(result)}.json")
-    if not json_path.exists():       # new, or removed by the cache schedule since
+    try:
+        os.utime(json_path)          # shown again: its hour (files.py) counts from now
+    except FileNotFoundError:        # new, or swept since
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(to_json(trace)))
     result["json"] = str(json_path)

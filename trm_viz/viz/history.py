@@ -116,6 +116,9 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
         if missing:
             lines += ["", f"Run{'s' * (len(missing) > 1)} {', '.join(map(str, missing))} ended without a held-out "
                           "evaluation (a short session's budget ran out first)."]
+        if history.interrupted:
+            lines += ["", f"Run{'s' * (len(history.interrupted) > 1)} {', '.join(map(str, history.interrupted))} "
+                          "ended early (Ctrl-C or SIGTERM)."]
         if history.not_asked:
             lines += ["", f"Run{'s' * (len(history.not_asked) > 1)} {', '.join(map(str, history.not_asked))} "
                           "skipped the held-out evaluation (trained with --no-eval)."]

@@ -89,7 +89,7 @@ def _which(vv: VariantVote) -> str:
         return (f"all {V} variants this checkpoint knows of task `{vv.arc_task_id}`" if vv.available == V
                 else f"the first {V} of the {vv.available} variants this checkpoint knows of task `{vv.arc_task_id}`")
     if vv.task == "maze":
-        return (f"the {V} rotations and mirror images of the maze" if vv.available == V
+        return (f"the {V} rotations and mirror images of the maze" if vv.available in (None, V)
                 else f"{V} of the {vv.available} rotations and mirror images of the maze")
     return (f"{V} symmetric copies of the puzzle (digits relabelled; bands, stacks, rows and columns shuffled; "
             f"some transposed)")
