@@ -289,8 +289,8 @@ def test_arc_task_picker_shows_demonstrations_and_runs(page, registry):
 
 
 def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
-    """On a touch screen Gradio's small buttons (26 px), accordion heads (20 px) and tabs grow to 40 px; a mouse
-    keeps the compact page."""
+    """On a touch screen Gradio's small buttons (26 px), accordion heads (20 px) and tabs grow to 40 px, and Plotly's
+    toolbar keeps one button; a mouse keeps the compact page."""
     heights = "es => es.filter(e => e.offsetParent).map(e => e.getBoundingClientRect().height)"
     targets = "#new, #clear, #undo, #upload, button.label-wrap, button[role=tab]"
     phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
@@ -300,6 +300,11 @@ def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
         pg.wait_for_selector("#editor .ge-cell")
         tall = pg.locator(targets).evaluate_all(heights)
         assert len(tall) >= 8 and min(tall) >= 40, tall
+        # Plotly's toolbar, always shown on touch, keeps only Download: the rest covered the plot's title
+        pg.wait_for_selector("#halting-plot .modebar-btn", state="attached")
+        shown = pg.locator("#halting-plot .modebar-btn").evaluate_all(
+            "bs => bs.filter(b => getComputedStyle(b).display !== 'none').map(b => b.getAttribute('data-title'))")
+        assert shown == ["Download plot as a PNG"], shown
     finally:
         phone.close()
 

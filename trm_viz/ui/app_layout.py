@@ -67,6 +67,9 @@ CSS = """
   button.sm, button.label-wrap, button[role=tab] { min-height: 40px; align-items: center; }
   .overflow-menu > button { min-height: 40px; min-width: 40px; }      /* "More tabs" on a narrow screen */
   .overflow-dropdown button { min-height: 40px; }
+  .modebar-btn:not([data-title="Download plot as a PNG"]) { display: none; }   /* a touch screen shows Plotly's
+     toolbar all the time, over the plot's title; a finger zooms by dragging without it */
+  .modebar-group { padding-left: 0 !important; }
 }
 """
 # Run sits low in the left column and the views at the top of the right one (or below the inputs, on a phone):
