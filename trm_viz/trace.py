@@ -104,7 +104,8 @@ def check_compatible(config, task) -> None:
         raise PuzzleError(f"This checkpoint is {_a(config.task)} model; it cannot run {_a(task.name)} puzzle.")
     if config.seq_len != task.seq_len:
         raise PuzzleError(f"This checkpoint reads {config.seq_len} tokens of {config.vocab_size} kinds; "
-                          f"{_a(task.name)} puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. Use {_a(task.name)} model.")
+                          f"{_a(task.name)} puzzle is {task.seq_len} tokens of {task.vocab_size} kinds. "
+                          f"Use {_a(task.name)} model.")
     if config.vocab_size != task.vocab_size:    # e.g. a 9x9 maze canvas has Sudoku's 81 tokens
         raise PuzzleError(f"This checkpoint reads tokens of {config.vocab_size} kinds; {_a(task.name)} puzzle uses "
                           f"{task.vocab_size} kinds. Use {_a(task.name)} model.")

@@ -43,6 +43,7 @@ def error_line(error: BaseException, limit: int = 200) -> str:
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0][:limit] if lines else ''}"
 
+
 EARLY_LOG = 6          # an early log step: steps 2-6 time a step well before log_every (the budget plans with it)
 METRICS = ("loss", "lm_loss", "q_halt_loss", "halted", "exact", "halt_steps", "q_halt_right", "cell_acc")
 
