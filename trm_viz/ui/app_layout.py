@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -81,85 +82,9 @@ SCROLL_INTO_SIGHT_JS = """(id) => {
 }"""
 SCROLL_TO_RUN_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('status')"
 SCROLL_TO_VIEWER_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('viewer')"
-# Screen readers hear the run's news without its chatter: a hidden polite live region repeats the status line when
-# a run starts, stops, ends or fails (not each "Step k of n done", several a second), and the check line when it
-# finds a problem (not "Ready", after every typed digit). The page's two columns are landmarks to jump between.
-A11Y_JS = """() => {
-  const live = document.createElement('div');
-  live.id = 'trm-live';
-  live.setAttribute('aria-live', 'polite');
-  live.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap';
-  document.body.appendChild(live);
-  const say = (text) => {            // one node per message: a second one must not replace the first unheard
-    const p = document.createElement('p');
-    p.textContent = text;
-    live.appendChild(p);
-    while (live.childElementCount > 3) live.firstElementChild.remove();
-  };
-  const relay = (id, quiet) => {
-    const e = document.getElementById(id);
-    if (!e) return;
-    // the Markdown's own text: the block also holds Gradio's progress tracker ("queue: 1/1 | 0.0s")
-    const read = () => ((e.querySelector('[data-testid="markdown"]') || e).innerText || '').trim();
-    let last = read();                 // what the page opened with is not news
-    new MutationObserver(() => {
-      const text = read();
-      if (text === last) return;
-      last = text;
-      if (text && !quiet.test(text)) say(text);
-    }).observe(e, {childList: true, characterData: true, subtree: true});
-  };
-  relay('status', /^Step [0-9]+ of [0-9]+ done/);
-  relay('check', /^Ready:/);
-  for (const [id, name] of [['puzzle-column', 'Puzzle'], ['results-column', 'Results']]) {
-    const e = document.getElementById(id);
-    if (e) { e.setAttribute('role', 'region'); e.setAttribute('aria-label', name); }
-  }
-  // Plotly's SVG reads as scattered tick labels, and its toolbar was 8-10 Tab stops a plot, of which a keyboard can
-  // use one (zoom and pan need a pointer). The plot becomes one image named by its title and values; Download stays.
-  const fmt = (v, tiny) => Number.isInteger(v) ? String(v) : tiny ? v.toExponential(1)
-    : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1);
-  const describe = (gd) => {
-    const title = ((gd.layout || {}).title || {}).text || 'Plot';
-    const lines = (gd._fullData || []).map((t) => {
-      const xs = Array.from(t.x || []), ys = Array.from(t.y || []);
-      const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => x != null && y != null && isFinite(y));
-      if (!pts.length) return t.showlegend === false ? '' : t.name;     // a legend entry: "the viewer's step (3)"
-      const n = pts.length, [x0, y0] = pts[0], [xn, yn] = pts[n - 1];
-      const tiny = Math.max(...pts.map(([, y]) => Math.abs(y))) < 0.01;      // a learning rate, not "0.00"
-      const num = (v) => fmt(v, tiny);
-      if (n > 20) return `${t.name}: ${n} points, ${num(y0)} at ${x0} to ${num(yn)} at ${xn}`;
-      if (n > 1 && pts.every(([x], i) => x === i + 1))     // per step: "(steps 1-16): 0.01, 0.02, ..."
-        return `${t.name} (steps 1-${n}): ${pts.map(([, y]) => num(y)).join(', ')}`;
-      return `${t.name}: ${pts.map(([x, y]) => `${x}: ${num(y)}`).join(', ')}`;
-    }).filter(Boolean);
-    return [title].concat(lines).join('. ');
-  };
-  const tidy = (box) => {
-    box.querySelectorAll('.modebar-btn, .modebar a').forEach((b) => {
-      if (b.getAttribute('data-title') !== 'Download plot as a PNG' && b.tabIndex !== -1) b.tabIndex = -1;
-    });
-    const gd = box.querySelector('.js-plotly-plot'), svgs = box.querySelectorAll('svg.main-svg');
-    if (!gd || !svgs.length) return;
-    const name = describe(gd);
-    if (svgs[0].getAttribute('aria-label') !== name) {
-      svgs[0].setAttribute('role', 'img');
-      svgs[0].setAttribute('aria-label', name);
-    }
-    svgs.forEach((s, i) => {
-      if (i && s.getAttribute('aria-hidden') !== 'true') s.setAttribute('aria-hidden', 'true');
-    });
-  };
-  let queued = false;             // Plotly redraws in bursts, and a tab's plot appears when the tab opens: tidy
-  new MutationObserver(() => {    // every plot once after each burst
-    if (queued) return;
-    queued = true;
-    setTimeout(() => {
-      queued = false;
-      document.querySelectorAll('.js-plotly-plot').forEach((gd) => tidy(gd.parentElement));
-    }, 150);
-  }).observe(document.body, {childList: true, subtree: true});
-}"""
+# The page's help for screen readers and keyboards: the run's news in a live region, the columns as landmarks, the
+# Plotly plots named by their values with one Tab stop each. Run once on page load; read as JavaScript from its file.
+A11Y_JS = Path(__file__).with_name("page_a11y.js").read_text(encoding="utf-8")
 BIG_TEXT_JS = "(on) => { document.querySelector('.gradio-container').classList.toggle('trm-big', on); return []; }"
 
 

@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from gradio.processing_utils import encode_pil_to_bytes
 from gradio.utils import get_upload_folder
@@ -35,15 +36,21 @@ def export_dir() -> Path:
 
 def picture_file(img: Image.Image) -> str:
     """The picture as a WebP file (Gradio's own encoding of a PIL picture), named by its content: a picture shown
-    again reuses its file, touched so that the sweep counts its hour from now."""
+    again reuses its file."""
     data = encode_pil_to_bytes(img, "webp")
     path = app_folder() / "pictures" / f"{hashlib.sha256(data).hexdigest()[:32]}.webp"
+    return keep_or_write(path, lambda: data)       # (the sweep never removes pictures/ itself)
+
+
+def keep_or_write(path: Path, data: Callable[[], bytes]) -> str:
+    """A file shown again is touched, so that the sweep counts its hour from now; a new (or swept) one is written,
+    under a temporary name first: a half-written file is never served."""
     try:
         os.utime(path)
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)        # (the sweep never removes pictures/ itself)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")      # never serve a half-written file
-        tmp.write_bytes(data)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        tmp.write_bytes(data())
         os.replace(tmp, path)
     return str(path)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import gradio as gr
@@ -24,7 +23,7 @@ from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, la
 from ..viz.plots import halting_figure
 from ..viz.vote import vote_image, vote_summary
 from ..vote import DEFAULT_VARIANTS
-from .files import export_dir, picture_file
+from .files import export_dir, keep_or_write, picture_file
 
 log = logging.getLogger(__name__)
 IDLE_STATUS = "Press **Run** to watch the model refine its answer."
@@ -130,12 +129,7 @@ def result_views(result: dict) -> tuple:
     step = trace.halt_step or trace.num_steps       # where the viewer opens
     result["step"] = step
     json_path = Path(result.get("json") or export_dir() / f"{_file_stem(result)}.json")
-    try:
-        os.utime(json_path)          # shown again: its hour (files.py) counts from now
-    except FileNotFoundError:        # new, or swept since
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(to_json(trace)))
-    result["json"] = str(json_path)
+    result["json"] = keep_or_write(json_path, lambda: json.dumps(to_json(trace)).encode())
     changes = revisions_first(cell_changes(trace))
     summary = summary_line(trace) + (f" The table lists the first {MAX_TABLE_ROWS} of {len(changes)} changes."
                                      if len(changes) > MAX_TABLE_ROWS else "")
