@@ -73,6 +73,7 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     rows = [json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in rows]
     assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
+    assert [r["run"] for r in rows] == [1 if r["step"] <= 6 else 2 for r in rows]   # each line names its run
     # how far each run is through its budget (the progress bar of the log), as of the step before the line
     used = [r.get("budget_used") for r in rows if r["step"] in (1, 6, 7, 11) and "loss" in r]
     assert used == pytest.approx([0.0, 5 / 6, 0.0, 4 / 5], abs=1e-6)

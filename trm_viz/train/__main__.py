@@ -65,11 +65,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class RunLog:
-    """Progress lines to stdout + train.log, metrics to metrics.jsonl (rank 0 only; earlier runs' logs kept)."""
+    """Progress lines to stdout + train.log, metrics to metrics.jsonl (rank 0 only; earlier runs' logs kept).
+    Each metrics line names its ``run`` (1, 2, ...: the card's runs, in order), since ``elapsed_s`` restarts at 0
+    in every run of a resumed training."""
 
-    def __init__(self, out: Path, previous: dict[str, str], active: bool, t0: float):
+    def __init__(self, out: Path, previous: dict[str, str], active: bool, t0: float, run: int = 1):
         self.active = active
         self.t0 = t0
+        self.run = run
         if active:
             out.mkdir(parents=True, exist_ok=True)
             for name in ("train.log", "metrics.jsonl"):
@@ -86,7 +89,7 @@ class RunLog:
     def metrics(self, m: dict) -> None:
         if not self.active:
             return
-        m = {"elapsed_s": round(time.time() - self.t0, 1), **m}
+        m = {"run": self.run, "elapsed_s": round(time.time() - self.t0, 1), **m}
         self.metrics_f.write(json.dumps({k: round(v, 6) if isinstance(v, float) else v for k, v in m.items()}) + "\n")
         self.metrics_f.flush()
         bar = ""
@@ -97,6 +100,11 @@ class RunLog:
                   f"train exact {100 * m['exact']:5.1f}% cells {100 * m['cell_acc']:5.1f}% | halt step "
                   f"{m['halt_steps']:4.1f} | lr {m['lr']:.2e} | {m['steps_per_s']:6.2f} steps/s | "
                   f"{m['elapsed_s']:.0f} s{bar}")
+
+    def eval_result(self, step: int, result: dict) -> None:
+        if self.active:
+            self.metrics_f.write(json.dumps({"run": self.run, "step": step, "eval": result}) + "\n")
+            self.metrics_f.flush()
 
     def close(self) -> None:
         if self.active:
@@ -208,7 +216,8 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                              "arc_subsets or seed?)")
         mcfg = mcfg.replace(num_puzzle_identifiers=data.num_puzzle_identifiers, puzzle_names=data.puzzle_names)
 
-    log = RunLog(out, resume.logs if resume else {}, active=rank == 0, t0=t0)
+    log = RunLog(out, resume.logs if resume else {}, active=rank == 0, t0=t0,
+                 run=len(resume.card.get("runs", [])) + 1 if resume else 1)
     trainer = Trainer(tcfg, mcfg, data, device, start_step=resume.step if resume else 0,
                       raw_state=resume.raw_state if resume else None, ema_state=resume.ema_state if resume else None,
                       rank=rank, world_size=world, say=log.line)
@@ -320,7 +329,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
                 eval_result["hard"] = {**hard_info, **{k: h[k] for k in ("n", "exact_by_step", "cell_acc_by_step",
                                                                          "exact_at_halt", "halt_accuracy",
                                                                          "mean_steps", "seconds")}}
-            log.metrics_f.write(json.dumps({"step": trainer.step, "eval": eval_result}) + "\n")
+            log.eval_result(trainer.step, eval_result)
         card = resume.card if resume and resume.card else new_card(task)
         minutes = (time.time() - t0) / 60
         add_run(card, device=device, processes=world, steps_start=start_step, steps_end=trainer.step,
