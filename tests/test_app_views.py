@@ -157,6 +157,28 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     assert back[RESULT]["trace"].num_steps < 16 and back[STATUS].startswith("**Stopped** after step")
 
 
+def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handlers):
+    """Run a puzzle, change H_cycles or the model, run it again: the halting plot shows both, the earlier run
+    dashed and named by what differed; a rerun with the same settings keeps that comparison, a new puzzle drops it."""
+    inputs, runs, session = handlers
+
+    def plot_names(H_cycles: int, puzzle: str = EASY) -> list[str]:
+        request, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, 8,
+                                  H_cycles, 2)
+        *_, done = runs.run(request)
+        return [t.name for t in done[PLOT].data]
+
+    assert not [n for n in plot_names(2) if "previous" in n]                   # nothing to compare with yet
+    deeper = plot_names(1)
+    assert {"q_halt, previous run (H_cycles 2)", "cells right, previous run (H_cycles 2)"} <= set(deeper)
+    assert "q_halt probability" in deeper
+    assert plot_names(1) == deeper                                             # the same settings again
+    inputs.shipped_chosen("sudoku", "sudoku", session)                         # the paper model, same puzzle
+    assert "q_halt, previous run (model sudoku-tiny, H_cycles 1)" in plot_names(2)
+    other = EASY.replace("53..7", "5..67", 1)                                  # another puzzle: no comparison
+    assert not [n for n in plot_names(3, other) if "previous" in n]
+
+
 def test_the_status_line_says_when_the_views_show_another_puzzle_or_model(handlers):
     inputs, runs, session = handlers
     *_, done = runs.run(_request(runs, session, steps=2))

@@ -151,6 +151,18 @@ def test_halting_figure(sudoku):
     assert "cells right" not in [t.name for t in plots.halting_figure(unknown).data]
 
 
+def test_halting_figure_draws_a_previous_run_beside(sudoku):
+    """A longer earlier run of the puzzle, named by the visitor's own file: drawn whole, named as plain text."""
+    previous = {"q_halt": [0.1, 0.2, 0.3, 0.4, 0.6, 0.9], "accuracy": [0.5] * 6, "halt_step": 5,
+                "name": "previous run (<b>my</b> model)"}
+    fig = plots.halting_figure(sudoku["trace"], current=2, previous=previous)
+    shown = {t.name: t for t in fig.data}
+    q = shown["q_halt, previous run (&lt;b&gt;my&lt;/b&gt; model)"]
+    assert list(q.y) == previous["q_halt"] and q.line.dash == "dash"
+    assert list(shown["halts at step 5, previous run (&lt;b&gt;my&lt;/b&gt; model)"].x) == [5]
+    assert "q_halt probability" in shown and tuple(fig.layout.xaxis.range) == (0.5, 6.5)   # both runs fit
+
+
 def test_corrections_classified(sudoku):
     tr, fixed, broken = sudoku["trace"], sudoku["fixed"], sudoku["broken"]
     later = corrections.cell_changes(tr, first_step=2)

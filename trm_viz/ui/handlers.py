@@ -16,7 +16,7 @@ from ..model.checkpoints import CheckpointError
 from ..tasks import PuzzleError, get_task
 from ..trace import known_arc_tasks, puzzle_identifier, task_of
 from ..viz.animation import animation_gif
-from ..viz.plots import halting_figure
+from ..viz.plots import halting_figure, run_curves
 from ..viz.viewer_data import viewer_data
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
@@ -146,6 +146,7 @@ class RunHandlers:
                   "shipped": request.get("shipped"), "config": loaded.config,     # the vote runs the same model
                   "model_id": model_id(self.registry, task_name, request["user_model"], request.get("shipped")),
                   "clicked": clicked}
+        result["previous"] = ss.compared_run(desk, task_name, puzzle, trace, result["model_id"], run_curves(trace))
         if not _on_screen(desk, task_name):
             desk["kept"][task_name] = result        # shown when the user comes back to this puzzle type
             yield (skip,) * 15      # Gradio applies a generator's last outputs again when it ends: not this type's
@@ -164,7 +165,8 @@ class RunHandlers:
             return (gr.skip(),) * 9
         result["step"] = step    # kept in the session's state object: the vote opens at the step being looked at
         votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
-        return (halting_figure(trace, step), *step_images(trace, step), f"Showing step {step}.", *votes)
+        return (halting_figure(trace, step, previous=result.get("previous")), *step_images(trace, step),
+                f"Showing step {step}.", *votes)
 
     def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> Iterator[tuple]:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and

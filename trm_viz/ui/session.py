@@ -26,8 +26,34 @@ def new_session() -> dict[str, Any]:
         "shipped": {t: None for t in TASK_NAMES},   # the shipped checkpoint picked per task (None: the default)
         "user_model": None,                         # key of the user's own checkpoint (trm_viz.ui.models)
         "runs": {"stop_at": 0.0, "live": [],        # Stop and the runs shown (trm_viz.ui.handlers): when Stop was
-                 "task": None, "kept": {}},         # pressed, runs asked for, the type on screen, others' last runs
+                 "task": None, "kept": {},          # pressed, runs asked for, the type on screen, others' last runs,
+                 "last": {}},                       # and each type's last run's curves (compared_run)
     }
+
+
+def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, curves: dict) -> dict | None:
+    """The run to draw beside this one in the halting plot: the last run of the same puzzle with another model or
+    depth (H_cycles, L_cycles), named by what differed, e.g. "previous run (model sudoku-tiny, H_cycles 1)". A rerun with the same
+    settings keeps the comparison it had. None for a new puzzle. ``desk`` is the session's "runs"; ``curves`` is
+    ``viz.plots.run_curves(trace)``; ``model`` says which model ran (ui.models.model_id)."""
+    meta = trace.meta
+    me = {"puzzle": (puzzle.grid.tobytes(), puzzle.grid.shape, puzzle.arc_task_id), "model": model,
+          "H_cycles": meta["H_cycles"], "L_cycles": meta["L_cycles"], **curves}
+    last = desk.setdefault("last", {}).get(task)
+    if last is None or last["puzzle"] != me["puzzle"]:
+        shown = None
+    elif (last["model"], last["H_cycles"], last["L_cycles"]) == (me["model"], me["H_cycles"], me["L_cycles"]):
+        shown = last.get("shown")
+    else:
+        user_key, shipped_folder = last["model"]
+        model_name = (f"model {shipped_folder}" if not user_key else "your checkpoint" if not me["model"][0]
+                      else "your checkpoint before")
+        differs = ([model_name] if last["model"] != me["model"] else []) + [
+            f"{k} {last[k]}" for k in ("H_cycles", "L_cycles") if last[k] != me[k]]
+        shown = {k: last[k] for k in ("q_halt", "accuracy", "halt_step")}
+        shown["name"] = f"previous run ({', '.join(differs)})"
+    desk["last"][task] = {**me, "shown": shown}
+    return shown
 
 
 def shipped(session: dict, task: str) -> str | None:

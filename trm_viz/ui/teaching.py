@@ -53,7 +53,8 @@ CAPTIONS = {
     "halting": (
         "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "
         "line it would stop (the circled step). **Green**: share of cells right, when the answer is known. "
-        "**Blue dotted**: mean confidence of the chosen values."),
+        "**Blue dotted**: mean confidence of the chosen values. **Faded dashes**: your last run of the same puzzle "
+        "with another model or depth (Run settings), to compare when each gets it right and stops."),
     "latents": (
         "Top: how far each cell's **z_H** (answer state) and **z_L** (scratchpad) moved during the selected step; "
         "dark = still, yellow = moved most, on one scale for the whole run. Bottom: each cell's latent projected on "

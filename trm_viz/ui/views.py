@@ -135,9 +135,9 @@ def result_views(result: dict) -> tuple:
                                      if len(changes) > MAX_TABLE_ROWS else "")
     votes = vote_views(result, step) if result.get("vote") else (
         vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
-    return (status_line(trace), halting_figure(trace, step), result, *step_images(trace, step),
-            f"Showing step {step}.", summary, corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)),
-            str(json_path), *votes)
+    plot = halting_figure(trace, step, previous=result.get("previous"))
+    return (status_line(trace), plot, result, *step_images(trace, step), f"Showing step {step}.", summary,
+            corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)), str(json_path), *votes)
 
 
 def status_line(trace: Trace) -> str:

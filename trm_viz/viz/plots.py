@@ -18,13 +18,48 @@ from .style import ACCURACY, CONFIDENCE, CURSOR, Q_HALT, THRESHOLD
 HALT_THRESHOLD = 0.5
 
 
-def halting_figure(trace: Trace, current: int | None = None, height: int = 340):
-    """Plotly figure of q_halt, accuracy (when known) and mean confidence per step; ``current`` draws a cursor."""
+def run_curves(trace: Trace) -> dict:
+    """What another run's figure needs of this one to draw it beside (``halting_figure(previous=...)``): its
+    q_halt and cells-right curves and halting step, as plain lists (kept in the visitor's session)."""
+    s = step_summary(trace)
+    return {"q_halt": s["q_halt_prob"].tolist(), "halt_step": trace.halt_step,
+            "accuracy": None if s["accuracy"] is None else s["accuracy"].tolist()}
+
+
+def _previous_traces(fig, previous: dict) -> None:
+    """The previous run of the same puzzle, named by what differed (``previous["name"]``), in the same colours,
+    dashed and faded: how another depth or model changes when the answer comes right and when q_halt says stop."""
+    import plotly.graph_objects as go
+
+    name = escape(previous["name"])      # it may name the visitor's own checkpoint file: plain text, never markup
+    faded = dict(opacity=0.55, legendrank=1100)    # drawn under this run's curves, listed after them
+    q = np.asarray(previous["q_halt"], dtype=np.float64)
+    xs = np.arange(1, q.size + 1)
+    fig.add_trace(go.Scatter(x=xs, y=q, name=f"q_halt, {name}", mode="lines", **faded,
+                             line=dict(color=Q_HALT, width=2, dash="dash"),
+                             hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
+    if previous.get("accuracy") is not None:
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name=f"cells right, {name}", mode="lines", **faded,
+                                 line=dict(color=ACCURACY, width=2, dash="dash"),
+                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells right ({name})<extra></extra>"))
+    k = previous.get("halt_step")
+    if k:
+        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"halts at step {k}, {name}", mode="markers",
+                                 **faded, marker=dict(color=Q_HALT, size=12, symbol="circle-open", line=dict(width=2)),
+                                 hovertemplate=f"halts at step {k} ({name})<extra></extra>"))
+
+
+def halting_figure(trace: Trace, current: int | None = None, height: int = 340, previous: dict | None = None):
+    """Plotly figure of q_halt, accuracy (when known) and mean confidence per step; ``current`` draws a cursor;
+    ``previous`` (``run_curves`` of another run of the puzzle, plus its ``name``) is drawn dashed beside."""
     import plotly.graph_objects as go  # imported here: only callers that want a Plotly figure pay for it
 
     s = step_summary(trace)
     steps = np.arange(1, trace.num_steps + 1)
     fig = go.Figure()
+    if previous is not None:
+        _previous_traces(fig, previous)
+        height += 40        # its two or three legend entries: the plot area keeps its size
     fig.add_trace(go.Scatter(x=steps, y=s["q_halt_prob"], name="q_halt probability", mode="lines+markers",
                              line=dict(color=Q_HALT, width=3),
                              hovertemplate="step %{x}: q_halt %{y:.3f}<extra></extra>"))
@@ -57,7 +92,8 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340):
                       title=dict(text="Halting and accuracy per supervision step", font=dict(size=14)))
     # No x-axis title: the figure's title names the axis, and a title below the axis collides with the legend once
     # a narrow (phone) screen wraps the legend onto several rows.
-    fig.update_xaxes(dtick=1, range=[0.5, trace.num_steps + 0.5])
+    longest = max(trace.num_steps, len(previous["q_halt"]) if previous is not None else 0)
+    fig.update_xaxes(dtick=1, range=[0.5, longest + 0.5])
     fig.update_yaxes(range=[-0.03, 1.05])
     return fig
 
