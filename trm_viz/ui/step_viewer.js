@@ -36,7 +36,11 @@ function announce() {
     + `${(100 * s.acc).toFixed(0)}% of cells right${s.exact ? ', whole answer right' : ''}`;
   live.textContent = text + '.';
 }
-function settle() { announce(); trigger('step_change', {step}); }
+// One event object, updated in place: Gradio 6.31's trigger_mode="always_last" does not send the latest of the
+// events fired while the server is busy but re-sends the running one's own data (Blocks' dispatch(e) after the
+// run). That data is this object, so the re-sent event says the step the viewer is on now, not the one of the burst.
+const settled = {step: 0};
+function settle() { announce(); settled.step = step; trigger('step_change', settled); }
 function playButton(on) {
   const b = el.querySelector('.sv-play');
   if (b) { b.textContent = on ? '\u23F8' : '\u25B6'; b.setAttribute('aria-label', on ? 'Pause' : 'Play the steps'); }
