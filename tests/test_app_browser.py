@@ -311,6 +311,13 @@ def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
         shown = pg.locator("#halting-plot .modebar-btn").evaluate_all(
             "bs => bs.filter(b => getComputedStyle(b).display !== 'none').map(b => b.getAttribute('data-title'))")
         assert shown == ["Download plot as a PNG"], shown
+        # "Large text" zooms the puzzle grids by 1.3: they still fit the phone's column (the ninth column was cut)
+        right = "e => e.getBoundingClientRect().right"
+        assert pg.locator("#editor .ge-grid").evaluate(right) < 380
+        pg.get_by_text("Large text (for a projector)").click()
+        wait_for(lambda: pg.locator("#editor .ge-grid").evaluate("e => getComputedStyle(e).zoom"),
+                 lambda z: z == "1.3", "the zoom")
+        wait_for(lambda: pg.locator("#editor .ge-grid").evaluate(right), lambda x: x < 380, "the zoomed grid fits")
     finally:
         phone.close()
 

@@ -27,12 +27,14 @@ const legendMap = () => {
 };
 const grid = () => Array.isArray(props.value) ? props.value : [];
 const dims = () => [grid().length, grid().length ? grid()[0].length : 0];
+// "Large text" zooms the grid (zoom: 1.3 in the page's CSS), and a zoomed grid must fit too.
+const zoom = () => { const g = gridEl(); return (g && parseFloat(getComputedStyle(g).zoom)) || 1; };
 // Cells fit the column (an overflowing grid covers its neighbours and steals their clicks): at most 32 px, at
 // most 480 px in all, never wider than this component.
 const cellPx = () => {
   const [h, w] = dims();
   if (props.cell_px > 0) return props.cell_px;
-  const room = Math.min(480, (el.clientWidth || 480) - 6);
+  const room = Math.min(480, ((el.clientWidth || 480) - 6) / zoom());
   return Math.max(6, Math.min(32, Math.floor(room / Math.max(w, 1)), Math.floor(480 / Math.max(h, 1))));
 };
 const tools = () => {
@@ -307,8 +309,9 @@ function typeDigit(code) {            // a Sudoku digit (0 clears) into the sele
   commit(work);
 }
 watch(['value', 'mode', 'legend', 'cell_px'], render);
-let width = el.clientWidth;
-new ResizeObserver(() => {                       // redraw when the column width changes, never mid-drag
-  if (el.clientWidth !== width && !drag) { width = el.clientWidth; render(); }
+const fit = () => `${el.clientWidth} ${zoom()}`;
+let fitted = fit();
+new ResizeObserver(() => {                       // redraw when the column width or the zoom changes, never mid-drag
+  if (fit() !== fitted && !drag) { fitted = fit(); render(); }
 }).observe(el);
 render();

@@ -87,6 +87,7 @@ function keyboardRing() {      // the grid outlined while the viewer has keyboar
 }
 el.addEventListener('focus', keyboardRing);
 el.addEventListener('blur', keyboardRing);
+const zoom = () => { const g = el.querySelector('.sv-grid'); return (g && parseFloat(getComputedStyle(g).zoom)) || 1; };
 function draw() {
   const d = data(); if (!d) return;
   if (!el.querySelector('.sv-grid')) { shell(); return; }
@@ -99,7 +100,7 @@ function draw() {
   const sol = layer === 'solution' && d.solution ? d.solution : null;
   if (layer === 'solution' && !sol) layer = 'answer';
   const g = sol || s, same = !sol || (s.h === sol.h && s.w === sol.w);
-  const room = Math.min(420, (el.clientWidth || 420) - 6);    // fit the column: never overflow onto neighbours
+  const room = Math.min(420, ((el.clientWidth || 420) - 6) / zoom());    // fit the column, even zoomed
   const px = Math.max(5, Math.min(32, Math.floor(room / Math.max(g.w, 1)), Math.floor(420 / Math.max(g.h, 1))));
   const box = d.style === 'text' && g.h === 9 && g.w === 9;
   let html = '';
@@ -196,7 +197,8 @@ el.addEventListener('keydown', (e) => {
   goto(step + (e.key === 'ArrowRight' ? 1 : -1));
 });
 watch('value', () => { ring = null; shell(); });
-let width = el.clientWidth;
-new ResizeObserver(() => { if (el.clientWidth !== width) { width = el.clientWidth; draw(); } }).observe(el);
+const fit = () => `${el.clientWidth} ${zoom()}`;    // the column's width, and "Large text"'s zoom of the grid
+let fitted = fit();
+new ResizeObserver(() => { if (fit() !== fitted) { fitted = fit(); draw(); } }).observe(el);
 watch('selected', () => { const s = props.selected; if (s && s.step != null) goto(s.step, s.r, s.c); });
 shell();
