@@ -123,6 +123,10 @@ def test_sudoku_keyboard(page):
     wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[8][0] == 6, "pad typed 6 at (9, 1)")
     page.click('#sudoku .ge-digit[data-digit="0"]')
     wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[8][0] == 0, "pad cleared (9, 1)")
+    page.keyboard.press("8")               # the pad keeps the keyboard in the grid: a key goes on from the pad
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("7")
+    wait_for(lambda: echo(page), lambda v: len(v) == 9 and v[7][0] == 7 and v[8][0] == 8, "keys after the pad")
     # A server update (gr.update with the task's mode and legend) redraws the editor.
     page.click("#reset")
     wait_for(lambda: page.locator('#sudoku .ge-cell[data-r="0"][data-c="0"]').inner_text(), lambda t: t == "",

@@ -256,6 +256,9 @@ el.addEventListener('focusin', (e) => {
   keyboardRing();
 });
 el.addEventListener('focusout', () => setTimeout(keyboardRing, 0));
+el.addEventListener('mousedown', (e) => {       // a pad press leaves the focus in the grid: keys go on typing
+  if (e.target.closest && e.target.closest('.ge-digit')) e.preventDefault();
+});
 el.addEventListener('click', (e) => {                 // keyboard activation of a tool button (pointers: pointerdown)
   const t = e.target.closest ? e.target.closest('.ge-tool') : null;
   if (t) pickTool(t);
