@@ -16,6 +16,7 @@ from trm_viz.ui.handlers import RunHandlers
 from trm_viz.ui.views import IDLE_STATUS
 from trm_viz.ui.input_handlers import TASK_OUTPUTS, InputHandlers
 from trm_viz.trace import known_arc_tasks
+from trm_viz.viz.viewer_data import viewer_data
 
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -177,6 +178,28 @@ def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handle
     assert "q_halt, previous run (model sudoku-tiny, H_cycles 1)" in plot_names(2)
     other = EASY.replace("53..7", "5..67", 1)                                  # another puzzle: no comparison
     assert not [n for n in plot_names(3, other) if "previous" in n]
+
+
+def test_an_arc_answer_counts_the_same_cells_right_in_every_view(registry):
+    """The status line, the viewer, the plot and the JSON export give one "cells right" per step (the status line
+    said 80% where the viewer said 66.7%: it counted the answer's end-of-row markers as cells)."""
+    if "arc" not in registry.available() or "0d3d703e" not in known_arc_tasks(registry.config("arc")):
+        pytest.skip("needs the shipped ARC checkpoint, trained on 0d3d703e")
+    inputs, runs, session = InputHandlers(registry), RunHandlers(registry), ss.new_session()
+    inputs.task_changed("arc", session)
+    inputs.arc_picked("0d3d703e", session)             # (a skip when switching to ARC already showed it)
+    grid = session["grids"]["arc"]
+    assert ss.source(session, "arc").arc_task_id == "0d3d703e"
+    request, _ = runs.prepare("arc", grid, session, "0d3d703e", 4, 0, 0)
+    *_, done = runs.run(request)
+    trace = done[RESULT]["trace"]
+    viewer = [s["acc"] for s in viewer_data(trace, get_task("arc"), request["puzzle"])["steps"]]
+    plotted = list(next(t for t in done[PLOT].data if t.name == "cells right").y)
+    exported = [s["cell_accuracy"] for s in json.loads(Path(done[JSON_FILE]).read_text())["steps"]]
+    assert viewer == pytest.approx(plotted, abs=1e-4) and exported == pytest.approx(plotted, abs=1e-4)
+    k = (trace.halt_step or trace.num_steps) - 1
+    if not trace.exact[k]:                             # the README's example: wrong at step 1, 6 of 9 cells right
+        assert f"({plotted[k]:.0%} of cells right)" in done[STATUS]
 
 
 def test_the_status_line_says_when_the_views_show_another_puzzle_or_model(handlers):

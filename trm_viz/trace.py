@@ -65,13 +65,30 @@ class Trace:
             return None
         return self.correct.reshape(self.num_steps, -1).all(axis=1)
 
+    def correct_cells(self, i: int) -> np.ndarray | None:
+        """(h, w) bool over the answer grid of step ``i`` (from 0): the cell equals the known solution's (a cell
+        outside the solution is wrong) and, where the cells are the tokens one to one (Sudoku, a maze, a full-canvas
+        ARC answer), its token is right too (a padding token decodes to a wall, yet is no answer). The one
+        definition of a right cell: the viewer, pictures, plots, status line and JSON all count these."""
+        if self.solution is None:
+            return None
+        answer, solution = np.asarray(self.answers[i]), np.asarray(self.solution)
+        right = np.zeros(answer.shape, dtype=bool)
+        if solution.ndim == 2 and answer.ndim == 2:
+            hh, ww = min(answer.shape[0], solution.shape[0]), min(answer.shape[1], solution.shape[1])
+            right[:hh, :ww] = answer[:hh, :ww] == solution[:hh, :ww]
+        tokens = None if self.correct is None else np.asarray(self.correct).reshape(self.num_steps, -1)[i]
+        if tokens is not None and tokens.size == right.size:
+            right &= tokens.reshape(right.shape)
+        return right
+
     @property
     def cell_accuracy(self) -> np.ndarray | None:
-        """(N,) fraction of the scored cells (label not padding) that are right at each step."""
-        if self.correct is None:
+        """(N,) fraction of the answer grid's cells that are right at each step (``correct_cells``; an ARC answer's
+        end-of-row markers are not cells)."""
+        if self.solution is None:
             return None
-        scored = (self.label_tokens != 0).reshape(-1)
-        return self.correct.reshape(self.num_steps, -1)[:, scored].mean(axis=1)
+        return np.array([float(c.mean()) if c.size else 0.0 for c in map(self.correct_cells, range(self.num_steps))])
 
 
 # --- recording ----------------------------------------------------------------------------------------------------

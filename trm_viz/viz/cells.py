@@ -68,20 +68,12 @@ def step_cells(trace: Trace, step: int) -> StepCells:
     i = check_step(trace, step)
     answer = np.asarray(trace.answers[i])
     previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
-    correct = None if trace.solution is None else ~differs(answer, np.asarray(trace.solution))
-    if correct is not None and trace.correct is not None:
-        # Where cells are the tokens one to one (Sudoku, a maze, a full-canvas ARC answer), a cell is right only
-        # if its token is: a padding token decodes to a wall, yet it is no answer (the status line and the exact
-        # check count tokens; the viewer and plots must agree with them).
-        tokens = np.asarray(trace.correct).reshape(trace.num_steps, -1)[i]
-        if tokens.size == correct.size:
-            correct = correct & tokens.reshape(correct.shape)
     return StepCells(
         step=i + 1,
         answer=answer,
         previous=previous,
         changed=differs(answer, previous),
-        correct=correct,
+        correct=trace.correct_cells(i),
         confidence=crop(np.asarray(trace.confidence[i], dtype=np.float32), answer.shape),
         z_H_delta=crop(np.asarray(trace.z_H_delta[i], dtype=np.float32), answer.shape),
         z_L_delta=crop(np.asarray(trace.z_L_delta[i], dtype=np.float32), answer.shape),
