@@ -32,7 +32,7 @@ CSS = """
 outline: none;
 .ge-tools { display: flex; flex-wrap: wrap; gap: 4px; margin: 0 0 6px 0; align-items: center; }
 .ge-tool { display: inline-flex; align-items: center; gap: 4px; padding: 4px 10px 4px 5px; min-height: 34px;
-  border-radius: 6px;
+  border-radius: 6px; margin: 0 !important;     /* Gradio's page gives every button but a last one 4 px below */
   border: 2px solid #d1d5db; background: #fff; cursor: pointer; font-size: 13px; color: #111827; }
 .ge-tool.on { border-color: #2563eb; box-shadow: 0 0 0 2px #bfdbfe; }
 .ge-swatch { width: 16px; height: 16px; border-radius: 3px; border: 1px solid #9ca3af; display: inline-block; }
@@ -48,7 +48,7 @@ outline: none;
 .ge-grid.kbd { outline: 3px solid #2563eb; outline-offset: 2px; }
 .ge-help { font-size: 12px; color: #6b7280; margin-top: 4px; }
 .ge-pad { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 6px; }
-.ge-digit { min-width: 34px; height: 34px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
+.ge-digit { margin: 0 !important; min-width: 34px; height: 34px; border-radius: 6px; border: 1px solid #d1d5db; background: #fff;
   font-size: 16px; font-weight: 600; color: #111827; cursor: pointer; padding: 0 6px; }
 .ge-digit:active { background: #dbeafe; }
 /* Dark mode: the cells stay light; the help line, the digit pad and the tools follow the page. */
