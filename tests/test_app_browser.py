@@ -294,6 +294,25 @@ def test_arc_task_picker_shows_demonstrations_and_runs(page, registry):
     assert page.locator("#vote-image img").count() == 1
 
 
+def test_pictures_the_sweep_deleted_come_back_when_their_tab_opens(page):
+    """A run left open past the hourly sweep (files.py), then shown to a class: the pictures of a tab opened then
+    are written again and load, not broken; the Latents tab's pictures load with the run (not lazily, later)."""
+    from trm_viz.ui.files import sweep
+
+    page.click("#run-button")
+    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), "the run", 120)
+    loaded = "es => es.map(i => i.loading + ' ' + (i.complete && i.naturalWidth > 0))"
+    latents = page.locator("#results-column img")
+    wait_for(lambda: latents.evaluate_all(loaded), lambda v: v == ["eager true"] * 4, "the Latents pictures")
+    assert sweep(max_age_s=-1) >= 5                                 # the hour is over: every file is gone
+    page.click("button[role=tab]:has-text('Inner recursion')")
+    strip = page.get_by_role("button", name=re.compile("^Step [0-9]+: the answer decoded"))
+    wait_for(lambda: strip.locator("img").evaluate_all(loaded), lambda v: v == ["eager true"], "the inner strip")
+    page.click("button[role=tab]:has-text('Latents')")
+    wait_for(lambda: latents.evaluate_all(loaded), lambda v: len(v) >= 4 and set(v) == {"eager true"},
+             "the Latents pictures again")        # (and the inner strip's, kept in the page after its tab closed)
+
+
 def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
     """On a touch screen Gradio's small buttons (26 px), accordion heads (20 px) and tabs grow to 40 px, and Plotly's
     toolbar keeps one button; a mouse keeps the compact page."""

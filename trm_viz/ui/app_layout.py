@@ -84,7 +84,7 @@ SCROLL_TO_RUN_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('status')"
 SCROLL_TO_VIEWER_JS = f"() => ({SCROLL_INTO_SIGHT_JS})('viewer')"
 # The page's help for screen readers and keyboards: the run's news in a live region, the columns as landmarks, the
 # Plotly plots named by their values with one Tab stop each. Run once on page load; read as JavaScript from its file.
-A11Y_JS = Path(__file__).with_name("page_a11y.js").read_text(encoding="utf-8")
+PAGE_JS = Path(__file__).with_name("page.js").read_text(encoding="utf-8")
 BIG_TEXT_JS = "(on) => { document.querySelector('.gradio-container').classList.toggle('trm-big', on); return []; }"
 
 
@@ -189,9 +189,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                elem_id="halting-plot")                                        # title of its own
                 caption(CAPTIONS["halting"])
                 with gr.Tabs():
-                    # Rendered while hidden: their pictures load as the run ends, while the files exist (files.py
-                    # deletes them after an hour; a tab first opened later would show broken pictures).
-                    with gr.Tab("Latents", render_children=True):
+                    with gr.Tab("Latents") as latents_tab:
                         step_md = gr.Markdown(elem_id="latent-step")
                         with gr.Row():
                             z_h_heat = gr.Image(label="z_H change", height=240, **PICTURE)
@@ -200,7 +198,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                             z_h_rgb = gr.Image(label="z_H as colours", height=240, **PICTURE)
                             z_l_rgb = gr.Image(label="z_L as colours", height=240, **PICTURE)
                         caption(CAPTIONS["latents"])
-                    with gr.Tab("Inner recursion", render_children=True):
+                    with gr.Tab("Inner recursion") as inner_tab:
                         inner = gr.Image(label="Inner updates of the selected step", **PICTURE)
                         caption(CAPTIONS["inner"])
                     with gr.Tab("Corrections"):
@@ -229,6 +227,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         gif_btn = gr.Button("Make the GIF", size="sm", elem_id="make-gif")
                         gif_file = gr.File(label="Refinement GIF", interactive=False, elem_id="gif-file")
                         gif_view = gr.Image(label="Preview", interactive=False, height=300,
+                                            buttons=["fullscreen", "download"],      # no "share" (as PICTURE)
                                             alt_text="The refinement GIF: the answer at each step, one frame a step")
                         caption(CAPTIONS["export"])
                         caption(API_HELP)
@@ -242,7 +241,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # One queue for the page's load answer and task switches: processed in order, a late load answer (for the
         # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
-        demo.load(None, None, None, js=A11Y_JS, **PRIVATE)
+        demo.load(None, None, None, js=PAGE_JS, **PRIVATE)
         demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
                   **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(
@@ -288,6 +287,10 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
                                                           vote_md, vote_img],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
+        # A hidden tab's pictures are fetched when it opens, maybe after the sweep deleted them (files.py).
+        for pictures_tab in (latents_tab, inner_tab):
+            pictures_tab.select(runs.pictures_tab_opened, [result], [z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner],
+                                show_progress="hidden", **PRIVATE)
         voted = vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
                                show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         # An edit or another model while the run or vote went: say so once it has ended.

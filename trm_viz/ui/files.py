@@ -34,11 +34,13 @@ def export_dir() -> Path:
     return folder
 
 
-def picture_file(img: Image.Image) -> str:
+def picture_file(img: Image.Image, fresh: bool = False) -> str:
     """The picture as a WebP file (Gradio's own encoding of a PIL picture), named by its content: a picture shown
-    again reuses its file."""
+    again reuses its file. ``fresh``: under a new name, which a browser fetches again (one whose fetch failed, the
+    file having been swept, keeps showing the broken picture for that name)."""
     data = encode_pil_to_bytes(img, "webp")
-    path = app_folder() / "pictures" / f"{hashlib.sha256(data).hexdigest()[:32]}.webp"
+    name = hashlib.sha256(data).hexdigest()[:32] + (f"-{uuid.uuid4().hex[:8]}" if fresh else "")
+    path = app_folder() / "pictures" / f"{name}.webp"
     return keep_or_write(path, lambda: data)       # (the sweep never removes pictures/ itself)
 
 

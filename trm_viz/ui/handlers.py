@@ -7,6 +7,7 @@ the session's "runs" desk (_desk) holds what Stop and a type switch need. Handle
 """
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Iterator
 
@@ -26,8 +27,8 @@ from .models import (ModelRegistry, active_config, active_model, active_task, fo
                      load_uploaded, model_id)
 from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
-from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_views, status_line,
-                    step_images, vote_views)
+from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_views, shown_pictures,
+                    status_line, vote_views)
 
 
 def _desk(session: dict) -> dict:
@@ -165,8 +166,24 @@ class RunHandlers:
             return (gr.skip(),) * 9
         result["step"] = step    # kept in the session's state object: the vote opens at the step being looked at
         votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
-        return (halting_figure(trace, step, previous=result.get("previous")), *step_images(trace, step),
+        return (halting_figure(trace, step, previous=result.get("previous")), *shown_pictures(result, step),
                 f"Showing step {step}.", *votes)
+
+    def pictures_tab_opened(self, result: dict | None) -> tuple:
+        """The Latents or Inner recursion tab opened. The browser fetches a tab's pictures when it first shows them,
+        and files.sweep deletes a picture an hour after it was last shown (a run left open before a class): shown
+        pictures are touched; gone ones are written again, under new names, so that the browser fetches them (it
+        keeps a broken picture for a name it failed to fetch). Outputs: the five pictures."""
+        shown = (result or {}).get("pictures") or []
+        gone = False
+        for path in shown:
+            try:
+                os.utime(path)
+            except OSError:
+                gone = True
+        if not gone:
+            return (gr.skip(),) * 5
+        return shown_pictures(result, result.get("step") or result["trace"].num_steps, fresh=True)
 
     def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> Iterator[tuple]:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and

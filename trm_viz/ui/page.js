@@ -1,5 +1,6 @@
 () => {
-  // The page's help for screen readers and keyboards (trm_viz/ui/app_layout.py runs it once, on page load).
+  // The page's own script (trm_viz/ui/app_layout.py runs it once, on page load): help for screen readers and
+  // keyboards, and the run's pictures loaded at once.
   // Screen readers hear the run's news without its chatter: a hidden polite live region repeats the status line when
   // a run starts, stops, ends or fails (not each "Step k of n done", several a second), and the check line when it
   // finds a problem (not "Ready", after every typed digit). The page's two columns are landmarks to jump between.
@@ -75,6 +76,9 @@
     setTimeout(() => {
       queued = false;
       document.querySelectorAll('.js-plotly-plot').forEach((gd) => tidy(gd.parentElement));
+      // Gradio's images load lazily, when scrolled near: a run's pictures are deleted an hour after they were
+      // shown (trm_viz/ui/files.py), so they load now, while they exist.
+      document.querySelectorAll('#results-column img[loading=lazy]').forEach((img) => { img.loading = 'eager'; });
     }, 150);
   }).observe(document.body, {childList: true, subtree: true});
 }

@@ -50,25 +50,33 @@ def _file_stem(result: dict) -> str:
     return f"trm-{result['task']}-{name or 'puzzle'}"
 
 
-def step_images(trace: Trace, step: int) -> tuple:
+def step_images(trace: Trace, step: int, fresh: bool = False) -> tuple:
     """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``, each with its
     alt text (what a screen reader says of it). The pictures carry their titles (the image components show no
-    label, which would cover the top row). They go out as files the app writes (files.py), which it deletes."""
+    label, which would cover the top row). They go out as files the app writes (files.py), which it deletes (``fresh``: under new names)."""
     heat = []
     for z in LATENTS:
         share = f"{change_share(trace, step, z):.0%}"      # short: the image buttons cover the title's right end
         heat.append(gr.update(value=picture_file(with_caption(latent_heatmap(trace, step, z),
-                                                              f"{z} moved (max {share} of run's)")),
+                                                              f"{z} moved (max {share} of run's)"), fresh),
                               alt_text=(f"{z} change at step {step}: how far each cell's {z} moved in this step, "
                                         f"brightest where it moved most; up to {share} of the run's largest change")))
-    rgb = [gr.update(value=picture_file(with_caption(latent_rgb(trace, step, z), f"{z} as colours")), alt_text=(
+    rgb = [gr.update(value=picture_file(with_caption(latent_rgb(trace, step, z), f"{z} as colours"), fresh), alt_text=(
         f"{z} at step {step} as colours: each cell's latent projected on 3 directions chosen at step 1 of the run; "
         "cells of one colour hold similar states")) for z in LATENTS]
     moved = ", ".join(f"{kind} {100 * trace.inner_change[step - 1, k]:.0f}%" for k, kind in enumerate(trace.inner_kinds))
-    inner = gr.update(value=picture_file(inner_strip(trace, task_of(trace), step)), alt_text=(
+    inner = gr.update(value=picture_file(inner_strip(trace, task_of(trace), step), fresh), alt_text=(
         f"Step {step}: the answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
         f"outlined; how far each update moved its latent: {moved}"))
     return (*heat, *rgb, inner)
+
+
+def shown_pictures(result: dict, step: int, fresh: bool = False) -> tuple:
+    """``step_images`` of the result's trace, remembering their files (RunHandlers.pictures_tab_opened checks that
+    they still exist)."""
+    pictures = step_images(result["trace"], step, fresh)
+    result["pictures"] = [p["value"] for p in pictures]
+    return pictures
 
 
 def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfig | None = None) -> str:
@@ -136,7 +144,7 @@ def result_views(result: dict) -> tuple:
     votes = vote_views(result, step) if result.get("vote") else (
         vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
     plot = halting_figure(trace, step, previous=result.get("previous"))
-    return (status_line(trace), plot, result, *step_images(trace, step), f"Showing step {step}.", summary,
+    return (status_line(trace), plot, result, *shown_pictures(result, step), f"Showing step {step}.", summary,
             corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)), str(json_path), *votes)
 
 
