@@ -223,5 +223,13 @@ def test_text_and_controls_readable_in_light_and_dark_mode(page, browser, scheme
                          "#viewer .sv-key", "#sudoku .ge-help"):
             assert contrast(pg, selector) >= 4.5, (scheme, selector)
         assert colour(pg, written) == [29, 78, 216] and colour(pg, "#viewer .sv-cell.giv span") == [17, 24, 39]
+        # the z_H / z_L layers colour cells dark purple to yellow: every digit still reads (blue on purple: 1.1:1)
+        for layer in ("zH", "zL"):
+            pg.select_option("#viewer .sv-layer", layer)
+            spans = pg.locator("#viewer .sv-cell span")
+            worst = min(contrast(pg, f'#viewer .sv-cell[data-r="{r}"][data-c="{c}"] span')
+                        for r, c in (map(int, (x.get_attribute("data-r"), x.get_attribute("data-c")))
+                                     for x in pg.locator("#viewer .sv-cell:has(span)").all()))
+            assert spans.count() >= 30 and worst >= 4.5, (scheme, layer, worst)
     finally:
         pg.close()

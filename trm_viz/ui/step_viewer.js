@@ -1,12 +1,12 @@
 // The step viewer's browser side (trm_viz/ui/step_viewer.py: StepViewer): run by gr.HTML's js_on_load with
-// element, props, trigger and watch in scope. HEAT_COLOURS and SHADE_MAX are filled in by the Python side.
+// element, props, trigger and watch in scope. HEAT_COLOURS, HEAT_INKS and SHADE_MAX are filled in by the Python side.
 const el = element;
 el.tabIndex = 0;
 // Screen readers: the viewer is a named group; the grid is a table whose cells say their position, value and marks
 // (given, changed, wrong / right, confidence); each step the user settles on is summed up in a polite live region.
 el.setAttribute('role', 'group');
 el.setAttribute('aria-label', 'Refinement viewer: Left and Right arrow keys change the step');
-const HEAT = HEAT_COLOURS;
+const HEAT = HEAT_COLOURS, HEAT_INK = HEAT_INKS;    // a level's colour, and the text colour that reads on it
 let step = 1, timer = null, ring = null;
 let moved = false;          // the user has moved off the step the viewer opened at
 
@@ -122,7 +122,8 @@ function draw() {
       }
     }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
-    const base = layer === 'answer' || sol ? color : HEAT[level(s[layer], i)];
+    const heat = layer === 'answer' || sol ? null : level(s[layer], i);
+    const base = heat === null ? color : HEAT[heat];
     const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
     // A maze's start and goal carry their letter, as in the editor: red and green alone are the pair colour-blind
@@ -135,7 +136,7 @@ function draw() {
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
       + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`)
       + (layer === 'zH' || layer === 'zL' ? `, ${layer === 'zH' ? 'z_H' : 'z_L'} moved ${level(s[layer], i)} of 9` : '');
-    html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}">${text}</div>`;
+    html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}${heat === null ? '' : '; color: ' + HEAT_INK[heat]}">${text}</div>`;
   }
   if (g.h && g.w) html += '</div>';
   const grid = el.querySelector('.sv-grid');

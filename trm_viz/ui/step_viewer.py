@@ -20,9 +20,10 @@ from typing import Any
 
 import gradio as gr
 
-from ..viz.style import CHANGED, RIGHT, SHADE_MAX, WRONG, heat_css
+from ..viz.style import CHANGED, RIGHT, SHADE_MAX, WRONG, heat_css, ink_on
 
 HEAT = [heat_css(i / 9) for i in range(10)]
+HEAT_INK = [ink_on(c) for c in HEAT]      # digits on the z_H / z_L layers: white on the dark end of the ramp
 _nonce = itertools.count(1)
 
 # The changed ring has a dark inner edge and the corners a white halo: each mark must show on a cell of its own
@@ -79,7 +80,7 @@ outline: none;
 # The browser side, in its own file to be read (and linted) as JavaScript; js_on_load runs it with element,
 # props, trigger and watch in scope.
 JS = (Path(__file__).with_name("step_viewer.js").read_text(encoding="utf-8")
-      .replace("HEAT_COLOURS", str(HEAT)).replace("SHADE_MAX", str(SHADE_MAX)))
+      .replace("HEAT_COLOURS", str(HEAT)).replace("HEAT_INKS", str(HEAT_INK)).replace("SHADE_MAX", str(SHADE_MAX)))
 
 
 class StepViewer(gr.HTML):

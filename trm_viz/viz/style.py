@@ -52,6 +52,18 @@ def rgb(color: str) -> tuple[int, int, int]:
         return (128, 128, 128)
 
 
+def ink_on(color: str) -> str:
+    """The text colour that reads best on ``color`` (WCAG contrast): white on the dark end of the heat ramp,
+    near-black on its light end."""
+    def lum(c: tuple[int, int, int]) -> float:
+        ch = [v / 255 for v in c]
+        ch = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
+        return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
+    bg = lum(rgb(color))
+    return "#ffffff" if (1.05 / (bg + 0.05)) > (bg + 0.05) / (lum(rgb("#111827")) + 0.05) else "#111827"
+
+
 @lru_cache(maxsize=16)
 def font(size: int) -> ImageFont.ImageFont:
     """Pillow's bundled scalable font at ``size`` px (the bitmap fallback only if FreeType is missing)."""
