@@ -2,18 +2,25 @@
 Playwright; never `playwright install`).
 
 Browser tests skip when chromium is missing, except under TRM_VIZ_REQUIRE_BROWSER=1 (CI), where that fails.
-The app uses the checkpoints TRM_VIZ_CHECKPOINTS selects (default: the repository's checkpoints/).
+The app uses the checkpoints TRM_VIZ_CHECKPOINTS selects (default: the repository's checkpoints/). Its files go
+to a temporary Gradio cache of the test session's own: tests that sweep it must not delete the files of an app
+running beside them (files.py).
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
+import tempfile
 from contextlib import contextmanager
 
-import pytest
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="trm_viz_tests_")   # before Gradio is imported
+atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], ignore_errors=True)
 
-import trm_viz  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch is imported)
+import pytest  # noqa: E402
+
+import trm_viz  # noqa: F401,E402  (first of the package: it sets OMP_WAIT_POLICY before torch is imported)
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

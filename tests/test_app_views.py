@@ -93,6 +93,24 @@ def test_a_vote_that_ends_after_a_type_switch_waits_with_its_run(handlers):
     assert back[RESULT] is result and back[-3].startswith("**Vote after step")      # shown on return
 
 
+def test_a_tab_opened_after_the_sweep_gets_its_pictures_again(handlers):
+    """Pictures the hourly sweep deleted come back, under new names, when their tab opens; pictures still there are
+    only touched (no new files, nothing sent)."""
+    from trm_viz.ui.files import sweep
+
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=2))
+    result = done[RESULT]
+    *_, voted = runs.vote_clicked(result, 4, session)
+    assert runs.pictures_tab_opened(result) == (gr.skip(),) * 5 and runs.vote_tab_opened(result) == gr.skip()
+    old = [*result["pictures"], result["vote_picture"]]
+    assert sweep(max_age_s=-1) >= 6 and not any(Path(p).exists() for p in old)
+    again = [u["value"] for u in runs.pictures_tab_opened(result)] + [runs.vote_tab_opened(result)]
+    assert all(Path(p).is_file() for p in again) and not set(again) & set(old)
+    assert result["pictures"] + [result["vote_picture"]] == again        # and remembered for the next time
+    assert runs.pictures_tab_opened(None) == (gr.skip(),) * 5 and runs.vote_tab_opened(None) == gr.skip()
+
+
 def test_stop_ends_a_vote_after_its_step(handlers, monkeypatch):
     """A paper-size vote takes a minute or two on a small host: Stop ends it after the step it is on."""
     import trm_viz.vote as vote_mod

@@ -206,7 +206,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, elem_id="corrections",
                                              max_height=360, column_count=len(TABLE_HEADERS))
                         caption(CAPTIONS["corrections"])
-                    with gr.Tab("Variant vote", elem_id="vote-tab"):
+                    with gr.Tab("Variant vote", elem_id="vote-tab") as vote_tab:
                         with gr.Row():
                             n_variants = gr.Slider(2, MAX_VARIANTS, DEFAULT_VARIANTS, step=1, label="Variants",
                                                    elem_id="vote-variants", scale=2)
@@ -291,6 +291,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         for pictures_tab in (latents_tab, inner_tab):
             pictures_tab.select(runs.pictures_tab_opened, [result], [z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner],
                                 show_progress="hidden", **PRIVATE)
+        vote_tab.select(runs.vote_tab_opened, [result], vote_img, show_progress="hidden", **PRIVATE)
         voted = vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
                                show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         # An edit or another model while the run or vote went: say so once it has ended.

@@ -39,6 +39,17 @@ def _desk(session: dict) -> dict:
     return session.setdefault("runs", ss.new_session()["runs"])
 
 
+def _swept(paths: list) -> bool:
+    """Touch the pictures shown (the sweep counts their hour from now); True when any of them was deleted."""
+    gone = False
+    for path in paths:
+        try:
+            os.utime(path)
+        except (OSError, TypeError):
+            gone = True
+    return gone
+
+
 def _on_screen(desk: dict, task_name: str) -> bool:
     """Whether the page shows ``task_name``'s puzzle type (a run or vote of another type must not write its views)."""
     return desk["task"] in (None, task_name)
@@ -174,16 +185,15 @@ class RunHandlers:
         and files.sweep deletes a picture an hour after it was last shown (a run left open before a class): shown
         pictures are touched; gone ones are written again, under new names, so that the browser fetches them (it
         keeps a broken picture for a name it failed to fetch). Outputs: the five pictures."""
-        shown = (result or {}).get("pictures") or []
-        gone = False
-        for path in shown:
-            try:
-                os.utime(path)
-            except OSError:
-                gone = True
-        if not gone:
+        if not _swept((result or {}).get("pictures") or []):
             return (gr.skip(),) * 5
         return shown_pictures(result, result.get("step") or result["trace"].num_steps, fresh=True)
+
+    def vote_tab_opened(self, result: dict | None) -> Any:
+        """The Variant vote tab opened: its picture, as pictures_tab_opened does. Output: the vote picture."""
+        if not result or not result.get("vote") or not _swept([result.get("vote_picture")]):
+            return gr.skip()
+        return vote_views(result, result.get("step") or result["trace"].num_steps, fresh=True)[1]
 
     def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> Iterator[tuple]:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and

@@ -101,11 +101,13 @@ def vote_hint(task_name: str, run_seconds: float | None = None, config: TRMConfi
     return hint
 
 
-def vote_views(result: dict, step: int) -> tuple:
-    """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps)."""
+def vote_views(result: dict, step: int, fresh: bool = False) -> tuple:
+    """The vote's paragraph and picture at ``step`` (the trace and the vote have the same number of steps); the
+    picture's file is remembered as the result's "vote_picture" (``fresh``: under a new name, see picture_file)."""
     vv = result["vote"]
     step = min(step, vv.num_steps)
-    return vote_summary(vv, step), picture_file(vote_image(vv, task_of(result["trace"]), step))
+    result["vote_picture"] = picture_file(vote_image(vv, task_of(result["trace"]), step), fresh)
+    return vote_summary(vv, step), result["vote_picture"]
 
 
 def refusal(message: str) -> gr.Error:
