@@ -84,11 +84,19 @@ class Trace:
 
     @property
     def cell_accuracy(self) -> np.ndarray | None:
-        """(N,) fraction of the answer grid's cells that are right at each step (``correct_cells``; an ARC answer's
-        end-of-row markers are not cells)."""
+        """(N,) fraction of cells right at each step, over the answer and the solution laid on each other: the right
+        cells (``correct_cells``) over the cells of either grid, so that an ARC answer missing a row of the solution,
+        or with an extra one, is not 100% right (its end-of-row markers are not cells)."""
         if self.solution is None:
             return None
-        return np.array([float(c.mean()) if c.size else 0.0 for c in map(self.correct_cells, range(self.num_steps))])
+        sh, sw = np.asarray(self.solution).shape[:2] if np.asarray(self.solution).ndim == 2 else (0, 0)
+        out = []
+        for i in range(self.num_steps):
+            right = self.correct_cells(i)
+            h, w = right.shape if right.ndim == 2 else (0, 0)
+            cells = max(h, sh) * max(w, sw)
+            out.append(float(right.sum()) / cells if cells else 0.0)
+        return np.array(out)
 
 
 # --- recording ----------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
     return {
         "q_halt_prob": np.array([c.q_halt_prob for c in cells], dtype=np.float64),
         "confidence": np.array([mean(c.confidence) for c in cells], dtype=np.float64),
-        "accuracy": np.array([mean(c.correct) for c in cells], dtype=np.float64) if known else None,
+        "accuracy": trace.cell_accuracy if known else None,
         "exact": np.array([exact_at(c, trace.solution) for c in cells], dtype=bool) if known else None,
         "z_H_delta": np.array([mean(c.z_H_delta) for c in cells], dtype=np.float64),
         "z_L_delta": np.array([mean(c.z_L_delta) for c in cells], dtype=np.float64),
