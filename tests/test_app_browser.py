@@ -229,6 +229,15 @@ def test_paint_a_maze_wall_undo_and_run(page, registry):
     trace = run_and_export(page, 4, "the maze run",
                            lambda: page.locator("#viewer .sv-cell").count() == maze.seq_len)
     assert trace["task"] == "maze" and trace["num_steps"] == 4 and trace["input"] == tiny.grid.tolist()
+    # S and G read on every layer (on the z_H layer's dark purple they were near-black: 1.16:1)
+    from contrast import contrast
+
+    for layer in ("answer", "zH", "zL"):
+        page.select_option("#viewer .sv-layer", layer)
+        letters = page.locator("#viewer .sv-letter")
+        assert letters.count() == 2
+        assert min(contrast(page, f"#viewer .sv-cell:has(.sv-letter) >> nth={k} >> .sv-letter")
+                   for k in range(2)) >= 4.5, layer
 
 
 def test_bad_upload_shows_the_error_and_keeps_the_grid(page):

@@ -130,7 +130,8 @@ function draw() {
     // eyes confuse most.
     const letter = d.style !== 'text' && /^\w+ [A-Z]$/.test(label) ? label.slice(-1) : '';
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>`
-      : (letter ? `<span class="sv-letter">${letter}</span>` : '');
+      : (letter ? `<span class="sv-letter"${heat === null ? '' : ` style="color: ${HEAT_INK[heat]}; text-shadow: none"`}>`
+        + `${letter}</span>` : '');
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
