@@ -178,24 +178,26 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
 
 def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handlers):
     """Run a puzzle, change H_cycles or the model, run it again: the halting plot shows both, the earlier run
-    dashed and named by what differed; a rerun with the same settings keeps that comparison, a new puzzle drops it."""
+    dashed, and the status line says what differed; a rerun with the same settings keeps that comparison, a new
+    puzzle drops it."""
     inputs, runs, session = handlers
 
-    def plot_names(H_cycles: int, puzzle: str = EASY) -> list[str]:
-        request, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, 8,
+    def run(H_cycles: int, puzzle: str = EASY, steps: int = 8) -> tuple[list[str], str]:
+        request, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, steps,
                                   H_cycles, 2)
         *_, done = runs.run(request)
-        return [t.name for t in done[PLOT].data]
+        return [t.name for t in done[PLOT].data], done[STATUS]
 
-    assert not [n for n in plot_names(2) if "previous" in n]                   # nothing to compare with yet
-    deeper = plot_names(1)
-    assert {"q_halt, previous run (H_cycles 2)", "cells right, previous run (H_cycles 2)"} <= set(deeper)
-    assert "q_halt probability" in deeper
-    assert plot_names(1) == deeper                                             # the same settings again
+    names, status = run(2, steps=1)                                            # a run of one step
+    assert not [n for n in names if "previous" in n] and "faded dashes" not in status
+    deeper, status = run(1)
+    assert {"q_halt, previous run", "cells right, previous run"} <= set(deeper) and "q_halt probability" in deeper
+    assert "faded dashes: your previous run (H_cycles 2) of this puzzle, which " in status
+    assert run(1) == (deeper, status)                                          # the same settings again
     inputs.shipped_chosen("sudoku", "sudoku", session)                         # the paper model, same puzzle
-    assert "q_halt, previous run (model sudoku-tiny, H_cycles 1)" in plot_names(2)
+    assert "your previous run (model sudoku-tiny, H_cycles 1) of this puzzle" in run(2)[1]
     other = EASY.replace("53..7", "5..67", 1)                                  # another puzzle: no comparison
-    assert not [n for n in plot_names(3, other) if "previous" in n]
+    assert not [n for n in run(3, other)[0] if "previous" in n]
 
 
 @pytest.mark.parametrize("task_id", ["0d3d703e", "7b7f7511"])

@@ -40,7 +40,9 @@
     : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1);
   const describe = (gd) => {
     const title = ((gd.layout || {}).title || {}).text || 'Plot';
-    const lines = (gd._fullData || []).map((t) => {
+    // in the legend's order (a previous run's curves are drawn first, under this run's, and listed after them)
+    const traces = [...(gd._fullData || [])].sort((a, b) => (a.legendrank ?? 1000) - (b.legendrank ?? 1000));
+    const lines = traces.map((t) => {
       const xs = Array.from(t.x || []), ys = Array.from(t.y || []);
       const pts = xs.map((x, i) => [x, ys[i]]).filter(([x, y]) => x != null && y != null && isFinite(y));
       if (!pts.length) return t.showlegend === false ? '' : t.name;     // a legend entry: "the viewer's step (3)"

@@ -146,8 +146,17 @@ def result_views(result: dict) -> tuple:
     votes = vote_views(result, step) if result.get("vote") else (
         vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
     plot = halting_figure(trace, step, previous=result.get("previous"))
-    return (status_line(trace), plot, result, *shown_pictures(result, step), f"Showing step {step}.", summary,
+    return (status_line(trace) + compared_line(result.get("previous")), plot, result, *shown_pictures(result, step), f"Showing step {step}.", summary,
             corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)), str(json_path), *votes)
+
+
+def compared_line(previous: dict | None) -> str:
+    """What the halting plot's faded dashes are (session.compared_run), for the status line."""
+    if not previous:
+        return ""
+    k = previous.get("halt_step")
+    return (f" The halting plot's faded dashes: your {previous['name']} of this puzzle, which "
+            + (f"halted at step {k}." if k else "never halted."))
 
 
 def status_line(trace: Trace) -> str:

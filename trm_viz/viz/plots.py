@@ -27,24 +27,26 @@ def run_curves(trace: Trace) -> dict:
 
 
 def _previous_traces(fig, previous: dict) -> None:
-    """The previous run of the same puzzle, named by what differed (``previous["name"]``), in the same colours,
-    dashed and faded: how another depth or model changes when the answer comes right and when q_halt says stop."""
+    """The previous run of the same puzzle in the same colours, dashed and faded: how another depth or model changes
+    when the answer comes right and when q_halt says stop. Its legend says "previous run" (a phone's legend does
+    not wrap); the hover says what differed (``previous["name"]``; the status line says it too)."""
     import plotly.graph_objects as go
 
     name = escape(previous["name"])      # it may name the visitor's own checkpoint file: plain text, never markup
-    faded = dict(opacity=0.55, legendrank=1100)    # drawn under this run's curves, listed after them
+    faded = dict(opacity=0.55, legendrank=1100)    # drawn under this run's curves, listed (and read) after them
     q = np.asarray(previous["q_halt"], dtype=np.float64)
     xs = np.arange(1, q.size + 1)
-    fig.add_trace(go.Scatter(x=xs, y=q, name=f"q_halt, {name}", mode="lines", **faded,
+    dots = dict(size=5)                             # a run of one step is a point, not a line
+    fig.add_trace(go.Scatter(x=xs, y=q, name="q_halt, previous run", mode="lines+markers", **faded, marker=dots,
                              line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
-        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name=f"cells right, {name}", mode="lines", **faded,
-                                 line=dict(color=ACCURACY, width=2, dash="dash"),
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="cells right, previous run", mode="lines+markers",
+                                 **faded, marker=dots, line=dict(color=ACCURACY, width=2, dash="dash"),
                                  hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells right ({name})<extra></extra>"))
     k = previous.get("halt_step")
     if k:
-        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"halts at step {k}, {name}", mode="markers",
+        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"halts at step {k}, previous run", mode="markers",
                                  **faded, marker=dict(color=Q_HALT, size=12, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate=f"halts at step {k} ({name})<extra></extra>"))
 
@@ -59,7 +61,7 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340, 
     fig = go.Figure()
     if previous is not None:
         _previous_traces(fig, previous)
-        height += 40        # its two or three legend entries: the plot area keeps its size
+        height += 50        # about the legend row or two its entries add, so that the plot area keeps its size
     fig.add_trace(go.Scatter(x=steps, y=s["q_halt_prob"], name="q_halt probability", mode="lines+markers",
                              line=dict(color=Q_HALT, width=3),
                              hovertemplate="step %{x}: q_halt %{y:.3f}<extra></extra>"))
