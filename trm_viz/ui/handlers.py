@@ -27,8 +27,8 @@ from .models import (ModelRegistry, active_config, active_model, active_task, fo
                      load_uploaded, model_id)
 from .runner import stream_trace, stream_vote
 from .step_viewer import select_update
-from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_views, shown_pictures,
-                    status_line, vote_views)
+from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_status, result_views,
+                    shown_pictures, vote_views)
 
 
 def _desk(session: dict) -> dict:
@@ -237,7 +237,7 @@ class RunHandlers:
             return
         n = vv.num_steps
         status = (f"**Stopped** the vote after step {n} of {trace.num_steps}." if n < trace.num_steps
-                  else status_line(trace))
+                  else result_status(result))
         yield (*vote_views(result, result.get("step") or trace.halt_step or trace.num_steps), result, status)
 
     @staticmethod
@@ -306,7 +306,7 @@ class RunHandlers:
         the status line says when the run on screen is of another puzzle or by another model, and shows the run's
         own line again when they match again (an undo, the model picked back)."""
         match = self._views_match(task_name, result, grid, session)
-        return gr.skip() if match is None else status_line(result["trace"]) if match is True else match
+        return gr.skip() if match is None else result_status(result) if match is True else match
 
     def views_outdated_after(self, task_name: str, result: dict | None, grid: Any, session: dict) -> str | Any:
         """After a run or vote ended: an edit or another model while it went is said now (its own last line, e.g. a

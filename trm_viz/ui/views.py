@@ -53,7 +53,8 @@ def _file_stem(result: dict) -> str:
 def step_images(trace: Trace, step: int, fresh: bool = False) -> tuple:
     """z_H / z_L change heat maps, their RGB projections and the inner-recursion strip at ``step``, each with its
     alt text (what a screen reader says of it). The pictures carry their titles (the image components show no
-    label, which would cover the top row). They go out as files the app writes (files.py), which it deletes (``fresh``: under new names)."""
+    label, which would cover the top row). They go out as files the app writes (files.py), which it deletes
+    (``fresh``: under new names)."""
     heat = []
     for z in LATENTS:
         share = f"{change_share(trace, step, z):.0%}"      # short: the image buttons cover the title's right end
@@ -146,8 +147,13 @@ def result_views(result: dict) -> tuple:
     votes = vote_views(result, step) if result.get("vote") else (
         vote_hint(result["task"], trace.meta.get("total_seconds"), result.get("config")), None)
     plot = halting_figure(trace, step, previous=result.get("previous"))
-    return (status_line(trace) + compared_line(result.get("previous")), plot, result, *shown_pictures(result, step), f"Showing step {step}.", summary,
+    return (result_status(result), plot, result, *shown_pictures(result, step), f"Showing step {step}.", summary,
             corrections_table(changes[:MAX_TABLE_ROWS], task_of(trace)), str(json_path), *votes)
+
+
+def result_status(result: dict) -> str:
+    """The status line of a run's result: its own line, and what the halting plot compares it with."""
+    return status_line(result["trace"]) + compared_line(result.get("previous"))
 
 
 def compared_line(previous: dict | None) -> str:
