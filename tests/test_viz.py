@@ -158,14 +158,15 @@ def test_halting_figure_draws_a_previous_run_beside(sudoku):
                 "name": "previous run (<b>my</b> model)"}
     fig = plots.halting_figure(sudoku["trace"], current=2, previous=previous)
     shown = {t.name: t for t in fig.data}
-    q = shown["q_halt, previous run"]
+    q = shown["previous run: q_halt"]
     assert list(q.y) == previous["q_halt"] and q.line.dash == "dash" and "markers" in q.mode
+    assert [t.name for t in fig.data if t.legendgroup == "previous" and t.showlegend is not False] == [q.name]
     assert "(previous run (&lt;b&gt;my&lt;/b&gt; model))" in q.hovertemplate and "<b>" not in q.hovertemplate
-    assert list(shown["halts at step 5, previous run"].x) == [5]
+    assert list(shown["previous run: halts at step 5"].x) == [5]
     assert "q_halt probability" in shown and tuple(fig.layout.xaxis.range) == (0.5, 6.5)   # both runs fit
     one = plots.halting_figure(sudoku["trace"], previous={**previous, "q_halt": [0.2], "accuracy": [0.5],
                                                           "halt_step": None})
-    assert [t.mode for t in one.data if t.name == "q_halt, previous run"] == ["lines+markers"]
+    assert [t.mode for t in one.data if t.name == "previous run: q_halt"] == ["lines+markers"]
 
 
 def test_corrections_classified(sudoku):
@@ -197,7 +198,8 @@ def test_answers_that_change_shape():
     """ARC answers are cropped per step: cells outside the previous grid count as changed, cells outside the
     solution as wrong, and their old value is unknown."""
     sol = np.array([[1, 2], [3, 4]])
-    answers = [np.array([[1]]), np.array([[1, 2], [3, 5]]), np.array([[1, 2, 0], [3, 4, 0]])]
+    answers = [np.array([[1]]), np.array([[1, 2], [3, 5]]), np.array([[1, 2, 0], [3, 4, 0]]), np.array([[1, 2]]),
+               np.array([[1, 2, 3, 4, 5]])]
     n = len(answers)
     z = np.zeros((n, 30, 30), np.float32)
     tr = Trace(task="arc", input_grid=np.array([[1, 1], [1, 1]]), input_tokens=np.zeros(900, int),
@@ -213,7 +215,13 @@ def test_answers_that_change_shape():
     changes = corrections.cell_changes(tr, first_step=2)
     assert [(c.step, c.r, c.c, c.old, c.kind) for c in changes if c.step == 2] == [
         (2, 0, 1, None, "correction"), (2, 1, 0, None, "correction"), (2, 1, 1, None, "change")]
-    assert cells.step_summary(tr)["exact"].tolist() == [False, False, False]
+    assert cells.step_summary(tr)["exact"].tolist() == [False, False, False, False, False]
+    # cells lost when the answer shrinks count too: the right ones as regressions (the answer lost its second row)
+    assert [(c.r, c.c, c.old, c.new, c.kind) for c in changes if c.step == 4] == [
+        (0, 2, 0, None, "change"), (1, 0, 3, None, "regression"), (1, 1, 4, None, "regression"),
+        (1, 2, 0, None, "change")]
+    # cells right over the cells of either grid: 1/4, 3/4, 4/6, 2/4; a 1x5 answer to the 2x2 solution: 2/7
+    assert tr.cell_accuracy.tolist() == pytest.approx([1 / 4, 3 / 4, 4 / 6, 2 / 4, 2 / 7])
 
 
 def test_gif_has_one_frame_per_step(sudoku, tmp_path):

@@ -60,10 +60,15 @@ class Trace:
 
     @property
     def exact(self) -> np.ndarray | None:
-        """(N,) bool: the whole answer is right at each step (None when the answer is unknown)."""
-        if self.correct is None:
+        """(N,) bool: the whole answer is right at each step: the answer grid has the solution's shape and every
+        cell right (``correct_cells``), as the official ARC evaluation compares the cropped answer (an ARC answer
+        whose end-of-row markers are off but whose grid is the solution is right). None when the answer is
+        unknown."""
+        if self.solution is None:
             return None
-        return self.correct.reshape(self.num_steps, -1).all(axis=1)
+        shape = np.asarray(self.solution).shape
+        return np.array([np.asarray(self.answers[i]).shape == shape and bool(self.correct_cells(i).all())
+                         for i in range(self.num_steps)], dtype=bool)
 
     def correct_cells(self, i: int) -> np.ndarray | None:
         """(h, w) bool over the answer grid of step ``i`` (from 0): the cell equals the known solution's (a cell
@@ -84,9 +89,10 @@ class Trace:
 
     @property
     def cell_accuracy(self) -> np.ndarray | None:
-        """(N,) fraction of cells right at each step, over the answer and the solution laid on each other: the right
-        cells (``correct_cells``) over the cells of either grid, so that an ARC answer missing a row of the solution,
-        or with an extra one, is not 100% right (its end-of-row markers are not cells)."""
+        """(N,) fraction of cells right at each step, over the answer and the solution laid on each other from their
+        top-left corners: the right cells (``correct_cells``) over the cells of either grid, so that an ARC answer
+        missing a row of the solution, or with an extra one, is not 100% right (its end-of-row markers are not
+        cells)."""
         if self.solution is None:
             return None
         sh, sw = np.asarray(self.solution).shape[:2] if np.asarray(self.solution).ndim == 2 else (0, 0)
@@ -94,7 +100,7 @@ class Trace:
         for i in range(self.num_steps):
             right = self.correct_cells(i)
             h, w = right.shape if right.ndim == 2 else (0, 0)
-            cells = max(h, sh) * max(w, sw)
+            cells = h * w + sh * sw - min(h, sh) * min(w, sw)
             out.append(float(right.sum()) / cells if cells else 0.0)
         return np.array(out)
 

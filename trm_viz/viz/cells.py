@@ -85,13 +85,6 @@ def all_step_cells(trace: Trace) -> list[StepCells]:
     return [step_cells(trace, k) for k in range(1, trace.num_steps + 1)]
 
 
-def exact_at(cells: StepCells, solution: np.ndarray | None) -> bool | None:
-    """The whole answer is right: same shape as the solution and every cell equal."""
-    if solution is None or cells.correct is None:
-        return None
-    return bool(cells.answer.shape == np.asarray(solution).shape and cells.correct.all())
-
-
 def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
     """Per-step curves (index 0 = step 1): q_halt, mean confidence over the answer's cells, fraction of cells right
     and whole-answer exactness (both None when the solution is unknown), mean z_H / z_L change."""
@@ -105,7 +98,7 @@ def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
         "q_halt_prob": np.array([c.q_halt_prob for c in cells], dtype=np.float64),
         "confidence": np.array([mean(c.confidence) for c in cells], dtype=np.float64),
         "accuracy": trace.cell_accuracy if known else None,
-        "exact": np.array([exact_at(c, trace.solution) for c in cells], dtype=bool) if known else None,
+        "exact": trace.exact if known else None,
         "z_H_delta": np.array([mean(c.z_H_delta) for c in cells], dtype=np.float64),
         "z_L_delta": np.array([mean(c.z_L_delta) for c in cells], dtype=np.float64),
     }

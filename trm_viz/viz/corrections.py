@@ -26,7 +26,7 @@ class CellChange:
     r: int             # 0-based row and column in the answer grid
     c: int
     old: int | None    # previous value (None: the cell lay outside the previous grid, e.g. an ARC output grew)
-    new: int
+    new: int | None    # new value (None: the cell lies outside the new grid, an ARC output that shrank)
     kind: str          # one of KINDS
 
 
@@ -38,7 +38,9 @@ def _was_right(previous: np.ndarray, solution: np.ndarray | None, r: int, c: int
 
 
 def step_changes(cells: StepCells, solution: np.ndarray | None) -> list[CellChange]:
-    """The changed cells of one step, in reading order."""
+    """The changed cells of one step, in reading order: those of the new answer, and from step 2 on those of the
+    previous answer that the new one no longer has (an ARC output that lost rows: a right cell lost is a regression).
+    Step 1 is compared with the input, whose shape is the puzzle's, not an answer's."""
     out = []
     prev = cells.previous
     for r, c in zip(*np.nonzero(cells.changed)):
@@ -49,7 +51,13 @@ def step_changes(cells: StepCells, solution: np.ndarray | None) -> list[CellChan
             before, after = _was_right(prev, solution, r, c), bool(cells.correct[r, c])
             kind = "correction" if after and not before else "regression" if before and not after else "change"
         out.append(CellChange(cells.step, r, c, old, int(cells.answer[r, c]), kind))
-    return out
+    if cells.step > 1 and prev.ndim == 2:
+        h, w = cells.answer.shape if cells.answer.ndim == 2 else (0, 0)
+        for r, c in np.ndindex(*prev.shape):
+            if r >= h or c >= w:
+                lost = "regression" if _was_right(prev, solution, r, c) else "change"
+                out.append(CellChange(cells.step, r, c, int(prev[r, c]), None, lost))
+    return sorted(out, key=lambda ch: (ch.r, ch.c))
 
 
 def cell_changes(trace: Trace, first_step: int = 1) -> list[CellChange]:

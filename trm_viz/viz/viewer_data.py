@@ -13,7 +13,7 @@ import numpy as np
 
 from ..tasks.base import Puzzle, Task
 from ..trace import Trace
-from .cells import all_step_cells, cell_style, exact_at, givens_for
+from .cells import all_step_cells, cell_style, givens_for
 from .corrections import change_counts
 from .plots import halting_svg_for
 
@@ -37,7 +37,7 @@ def level_string(values: np.ndarray) -> str:
 def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[str, Any]:
     cells = all_step_cells(trace)
     counts = change_counts(trace)
-    accuracy = trace.cell_accuracy
+    accuracy, exact = trace.cell_accuracy, trace.exact
     # One colour scale per latent for the whole trace, over the cells shown, so steps compare at a glance.
     z_max = {k: max([float(getattr(c, f"{k}_delta").max()) for c in cells if c.answer.size] + [0.0])
              for k in ("z_H", "z_L")}
@@ -56,7 +56,7 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
             "zL": level_string(c.z_L_delta / z_max["z_L"] if z_max["z_L"] > 0 else c.z_L_delta * 0),
             "q": round(c.q_halt_prob, 4),
             "acc": None if accuracy is None else round(float(accuracy[i]), 4),
-            "exact": exact_at(c, trace.solution),
+            "exact": None if exact is None else bool(exact[i]),
             "corrections": int(counts["corrections"][i]),
             "regressions": int(counts["regressions"][i]),
             "nchanged": int(counts["changed"][i]),
