@@ -160,9 +160,11 @@ def compared_line(previous: dict | None) -> str:
     """What the halting plot's faded dashes are (session.compared_run), for the status line."""
     if not previous:
         return ""
-    k = previous.get("halt_step")
-    return (f" The halting plot's faded dashes: your {previous['name']} of this puzzle, which "
-            + (f"halted at step {k}." if k else "never halted."))
+    k, n = previous.get("halt_step"), len(previous["q_halt"])
+    steps = f"{n} step{'s' * (n != 1)}"
+    ended = (f"halted at step {k}" if k else f"was stopped after {steps}, before q_halt passed 0.5"
+             if previous.get("stopped") else f"did not halt in its {steps}")
+    return f" The halting plot's faded dashes: your {previous['name']} of this puzzle, which {ended}."
 
 
 def status_line(trace: Trace) -> str:

@@ -23,30 +23,32 @@ def run_curves(trace: Trace) -> dict:
     q_halt and cells-right curves and halting step, as plain lists (kept in the visitor's session)."""
     s = step_summary(trace)
     return {"q_halt": s["q_halt_prob"].tolist(), "halt_step": trace.halt_step,
-            "accuracy": None if s["accuracy"] is None else s["accuracy"].tolist()}
+            "accuracy": None if s["accuracy"] is None else s["accuracy"].tolist(),
+            "stopped": trace.num_steps < trace.meta.get("steps_requested", trace.num_steps)}
 
 
 def _previous_traces(fig, previous: dict) -> None:
     """The previous run of the same puzzle in the same colours, dashed and faded: how another depth or model changes
-    when the answer comes right and when q_halt says stop. Its legend says "previous run" (a phone's legend does
-    not wrap); the hover says what differed (``previous["name"]``; the status line says it too)."""
+    when the answer comes right and when q_halt says stop. One legend entry for all of it (a click hides it; a
+    phone's legend has one entry a row); the hover says what differed (``previous["name"]``), as the status line."""
     import plotly.graph_objects as go
 
     name = escape(previous["name"])      # it may name the visitor's own checkpoint file: plain text, never markup
-    faded = dict(opacity=0.55, legendrank=1100)    # drawn under this run's curves, listed (and read) after them
+    # drawn under this run's curves, listed (and read) after them
+    faded = dict(opacity=0.55, legendrank=1100, legendgroup="previous", showlegend=False)
     q = np.asarray(previous["q_halt"], dtype=np.float64)
     xs = np.arange(1, q.size + 1)
     dots = dict(size=5)                             # a run of one step is a point, not a line
-    fig.add_trace(go.Scatter(x=xs, y=q, name="q_halt, previous run", mode="lines+markers", **faded, marker=dots,
-                             line=dict(color=Q_HALT, width=2, dash="dash"),
+    fig.add_trace(go.Scatter(x=xs, y=q, name="previous run: q_halt", mode="lines+markers", marker=dots,
+                             **{**faded, "showlegend": True}, line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
-        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="cells right, previous run", mode="lines+markers",
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="previous run: cells right", mode="lines+markers",
                                  **faded, marker=dots, line=dict(color=ACCURACY, width=2, dash="dash"),
                                  hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells right ({name})<extra></extra>"))
     k = previous.get("halt_step")
     if k:
-        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"halts at step {k}, previous run", mode="markers",
+        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"previous run: halts at step {k}", mode="markers",
                                  **faded, marker=dict(color=Q_HALT, size=12, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate=f"halts at step {k} ({name})<extra></extra>"))
 
@@ -61,7 +63,7 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340, 
     fig = go.Figure()
     if previous is not None:
         _previous_traces(fig, previous)
-        height += 50        # about the legend row or two its entries add, so that the plot area keeps its size
+        height += 20        # its legend entry's row (on a phone; a wide legend often has room for it)
     fig.add_trace(go.Scatter(x=steps, y=s["q_halt_prob"], name="q_halt probability", mode="lines+markers",
                              line=dict(color=Q_HALT, width=3),
                              hovertemplate="step %{x}: q_halt %{y:.3f}<extra></extra>"))
