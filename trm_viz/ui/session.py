@@ -34,9 +34,9 @@ def new_session() -> dict[str, Any]:
 def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, curves: dict) -> dict | None:
     """The run to draw beside this one in the halting plot: the last run of the same puzzle with another model or
     depth (H_cycles, L_cycles), and its name for the status line, which says what differed, e.g. "previous run
-    (model sudoku-tiny, H_cycles 1)". A rerun with the same
-    settings keeps the comparison it had. None for a new puzzle. ``desk`` is the session's "runs"; ``curves`` is
-    ``viz.plots.run_curves(trace)``; ``model`` says which model ran (ui.models.model_id)."""
+    (model sudoku-tiny, H_cycles 1)". A rerun with the same settings keeps the comparison it had. None for a new
+    puzzle. ``desk`` is the session's "runs"; ``curves`` is ``viz.plots.run_curves(trace)``; ``model`` says which
+    model ran (ui.models.model_id)."""
     meta = trace.meta
     me = {"puzzle": (puzzle.grid.tobytes(), puzzle.grid.shape, puzzle.arc_task_id), "model": model,
           "H_cycles": meta["H_cycles"], "L_cycles": meta["L_cycles"], **curves}
