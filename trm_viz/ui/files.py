@@ -10,6 +10,7 @@ it is), and sweeps that folder, plus the empty folders Gradio's own deletions le
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 import uuid
@@ -65,16 +66,20 @@ def sweep(max_age_s: float = MAX_AGE_S, now: float | None = None) -> int:
     root = app_folder()
     if root.is_dir():
         for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+            emptied = False
             for name in filenames:
                 path = Path(dirpath) / name
                 try:
                     if path.stat().st_mtime < cutoff:
                         path.unlink()
                         removed += 1
+                        emptied = True
                 except OSError:
                     pass          # gone already, or another process's
             if Path(dirpath) not in (root, root / "pictures"):     # pictures/ is written into all the time
-                _remove_if_empty(Path(dirpath), cutoff)
+                # A folder whose hour-old files went now goes too (deleting them made it look new: it would have
+                # stayed another hour); an empty folder found otherwise must be an hour old itself.
+                _remove_if_empty(Path(dirpath), math.inf if emptied else cutoff)
     cache = Path(get_upload_folder())
     if cache.is_dir():
         for entry in cache.iterdir():
@@ -84,8 +89,8 @@ def sweep(max_age_s: float = MAX_AGE_S, now: float | None = None) -> int:
 
 
 def _remove_if_empty(folder: Path, cutoff: float) -> None:
-    """rmdir an empty folder last changed before ``cutoff`` (a folder whose file the sweep just deleted goes at the
-    next sweep: never one that was just made for a file about to be written)."""
+    """rmdir an empty folder last changed before ``cutoff`` (never one that was just made for a file about to be
+    written)."""
     try:
         if folder.stat().st_mtime < cutoff and not any(folder.iterdir()):
             folder.rmdir()
