@@ -58,6 +58,18 @@ def keep_or_write(path: Path, data: Callable[[], bytes]) -> str:
     return str(path)
 
 
+def touch_or_missing(paths: list) -> bool:
+    """Touch files shown again (the sweep counts their hour from now, as keep_or_write does); True when any of them
+    is gone (swept), so that the caller writes them again."""
+    missing = False
+    for path in paths:
+        try:
+            os.utime(path)
+        except (OSError, TypeError):      # TypeError: no file recorded (None)
+            missing = True
+    return missing
+
+
 def sweep(max_age_s: float = MAX_AGE_S, now: float | None = None) -> int:
     """Delete the app's files older than ``max_age_s`` and the folders that leaves empty; also empty folders that
     old at the cache root (Gradio deletes files, never their folders). Returns how many files it deleted."""

@@ -7,7 +7,6 @@ the session's "runs" desk (_desk) holds what Stop and a type switch need. Handle
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Iterator
 
@@ -21,7 +20,7 @@ from ..viz.plots import halting_figure, run_curves
 from ..viz.viewer_data import viewer_data
 from ..vote import DEFAULT_VARIANTS, MAX_VARIANTS, task_variants
 from . import session as ss
-from .files import export_dir
+from .files import export_dir, touch_or_missing
 from .limits import hosted_counts
 from .models import (ModelRegistry, active_config, active_model, active_task, forget_user_model, load_local,
                      load_uploaded, model_id)
@@ -37,17 +36,6 @@ def _desk(session: dict) -> dict:
     times), the puzzle type on screen (a run of another type stops and is kept aside, not shown) and each type's
     last run, kept aside."""
     return session.setdefault("runs", ss.new_session()["runs"])
-
-
-def _swept(paths: list) -> bool:
-    """Touch the pictures shown (the sweep counts their hour from now); True when any of them was deleted."""
-    gone = False
-    for path in paths:
-        try:
-            os.utime(path)
-        except (OSError, TypeError):
-            gone = True
-    return gone
 
 
 def _on_screen(desk: dict, task_name: str) -> bool:
@@ -185,13 +173,13 @@ class RunHandlers:
         and files.sweep deletes a picture an hour after it was last shown (a run left open before a class): shown
         pictures are touched; gone ones are written again, under new names, so that the browser fetches them (it
         keeps a broken picture for a name it failed to fetch). Outputs: the five pictures."""
-        if not _swept((result or {}).get("pictures") or []):
+        if not touch_or_missing((result or {}).get("pictures") or []):
             return (gr.skip(),) * 5
         return shown_pictures(result, result.get("step") or result["trace"].num_steps, fresh=True)
 
     def vote_tab_opened(self, result: dict | None) -> Any:
         """The Variant vote tab opened: its picture, as pictures_tab_opened does. Output: the vote picture."""
-        if not result or not result.get("vote") or not _swept([result.get("vote_picture")]):
+        if not result or not result.get("vote") or not touch_or_missing([result.get("vote_picture")]):
             return gr.skip()
         return vote_views(result, result.get("step") or result["trace"].num_steps, fresh=True)[1]
 

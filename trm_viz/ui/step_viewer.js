@@ -124,14 +124,14 @@ function draw() {
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
     const heat = layer === 'answer' || sol ? null : level(s[layer], i);
     const base = heat === null ? color : HEAT[heat];
+    if (heat !== null) cls += ' heat';          // its text (a digit, S or G) takes the level's ink, set below
     const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
     // A maze's start and goal carry their letter, as in the editor: red and green alone are the pair colour-blind
     // eyes confuse most.
     const letter = d.style !== 'text' && /^\w+ [A-Z]$/.test(label) ? label.slice(-1) : '';
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>`
-      : (letter ? `<span class="sv-letter"${heat === null ? '' : ` style="color: ${HEAT_INK[heat]}; text-shadow: none"`}>`
-        + `${letter}</span>` : '');
+      : (letter ? `<span class="sv-letter">${letter}</span>` : '');
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
