@@ -74,11 +74,11 @@ def test_budgeted_runs_resume_and_add_up(cache, tmp_path):
     steps = [r["step"] for r in rows]
     assert steps[0] == 1 and steps[-1] == 11 and 6 in steps      # both runs' metrics, in order
     assert [r["run"] for r in rows] == [1 if r["step"] <= 6 else 2 for r in rows]   # each line names its run
-    # how far each run is through its budget (the progress bar of the log), as of the step before the line
+    # how far each run is through its budget (the progress bar of the log) once the line's step is done
     used = [r.get("budget_used") for r in rows if r["step"] in (1, 6, 7, 11) and "loss" in r]
-    assert used == pytest.approx([0.0, 5 / 6, 0.0, 4 / 5], abs=1e-6)
+    assert used == pytest.approx([1 / 6, 1.0, 1 / 5, 1.0], abs=1e-6)
     log = (second / "train.log").read_text()
-    assert "[########..]  80% of budget" in log
+    assert "[##........]  20% of budget" in log and log.count("[##########] 100% of budget") == 2
     assert log.count('   training: {"task": "sudoku"') == 2 and '"lr_min_ratio": 1.0' in log   # each run's settings
     readme = (second / "README.md").read_text()
     assert "| 2 |" in readme and "exact@16" in readme and "Vote over symmetric copies" in readme

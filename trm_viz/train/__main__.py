@@ -283,7 +283,9 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 
     def on_metrics(m: dict) -> None:
         if tcfg.minutes > 0 or tcfg.max_steps > 0:
-            m = {**m, "budget_used": trainer.lr_used[1]}   # what the lr schedule used at the last step
+            # the share of the budget used once the logged step is done (the lr schedule read the share before it,
+            # so the last line of a finished run says 100%)
+            m = {**m, "budget_used": progress(m["step"] - start_step)}
         last_train.update(m)
         log.metrics(m)
 
