@@ -153,7 +153,7 @@ def test_the_host_bounds_a_runs_cost_not_its_depth(client, registry):
     with pytest.raises(Exception, match="more than the 4,000 GFLOP this host runs per trace .* lower H_cycles to "
                                         "12, or L_cycles to 11, or steps to 12"):
         runs.prepare("sudoku", grid, session, None, 16.0, 16.0, 16.0)
-    request, _ = runs.prepare("sudoku", grid, session, None, 16.0, 12.0, 16.0)
+    request, _, _ = runs.prepare("sudoku", grid, session, None, 16.0, 12.0, 16.0)
     assert (request["shipped"], request["steps"], request["H_cycles"], request["L_cycles"]) == ("sudoku", 16, 12, 16)
     with pytest.raises(ValueError, match="vote over at most 2 variants"):     # refused before anything runs
         vote_run(registry.get("sudoku", "sudoku").model, SUDOKU.parse(EASY), 16, 12, 16, 16)

@@ -13,6 +13,7 @@ from trm_viz.tasks import get_task
 from trm_viz.tasks.arc_data import CURATED
 from trm_viz.ui import session as ss
 from trm_viz.ui.handlers import RunHandlers
+from trm_viz.ui.runner import SLOT
 from trm_viz.ui.views import IDLE_STATUS
 from trm_viz.ui.input_handlers import TASK_OUTPUTS, InputHandlers
 from trm_viz.trace import known_arc_tasks
@@ -35,7 +36,7 @@ def handlers(registry):
 
 
 def _request(runs: RunHandlers, session: dict, steps: int = 16) -> dict:
-    request, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, steps, 2, 2)
+    request, _, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, steps, 2, 2)
     return request
 
 
@@ -55,7 +56,7 @@ def test_stop_ends_the_run_after_its_step_and_every_view_shows_those_steps(handl
     assert runs.stop(session) == gr.skip()                                        # nothing left to stop
 
     request = _request(runs, session, steps=3)        # a run queued before Stop ends before it starts
-    runs.stop(session)
+    assert runs.stop(session) == "**Stopping:** your run has not started yet, and will not."
     assert [out[STATUS] for out in runs.run(request)] == ["**Stopped** before the run started."]
     *_, done = runs.run(_request(runs, session, steps=3))                          # a later one runs whole
     assert done[STATUS].startswith("**Done:** 3 steps") and done[RESULT]["trace"].num_steps == 3
@@ -63,14 +64,13 @@ def test_stop_ends_the_run_after_its_step_and_every_view_shows_those_steps(handl
 
 def test_a_run_behind_another_visitors_says_it_waits(handlers):
     inputs, runs, session = handlers
-    runs.active = 1                                   # another visitor's run holds the host's one model slot
-    _, status = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
-    runs.active = 0
-    assert status.startswith("**Waiting** for the model: another visitor's run or vote is going")
-    _, again = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
+    with SLOT.held():                                 # another visitor's run or an API call holds the model slot
+        _, status, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
+    assert status.startswith("**Waiting** for the model: another visitor's run or vote (or an API call) is going")
+    _, again, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 2, 1, 1)
     assert again.startswith("**Waiting** for your run or vote that is going to end")   # not "another visitor's"
     *_, done = runs.run(_request(runs, session, steps=2))
-    assert runs.active == 0 and done[STATUS].startswith("**Done:** 2 steps")
+    assert not SLOT.busy and done[STATUS].startswith("**Done:** 2 steps")
 
 
 def test_a_run_asked_for_and_replaced_before_it_started_leaves_nothing_to_stop(handlers):
@@ -183,7 +183,7 @@ def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handle
     inputs, runs, session = handlers
 
     def run(H_cycles: int, puzzle: str = EASY, steps: int = 8) -> tuple[list[str], str]:
-        request, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, steps,
+        request, _, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, steps,
                                   H_cycles, 2)
         *_, done = runs.run(request)
         status = done[STATUS]
@@ -215,7 +215,7 @@ def test_an_arc_answer_counts_the_same_cells_right_in_every_view(registry, task_
     inputs.arc_picked(task_id, session)                # (a skip when switching to ARC already showed it)
     grid = session["grids"]["arc"]
     assert ss.source(session, "arc").arc_task_id == task_id
-    request, _ = runs.prepare("arc", grid, session, task_id, 4, 0, 0)
+    request, _, _ = runs.prepare("arc", grid, session, task_id, 4, 0, 0)
     *_, done = runs.run(request)
     trace = done[RESULT]["trace"]
     viewer = [s["acc"] for s in viewer_data(trace, get_task("arc"), request["puzzle"])["steps"]]

@@ -148,9 +148,9 @@ def test_the_sessions_pick_drives_settings_model_line_and_run(root):
         inputs.shipped_chosen("sudoku", "../x", session)
 
     grid = get_task("sudoku").parse(EASY).grid.tolist()
-    request, status = runs.prepare("sudoku", grid, session, None, 1, 2, 2)
+    request, status, _ = runs.prepare("sudoku", grid, session, None, 1, 2, 2)
     assert request["shipped"] == "sudoku-tiny" and str(root / "sudoku-tiny") in status
-    deep, _ = runs.prepare("sudoku", grid, session, None, 16, 16, 16)     # a 0.1M model may think as deep as it likes
+    deep, _, _ = runs.prepare("sudoku", grid, session, None, 16, 16, 16)  # a 0.1M model may think as deep as it likes
     assert (deep["steps"], deep["H_cycles"], deep["L_cycles"]) == (16, 16, 16)
     *_, last = runs.run(request)
     assert last[3]["trace"].meta["checkpoint"] == reg.get("sudoku", "sudoku-tiny").label
@@ -172,7 +172,7 @@ def test_own_checkpoint_still_comes_first(root, tmp_path):
     session["user_model"] = key
     out = inputs.task_changed("sudoku", session)
     assert out[-1]["visible"] is False and "your checkpoint" in out[-2] and out[-4]["value"] == 1
-    request, status = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 1, 1, 1)
+    request, status, _ = runs.prepare("sudoku", get_task("sudoku").parse(EASY).grid.tolist(), session, None, 1, 1, 1)
     assert loaded.label in status
     session["user_model"] = None                                   # "Back to the shipped models": the pick is back
     assert inputs.task_changed("sudoku", session)[-1]["value"] == "sudoku-tiny"

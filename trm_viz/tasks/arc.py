@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .arc_aug import ArcAug, parse_name, pass_at_k, vote  # noqa: F401  (the ARC API in one place)
-from .arc_data import CURATED, curated_tasks, load_collection, merge_solutions
+from .arc_data import CURATED, curated_tasks, find_task, load_collection, merge_solutions
 from .base import Puzzle, PuzzleError, Task
 from .common import grid_from_rows, load_json, read_text, read_source
 
@@ -115,6 +115,13 @@ def task_puzzles(task: Any, task_id: str | None = None, name: str = "") -> list[
     label = name or task_id or "ARC task"
     return [Puzzle(task="arc", grid=inp, solution=out, name=label + (f" (test {i + 1})" if len(tests) > 1 else ""),
                    arc_task_id=task_id, demos=demos) for i, (inp, out) in enumerate(tests)]
+
+
+def task_puzzle(task_id: str) -> Puzzle:
+    """The first test input of ARC task ``task_id`` (a curated one, or one of the collections here), with its
+    demonstrations and, where known, its output. PuzzleError when there is no such task."""
+    task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
+    return task_puzzles(task, task_id)[0]
 
 
 def _pick_task(collection: dict, task_id: str | None) -> tuple[str, Any]:

@@ -19,7 +19,7 @@ from ..trace import to_json
 from ..vote import DEFAULT_VARIANTS, to_json as vote_to_json
 from .limits import hosted_counts, whole
 from .models import ModelRegistry
-from .runner import trace_run, vote_run
+from .runner import SLOT, trace_run, vote_run
 from .views import refusal
 
 
@@ -64,7 +64,8 @@ def make_trace_api(registry: ModelRegistry):
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            result = trace_run(loaded.model, p, steps, H_cycles, L_cycles)
+            with SLOT.held():
+                result = trace_run(loaded.model, p, steps, H_cycles, L_cycles)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise refusal(str(e)) from None
         result.meta["checkpoint"] = loaded.label
@@ -96,7 +97,8 @@ def make_vote_api(registry: ModelRegistry):
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
                                                             arc_task_id)
-            data = vote_to_json(vote_run(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
+            with SLOT.held():
+                data = vote_to_json(vote_run(loaded.model, p, steps, H_cycles, L_cycles, whole(variants)), p.grid)
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise refusal(str(e)) from None
         data["checkpoint"] = loaded.label

@@ -24,6 +24,7 @@ from .handlers import RunHandlers
 from .views import IDLE_STATUS, empty_halting_figure
 from .input_handlers import SUDOKU_LEVELS, UPLOAD_TYPES, InputHandlers, examples
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
+from .menu import Menu
 from .models import ModelRegistry, local_paths_allowed, model_line
 from .session import new_session
 from .step_viewer import StepViewer
@@ -123,6 +124,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         session = gr.State(new_session())
         request = gr.State(None)        # the checked puzzle and settings of the latest Run click
         result = gr.State(None)         # its trace, for the per-step views and exports
+        page_key = gr.Textbox(visible=False)    # the page's own key, to notice a session the server let go
         gr.Markdown(TITLE)
         gr.Markdown(INTRO)
         with gr.Accordion("How TRM works", open=False, elem_id="how-trm-works"):
@@ -133,13 +135,13 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                                 label="Puzzle type", elem_id="task")
                 model_md = gr.Markdown(model_line(registry, "sudoku", None), elem_id="model-line")
                 shipped = registry.choices("sudoku")      # several checkpoints of one task: the session picks one
-                model_choice = gr.Dropdown(registry.menu("sudoku"), value=shipped[0] if shipped else None,
+                model_choice = Menu(registry.menu("sudoku"), value=shipped[0] if shipped else None,
                                            label="Shipped model",
                                            elem_id="model-choice", visible=len(shipped) >= 2)
                 editor = editor_for(get_task("sudoku"), sudoku_first.grid, label="Puzzle", elem_id="editor")
                 check = gr.Markdown(elem_id="check")
                 with gr.Row():
-                    example = gr.Dropdown(list(examples(get_task("sudoku"))), value=sudoku_first.name, label="Examples",
+                    example = Menu(list(examples(get_task("sudoku"))), value=sudoku_first.name, label="Examples",
                                           elem_id="examples", scale=3, min_width=220)
                     level = gr.Dropdown(list(SUDOKU_LEVELS), value="medium", label="New puzzle difficulty", scale=2,
                                         min_width=200)    # (min widths: on a phone the two stack, not squeeze)
@@ -151,8 +153,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                 caption("Uploads: Sudoku as text, CSV or JSON; a maze as text, JSON or a picture; ARC as a task JSON "
                         "or a grid.")
                 with gr.Group(visible=False) as arc_group:
-                    picker = gr.Dropdown([], label="ARC task (the model knows a task by its learned embedding)",
-                                         elem_id="arc-task", allow_custom_value=False)
+                    picker = Menu([], label="ARC task (the model knows a task by its learned embedding)",
+                                  elem_id="arc-task")
                     demos = gr.Gallery(label="Demonstration pairs: input \u2192 output", columns=2, height=260,
                                        elem_id="arc-demos", object_fit="contain")
                     with gr.Row(equal_height=True):
@@ -242,8 +244,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # task the page opened with) cannot overwrite the model line of a task the visitor has switched to. Both
         # handlers take milliseconds, so sharing one slot across visitors costs nothing noticeable.
         demo.load(None, None, None, js=PAGE_JS, **PRIVATE)
-        demo.load(inputs.page_loaded, [task, session], [session, check, model_md], concurrency_id="page-task",
-                  **QUIET)
+        demo.load(inputs.page_loaded, [task, session], [session, check, model_md, page_key],
+                  concurrency_id="page-task", **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(
             runs.task_switched, [task, result, session], run_outputs + [n_variants], **QUIET)
         model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET).success(
@@ -253,10 +255,10 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         example.input(inputs.example_chosen, [task, example, session], load_outputs, **QUIET)
         new_btn.click(inputs.new_puzzle, [task, level, session], load_outputs, **QUIET)
         clear_btn.click(inputs.clear, [task, editor, session], load_outputs, **QUIET)
-        undo_btn.click(inputs.undo, [task, session], load_outputs, **QUIET)
+        undo_btn.click(inputs.undo, [task, session, page_key], load_outputs, **QUIET)
         # Any new puzzle in the editor (typed, painted, loaded, undone): its change event checks it, and the status
         # line says when the views show the run of another puzzle.
-        editor.change(inputs.edited, [task, editor, session, picker], [session, check, arc_h, arc_w, example],
+        editor.change(inputs.edited, [task, editor, session, picker, page_key], [session, check, arc_h, arc_w, example],
                       **QUIET).success(runs.views_outdated, [task, result, editor, session], status, **QUIET)
         picker.input(inputs.arc_picked, [picker, session], load_outputs, **QUIET)
         picker.select(lambda task_id, session: inputs.arc_picked(task_id, session, again=True), [picker, session],
@@ -271,8 +273,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
 
         # Checks first (quick, errors leave the views alone), then the model in its one slot, streaming each step
         # into the status line and the viewer (no overlay: it would hide the steps as they arrive).
-        prepared = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles],
-                                 [request, status], **QUIET)
+        prepared = run_btn.click(runs.prepare, [task, editor, session, picker, steps, h_cycles, l_cycles,
+                                                model_choice, page_key], [request, status, model_md], **QUIET)
         ran = prepared.success(runs.run, [request], run_outputs, show_progress="minimal", show_progress_on=[status],
                                trigger_mode="always_last", **MODEL_SLOT, **PRIVATE)
         # The GIF is made on request, from the run on screen: a new run or puzzle type must not offer the old one.
@@ -284,22 +286,23 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         # Stop is a signal, not a cancel: the run ends after its current step and builds every view from the steps
         # that finished (a cancelled run would leave the views of the run before beside its first steps).
         stop_btn.click(runs.stop, [session], status, queue=False, **PRIVATE)
-        viewer.step_change(runs.step_changed, [result], [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md,
-                                                          vote_md, vote_img],
+        viewer.step_change(runs.step_changed, [result, session, page_key],
+                           [plot, z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner, step_md, vote_md, vote_img, status],
                            trigger_mode="always_last", show_progress="hidden", **PRIVATE)
         # A hidden tab's pictures are fetched when it opens, maybe after the sweep deleted them (files.py).
         for pictures_tab in (latents_tab, inner_tab):
             pictures_tab.select(runs.pictures_tab_opened, [result], [z_h_heat, z_l_heat, z_h_rgb, z_l_rgb, inner],
                                 show_progress="hidden", **PRIVATE)
         vote_tab.select(runs.vote_tab_opened, [result], vote_img, show_progress="hidden", **PRIVATE)
-        voted = vote_btn.click(runs.vote_clicked, [result, n_variants, session], [vote_md, vote_img, result, status],
+        voted = vote_btn.click(runs.vote_clicked, [result, n_variants, session, page_key],
+                               [vote_md, vote_img, result, status],
                                show_progress_on=[vote_md], **MODEL_SLOT, **PRIVATE)
         # An edit or another model while the run or vote went: say so once it has ended.
         for ended in (ran.then, voted.then):
             ended(runs.views_outdated_after, [task, result, editor, session], status, **QUIET)
         table.select(runs.row_selected, [result], viewer, show_progress="hidden", **PRIVATE)
         table.select(None, None, None, js=SCROLL_TO_VIEWER_JS, queue=False, **PRIVATE)
-        gif_btn.click(runs.make_gif, [result], [gif_file, gif_view], **PRIVATE)
+        gif_btn.click(runs.make_gif, [result, session, page_key], [gif_file, gif_view], **PRIVATE)
         load_btn.click(runs.load_checkpoint, [ckpt_files, ckpt_path, session], [ckpt_status, session, task],
                        concurrency_limit=1, concurrency_id="checkpoint", show_progress_on=[ckpt_status],
                        **PRIVATE).success(inputs.task_changed, [task, session], task_outputs, **QUIET).success(

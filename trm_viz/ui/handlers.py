@@ -23,11 +23,11 @@ from . import session as ss
 from .files import export_dir, touch_or_missing
 from .limits import hosted_counts
 from .models import (ModelRegistry, active_config, active_model, active_task, forget_user_model, load_local,
-                     load_uploaded, model_id)
-from .runner import stream_trace, stream_vote
+                     load_uploaded, model_id, model_line)
+from .runner import SLOT, stream_trace, stream_vote
 from .step_viewer import select_update
-from .views import (IDLE_STATUS, _file_stem, cleared_views, internal_error, refusal, result_status, result_views,
-                    shown_pictures, vote_views)
+from .views import (IDLE_STATUS, RUN_LOST, SESSION_LOST, _file_stem, cleared_views, internal_error, refusal,
+                    result_status, result_views, shown_pictures, vote_views)
 
 
 def _desk(session: dict) -> dict:
@@ -46,14 +46,20 @@ def _on_screen(desk: dict, task_name: str) -> bool:
 class RunHandlers:
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
-        self.active = 0         # runs and votes holding the host's one model slot now (all visitors)
 
     def prepare(self, task_name: str, grid: Any, session: dict, arc_task_id: str | None, steps: float,
-                H_cycles: float, L_cycles: float) -> tuple:
+                H_cycles: float, L_cycles: float, pick: str | None = None, page_key: str | None = None) -> tuple:
         """Everything that can be refused before the model runs: the puzzle (from the grid as it is at the click),
         the model (loaded now if need be) and the run's cost on this host (ui/limits.py). Outputs: the run request
-        (a gr.State) and the status line. A failure here shows one error and leaves every view, and the grid, as it
-        was."""
+        (a gr.State), the status line and the model line. A failure here shows one error and leaves every view,
+        and the grid, as it was. In a session the server had let go (session.lost), the run takes the shipped model
+        the page's menu shows (``pick``), says what was lost, and the session becomes the page's own again."""
+        if ss.lost(session, page_key):
+            if ss.first_told(session, page_key):
+                gr.Warning(SESSION_LOST)
+            if pick in self.registry.choices(task_name):
+                ss.choose_shipped(session, task_name, pick)
+            session["page"] = page_key
         try:
             user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)
             task = active_task(self.registry, task_name, user_key, shipped)
@@ -73,13 +79,14 @@ class RunHandlers:
         desk["live"].append(request["clicked"])    # until its run ends: Stop then has something to stop
         desk["task"] = task_name
         the = "the " if loaded.label.startswith("shipped") else ""      # not "the your checkpoint"
+        line = model_line(self.registry, task_name, user_key, shipped)
         if mine:
             return request, ("**Waiting** for your run or vote that is going to end (**Stop** ends it after its "
-                             f"step). Then {steps} steps with {the}{loaded.label}.")
-        if self.active:
-            return request, ("**Waiting** for the model: another visitor's run or vote is going, and this host runs "
-                             f"one at a time. Then {steps} steps with {the}{loaded.label}.")
-        return request, f"Starting {steps} steps with {the}{loaded.label}..."
+                             f"step). Then {steps} steps with {the}{loaded.label}."), line
+        if SLOT.busy:
+            return request, ("**Waiting** for the model: another visitor's run or vote (or an API call) is going, and "
+                             f"this host runs one at a time. Then {steps} steps with {the}{loaded.label}."), line
+        return request, f"Starting {steps} steps with {the}{loaded.label}...", line
 
     def run(self, request: dict | None) -> Iterator[tuple]:
         """Streams every supervision step into the viewer as it completes (the first also clears the views of the
@@ -94,11 +101,12 @@ class RunHandlers:
         # Requests older than this one that are not running never will: a Run pressed while another was queued
         # replaces it (the listener's trigger_mode="always_last"), and the runs of one session go one at a time.
         desk["live"][:] = [t for t in desk["live"] if t >= mine]
-        self.active += 1
+        desk["going"] = desk.get("going", 0) + 1          # (Stop says whether one has started)
         try:
-            yield from self._run(request, desk)
+            with SLOT.held():
+                yield from self._run(request, desk)
         finally:
-            self.active -= 1
+            desk["going"] -= 1
             desk["live"][:] = [t for t in desk["live"] if t != mine]
 
     def _run(self, request: dict, desk: dict) -> Iterator[tuple]:
@@ -153,20 +161,22 @@ class RunHandlers:
             return                  # last step on the other type's page
         yield (skip,) + result_views(result)
 
-    def step_changed(self, result: dict | None, evt: gr.EventData) -> tuple:
+    def step_changed(self, result: dict | None, session: dict, page_key: str | None, evt: gr.EventData) -> tuple:
         """The viewer settled on a step: move the plot cursor and redraw the per-step pictures (and the variant
-        vote, when there is one, at the same step)."""
+        vote, when there is one, at the same step). Outputs: plot, the five pictures, step label, vote text, vote
+        picture, status line (only to say that the server no longer holds the run)."""
+        skip = gr.skip()
         if not result:
-            return (gr.skip(),) * 9
+            return (skip,) * 9 + (RUN_LOST if ss.lost(session, page_key) else skip,)
         trace = result["trace"]
         try:
             step = min(max(1, int(getattr(evt, "step", 0) or trace.num_steps)), trace.num_steps)
         except (TypeError, ValueError):
-            return (gr.skip(),) * 9
+            return (skip,) * 10
         result["step"] = step    # kept in the session's state object: the vote opens at the step being looked at
-        votes = vote_views(result, step) if result.get("vote") else (gr.skip(), gr.skip())
+        votes = vote_views(result, step) if result.get("vote") else (skip, skip)
         return (halting_figure(trace, step, previous=result.get("previous")), *shown_pictures(result, step),
-                f"Showing step {step}.", *votes)
+                f"Showing step {step}.", *votes, skip)
 
     def pictures_tab_opened(self, result: dict | None) -> tuple:
         """The Latents or Inner recursion tab opened. The browser fetches a tab's pictures when it first shows them,
@@ -183,42 +193,46 @@ class RunHandlers:
             return gr.skip()
         return vote_views(result, result.get("step") or result["trace"].num_steps, fresh=True)[1]
 
-    def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None) -> Iterator[tuple]:
+    def vote_clicked(self, result: dict | None, variants: float, session: dict | None = None,
+                     page_key: str | None = None) -> Iterator[tuple]:
         """Run the puzzle of the latest trace through ``variants`` of its variants with the trace's settings, and
         show the vote at the step the viewer is on. It streams its progress; Stop ends it after the step it is on (a
         paper-size vote takes a minute or two on a small host), as does leaving the page. If the user has moved to
         another puzzle type meanwhile, the vote stays with its run, shown when they come back. Outputs: vote text,
         vote picture, result, status line."""
         if not result:
-            raise refusal("Run a puzzle first: the vote runs it again through its variants.")
+            raise refusal(RUN_LOST if session is not None and ss.lost(session, page_key) else
+                          "Run a puzzle first: the vote runs it again through its variants.")
         trace, skip = result["trace"], gr.skip()
         desk = _desk(session) if session is not None else ss.new_session()["runs"]
         t0 = time.perf_counter()
         desk["live"].append(t0)             # Stop now has something to stop
-        self.active += 1
+        desk["going"] = desk.get("going", 0) + 1
 
         def here() -> bool:
             return _on_screen(desk, result["task"])
 
         try:
-            loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
-            if here():
-                yield skip, skip, skip, "**Voting...** (**Stop** ends the vote after the step it is on)"
-            vv, done = None, 0
-            for item in stream_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
-                                    trace.meta["L_cycles"], int(variants), stop=lambda: desk["stop_at"] > t0):
-                if item is not None:
-                    vv = item
-                    continue
-                done += 1
-                yield (f"Voting: step {done} of {trace.num_steps} done...", skip, skip, skip) if here() else (skip,) * 4
-            result["vote"] = vv
+            with SLOT.held():
+                loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
+                if here():
+                    yield skip, skip, skip, "**Voting...** (**Stop** ends the vote after the step it is on)"
+                vv, done = None, 0
+                for item in stream_vote(loaded.model, result["puzzle"], trace.num_steps, trace.meta["H_cycles"],
+                                        trace.meta["L_cycles"], int(variants), stop=lambda: desk["stop_at"] > t0):
+                    if item is not None:
+                        vv = item
+                        continue
+                    done += 1
+                    progress = f"Voting: step {done} of {trace.num_steps} done..."
+                    yield (progress, skip, skip, skip) if here() else (skip,) * 4
+                result["vote"] = vv
         except (PuzzleError, CheckpointError, ValueError) as e:
             raise refusal(str(e)) from None
         except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
             raise refusal(internal_error(e)) from None
         finally:
-            self.active -= 1
+            desk["going"] -= 1
             desk["live"][:] = [t for t in desk["live"] if t != t0]
         if not here():
             yield (skip,) * 4
@@ -235,7 +249,9 @@ class RunHandlers:
         if not desk["live"]:
             return gr.skip()
         desk["stop_at"] = time.perf_counter()
-        return "**Stopping** after the current step..."
+        if desk.get("going"):
+            return "**Stopping** after the current step..."
+        return "**Stopping:** your run has not started yet, and will not."
 
     def task_switched(self, task_name: str, result: dict | None, session: dict) -> tuple:
         """Another puzzle type: the run shown so far is kept aside for when the user comes back, and this type's
@@ -314,9 +330,10 @@ class RunHandlers:
             return gr.skip()
 
     @staticmethod
-    def make_gif(result: dict | None) -> tuple:
+    def make_gif(result: dict | None, session: dict | None = None, page_key: str | None = None) -> tuple:
         if not result:
-            raise refusal("Run a puzzle first; the GIF shows its refinement.")
+            raise refusal(RUN_LOST if session is not None and ss.lost(session, page_key) else
+                          "Run a puzzle first; the GIF shows its refinement.")
         path = export_dir() / f"{_file_stem(result)}.gif"
         animation_gif(result["trace"], task_of(result["trace"]), result["puzzle"], path=path)
         return str(path), str(path)

@@ -6,6 +6,7 @@ as it was: the user's grid is never cleared by a failure.
 from __future__ import annotations
 
 import copy
+import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
+from ..tasks.arc import task_puzzle
 from ..tasks.arc_data import CURATED, load_collection
 from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
@@ -24,7 +26,7 @@ from . import session as ss
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, active_config, active_task, model_line, own_model_for
-from .views import refusal
+from .views import SESSION_LOST, refusal
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},
@@ -172,13 +174,6 @@ class InputHandlers:
         history = read_history(folder)
         return history_markdown(history, folder.name), history_figure(history) if history is not None else None
 
-    def _arc_puzzle(self, task_id: str) -> Puzzle:
-        from ..tasks.arc import task_puzzles
-        from ..tasks.arc_data import curated_tasks, find_task
-
-        task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
-        return task_puzzles(task, task_id)[0]
-
     # --- handlers ---------------------------------------------------------------------------------------------
     def task_changed(self, task_name: str, session: dict) -> tuple:
         """Show the task's last grid (or its first example), its examples, the ARC picker when needed, which model
@@ -227,15 +222,16 @@ class InputHandlers:
         return self.task_changed(task_name, session)
 
     def page_loaded(self, task_name: str, session: dict) -> tuple:
-        """A new visitor: remember where the grid the page opened with came from (the first example) and check it.
-        Outputs: session, check line, model line. Nothing the visitor can change (grid, sliders): a late answer
-        would undo what they did meanwhile."""
+        """A new visitor: remember where the grid the page opened with came from (the first example) and check it,
+        and give the page its key (session.lost). Outputs: session, check line, model line, page key. Nothing the
+        visitor can change (grid, sliders): a late answer would undo what they did meanwhile."""
         task = self.task(task_name, session)
         if session["grids"].get(task_name) is None:
             ss.load(session, task_name, next(iter(examples(task).values())))
         grid = session["grids"][task_name]
+        session["page"] = uuid.uuid4().hex
         return session, self.check_line(task, grid, session), model_line(
-            self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name))
+            self.registry, task_name, session.get("user_model"), ss.shipped(session, task_name)), session["page"]
 
     def example_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
         src = ss.source(session, task_name)
@@ -255,7 +251,7 @@ class InputHandlers:
                 puzzle = task.generate(rng, **SUDOKU_LEVELS.get(level, {}))
             elif task_name == "arc":
                 ids = [t for _, t in self.arc_choices(session)]
-                puzzle = self._arc_puzzle(ids[int(rng.integers(len(ids)))])
+                puzzle = task_puzzle(ids[int(rng.integers(len(ids)))])
             else:
                 puzzle = task.generate(rng)
         except PuzzleError as e:
@@ -267,10 +263,11 @@ class InputHandlers:
         h, w = np.asarray(grid).shape if grid else self.task(task_name, session).canvas_shape
         return self._loaded(task_name, session, None, blank_grid(task_name, h, w))
 
-    def undo(self, task_name: str, session: dict) -> tuple:
+    def undo(self, task_name: str, session: dict, page_key: str | None = None) -> tuple:
         grid = ss.undo(session, task_name)
         if grid is None:
-            gr.Info("Nothing to undo.")
+            gr.Info("Nothing to undo." + (" " + SESSION_LOST if ss.lost(session, page_key) else ""))
+            ss.first_told(session, page_key)
             return (gr.skip(),) * 5
         task = self.task(task_name, session)
         if task_name != "arc":
@@ -280,9 +277,13 @@ class InputHandlers:
         return (editor_update(task, grid), session, demo_images(src), gr.update(value=self.picker_id(session, arc_id)),
                 self.check_line(task, grid, session, arc_id))
 
-    def edited(self, task_name: str, grid: Any, session: dict, picker: str | None) -> tuple:
-        """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it.
-        Outputs: session, check line, ARC rows, ARC columns, examples menu."""
+    def edited(self, task_name: str, grid: Any, session: dict, picker: str | None, page_key: str | None = None
+               ) -> tuple:
+        """The editor's value changed (a user edit, or a server update echoed back): make it undoable and check it
+        (and say once when the server had let the session go). Outputs: session, check line, ARC rows, ARC columns,
+        examples menu."""
+        if ss.first_told(session, page_key):
+            gr.Warning(SESSION_LOST)
         shape = np.asarray(grid).shape if grid is not None else ()
         task = self.task(task_name, session)
         if len(shape) != 2 or (task_name != "arc" and shape != task.canvas_shape):
@@ -333,7 +334,7 @@ class InputHandlers:
         if not task_id or same != again:
             return (gr.skip(),) * 5     # (.select of another task: its .input loads it)
         try:
-            puzzle = self._arc_puzzle(task_id)
+            puzzle = task_puzzle(task_id)
         except (PuzzleError, KeyError) as e:
             raise refusal(f"Could not load ARC task {task_id}: {e}") from None
         return self._loaded("arc", session, puzzle, picker=task_id)

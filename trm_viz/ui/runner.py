@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from contextlib import contextmanager
 from typing import Callable, Iterator
 
 import torch
@@ -32,6 +33,32 @@ _CORES = torch.get_num_threads()          # the process default: one per physica
 # maze-tiny's 0.12 against 0.33 s, arc-tiny's 8-variant vote (45 MFLOP) 0.19 against 0.21 s; maze-tiny's 8-variant
 # vote (125 MFLOP) 0.81 against 0.67 s and the paper Sudoku trace (1.2 GFLOP) 5.5 against 4.3 s go the other way.
 SMALL_CALL_FLOPS = 80e6
+
+
+class ModelSlot:
+    """The host's one model slot (the "model" concurrency group: the page's runs and votes and the /trace and /vote
+    API share it): how many of them hold it now, for the page to say "Waiting for the model" while one goes."""
+
+    def __init__(self) -> None:
+        self._holders = 0
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._holders > 0
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holders -= 1
+
+
+SLOT = ModelSlot()
 
 
 def use_threads(config: TRMConfig, batch: int = 1) -> int:

@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 
 from ..tasks import TASK_NAMES, Puzzle, PuzzleError, Task
+from ..tasks.arc import task_puzzle
 
 MAX_UNDO = 100          # edits remembered per task
 
 
 def new_session() -> dict[str, Any]:
     return {
+        "page": None,                               # the key of the page it belongs to (page_loaded; see lost)
         "grids": {t: None for t in TASK_NAMES},     # last grid seen in the editor, per task (None: not shown yet)
         "undo": {t: [] for t in TASK_NAMES},        # earlier (grid, source) pairs, most recent last
         "sources": {t: None for t in TASK_NAMES},   # Puzzle the grid came from (None: typed from scratch)
@@ -29,6 +31,23 @@ def new_session() -> dict[str, Any]:
                  "task": None, "kept": {},          # pressed, runs asked for, the type on screen, others' last runs,
                  "last": {}},                       # and each type's last run's curves (compared_run)
     }
+
+
+def lost(session: dict, page_key: str | None) -> bool:
+    """Whether the server let this page's session go and gave it a fresh one: Gradio drops the least recently used
+    sessions beyond ``state_session_capacity`` (1,000 here), and the state a session has not written for an hour
+    once its page lost the connection once (a laptop asleep, a phone in a pocket). The page still shows its grid,
+    menus and last run; the server has forgotten the run, the undo history, the earlier runs and the visitor's own
+    checkpoint. ``page_key`` is what the page holds (page_loaded gives it; empty until then)."""
+    return bool(page_key) and session.get("page") != page_key
+
+
+def first_told(session: dict, page_key: str | None) -> bool:
+    """True the first time a lost session is seen (say so once), then False; also False for a live one."""
+    if not lost(session, page_key) or session.get("told"):
+        return False
+    session["told"] = True
+    return True
 
 
 def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, curves: dict) -> dict | None:
@@ -131,9 +150,21 @@ def build_puzzle(task: Task, grid: Any, session: dict | None, arc_task_id: str |
             puzzle.arc_task_id, puzzle.demos = src.arc_task_id, src.demos
     if task_name == "arc":
         puzzle.arc_task_id = puzzle.arc_task_id or arc_task_id or None
+        if src is None and puzzle.arc_task_id:      # the picked task's test input with no record of where it came
+            _known_test_input(puzzle)                # from (typed in, or the session was lost): its output
         puzzle.name = puzzle.name if puzzle.name and puzzle.name != "ARC grid" else (puzzle.arc_task_id or "ARC grid")
     task.validate(puzzle)
     return puzzle
+
+
+def _known_test_input(puzzle: Puzzle) -> None:
+    """An ARC grid equal to its task's first test input gets that input's output and demonstrations."""
+    try:
+        test = task_puzzle(puzzle.arc_task_id)
+    except (PuzzleError, KeyError, OSError):
+        return
+    if test.grid.shape == puzzle.grid.shape and bool((test.grid == puzzle.grid).all()):
+        puzzle.solution, puzzle.demos, puzzle.name = test.solution, test.demos, test.name
 
 
 def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None,
