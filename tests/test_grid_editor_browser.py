@@ -58,7 +58,19 @@ def trace_data():
 
 
 @pytest.fixture(scope="module")
-def page(trace_data, browser):
+def arc_data():
+    """An ARC answer one row short of its 4x3 solution (its 9 cells all right), then the solution."""
+    from test_viz import hand_built_trace
+    from trm_viz.tasks.base import Puzzle
+
+    arc = get_task("arc")
+    sol = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1]])
+    puzzle = Puzzle("arc", np.zeros((4, 3), dtype=np.int64), solution=sol, arc_task_id="7b7f7511")
+    return viewer_data(hand_built_trace(arc, puzzle, [sol[:3], sol], [0.2, 0.9], sol), arc, puzzle)
+
+
+@pytest.fixture(scope="module")
+def page(trace_data, arc_data, browser):
     with gr.Blocks() as demo:
         sudoku = editor_for(SUDOKU, SUDOKU.examples()["Easy 1 (Wikipedia example)"].grid, elem_id="sudoku")
         maze = editor_for(MAZE, blank_grid("maze", 10, 10), elem_id="maze")
@@ -68,6 +80,7 @@ def page(trace_data, browser):
         reset = gr.Button("reset", elem_id="reset")
         reset.click(lambda: editor_update(SUDOKU, blank_grid("sudoku")), None, sudoku)
         viewer = StepViewer(trace_data, fps=10, elem_id="viewer")
+        StepViewer(arc_data, elem_id="arc-viewer")
         settled = gr.Textbox(elem_id="settled")
 
         def on_step(evt: gr.EventData) -> str:
@@ -176,6 +189,18 @@ def test_step_viewer_scrubs_plays_and_jumps(page):
     x = page.locator("#viewer .hc-cursor").get_attribute("x1")
     svg = page.locator("#viewer .sv-svg svg")
     assert float(x) == pytest.approx(float(svg.get_attribute("data-x0")) + float(svg.get_attribute("data-dx")), abs=0.1)
+
+
+def test_an_arc_answer_of_the_wrong_size_says_so(page):
+    """Its cells are all right and none is marked wrong: the missing row shows only in words (and to screen readers)."""
+    stats, step = page.locator("#arc-viewer .sv-stats"), page.locator("#arc-viewer .sv-step")
+    page.locator("#arc-viewer .sv-slider").fill("1")
+    assert step.inner_text() == "step 1 / 2" and page.locator("#arc-viewer .sv-cell").count() == 9
+    assert page.locator("#arc-viewer .sv-cell.bad").count() == 0
+    assert "wrong size: 3x3, the solution is 4x3" in stats.inner_text() and "75.0%" in stats.inner_text()
+    assert "wrong size: 3x3, the solution is 4x3" in page.locator("#arc-viewer .sv-live").inner_text()
+    page.locator("#arc-viewer .sv-slider").fill("2")
+    assert "wrong size" not in stats.inner_text() and "whole answer right" in stats.inner_text()
 
 
 def test_keyboard_only_paints_a_maze_and_shows_focus(page):

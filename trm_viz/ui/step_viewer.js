@@ -26,6 +26,12 @@ const level = (s, i) => s == null ? 0 : s.charCodeAt(i) - 48;
 
 // A legend label in words: "start S" -> "start", "wall #" -> "wall"; digits and ARC's "3 green" stay as they are.
 const spoken = (label) => label.replace(/ \S$/, '');
+// An ARC answer of another shape than the solution, or none at all: its cells cannot show that, so the words do.
+function sizeNote(d, s) {
+  if (!s.h || !s.w) return "no answer grid: the top-left cell of the model's output is not a colour";
+  const t = d.solution;
+  return t && (t.h !== s.h || t.w !== s.w) ? `wrong size: ${s.h}x${s.w}, the solution is ${t.h}x${t.w}` : '';
+}
 function announce() {
   const d = data(), live = el.querySelector('.sv-live');
   if (!d || !live) return;
@@ -34,7 +40,8 @@ function announce() {
     + `${plural(s.nchanged, 'cell')} changed`;
   if (d.known) text += `; ${plural(s.corrections, 'correction')}, ${plural(s.regressions, 'regression')}; `
     + `${(100 * s.acc).toFixed(0)}% of cells right${s.exact ? ', whole answer right' : ''}`;
-  live.textContent = text + '.';
+  const note = sizeNote(d, s);
+  live.textContent = text + (note ? `; ${note}` : '') + '.';
 }
 // One event object, updated in place: Gradio 6.31's trigger_mode="always_last" does not send the latest of the
 // events fired while the server is busy but re-sends the running one's own data (Blocks' dispatch(e) after the
@@ -158,6 +165,8 @@ function draw() {
     + (step > 2 ? `<br>steps 2-${step} so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}` : '')
     + `<br>cells right <b>${(100 * s.acc).toFixed(1)}%</b>`
     + (s.exact ? ' &middot; <b>whole answer right</b>' : '');
+  const note = sizeNote(d, s);
+  if (note) stats += `<br><b>${note.replace(/:.*/, '')}</b>${esc(note.replace(/^[^:]*/, ''))}`;
   el.querySelector('.sv-stats').innerHTML = stats;
   const svg = el.querySelector('.sv-svg svg'), cur = svg && svg.querySelector('.hc-cursor');
   if (cur) {
