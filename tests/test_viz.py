@@ -211,6 +211,10 @@ def test_answers_that_change_shape():
                halt_step=None, solution=sol)
     s2, s3 = cells.step_cells(tr, 2), cells.step_cells(tr, 3)
     assert s2.changed.tolist() == [[False, True], [True, True]]
+    # step 1's 1x1 answer to a 2x2 input: nothing to compare it with (the input's top-left corner said "unchanged")
+    assert [(c.step, c.r, c.c, c.old, c.kind) for c in corrections.cell_changes(tr) if c.step == 1] == [
+        (1, 0, 0, None, "correction")]
+    assert corrections.summary_line(tr).startswith("Step 1 put 1 cell right;")
     assert s3.correct.tolist() == [[True, True, False], [True, True, False]]
     changes = corrections.cell_changes(tr, first_step=2)
     assert [(c.step, c.r, c.c, c.old, c.kind) for c in changes if c.step == 2] == [

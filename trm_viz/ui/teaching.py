@@ -72,8 +72,8 @@ CAPTIONS = {
     "corrections": (
         "Every cell the model changed. **correction**: wrong before, right now; **regression**: right before, wrong "
         "now; **change**: still wrong. The model revising its answer (steps 2 on) comes first; step 1's changes, "
-        "compared with the puzzle as given (mostly blanks filled), are listed last. Rows and columns count from 1. "
-        "Click a row to see that cell in the viewer."),
+        "compared with the puzzle as given (a Sudoku's blanks filled; an ARC answer of another size is all new), "
+        "are listed last. Rows and columns count from 1. Click a row to see that cell in the viewer."),
     "vote": (
         "The puzzle run again through variants that keep its meaning, answers mapped back and ranked by votes. "
         "**ARC**: the task's augmented variants (rotated or mirrored, colours swapped), each with its own learned "

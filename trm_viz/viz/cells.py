@@ -8,7 +8,8 @@ canvas's top-left corner (the official ARC builder translates only training exam
 canvas cell (r, c).
 
 Definitions (a cell outside the previous grid or the solution counts as changed / wrong):
-- changed at step k: the answer differs from the answer of step k-1; step 1 compares with the input grid.
+- changed at step k: the answer differs from the answer of step k-1; step 1 compares with the input grid when the
+  answer has its shape (an ARC task that changes the grid's size has nothing to compare step 1 with: all new).
 - correct: the answer equals the known solution in that cell.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ..trace import Trace
 class StepCells:
     step: int                       # 1-based supervision step
     answer: np.ndarray              # (h, w) task cell codes
-    previous: np.ndarray            # the answer of the previous step (step 1: the input grid); any shape
+    previous: np.ndarray            # the answer of the previous step (step 1: the input grid, or 0x0); any shape
     changed: np.ndarray             # (h, w) bool
     correct: np.ndarray | None      # (h, w) bool, None when the solution is unknown
     confidence: np.ndarray          # (h, w) float, probability of the chosen token
@@ -68,6 +69,8 @@ def step_cells(trace: Trace, step: int) -> StepCells:
     i = check_step(trace, step)
     answer = np.asarray(trace.answers[i])
     previous = np.asarray(trace.answers[i - 1]) if i > 0 else np.asarray(trace.input_grid)
+    if i == 0 and previous.shape != answer.shape:   # a 3x7 input's 3x3 output: its top-left corner means nothing
+        previous = np.zeros((0, 0), dtype=answer.dtype)
     return StepCells(
         step=i + 1,
         answer=answer,

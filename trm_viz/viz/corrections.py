@@ -4,7 +4,8 @@ Kinds (only when the solution is known; otherwise every change is a "change"):
 - correction: wrong at the previous step, right now;
 - regression: right at the previous step, wrong now;
 - change: wrong before and still wrong after (a different wrong value).
-Step 1 is compared with the input grid, so a Sudoku's first fills count as corrections of blanks.
+Step 1 is compared with the input grid, so a Sudoku's first fills count as corrections of blanks (an ARC answer of
+another shape than its input is all new: cells.step_cells).
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def _was_right(previous: np.ndarray, solution: np.ndarray | None, r: int, c: int
 def step_changes(cells: StepCells, solution: np.ndarray | None) -> list[CellChange]:
     """The changed cells of one step, in reading order: those of the new answer, and from step 2 on those of the
     previous answer that the new one no longer has (an ARC output that lost rows: a right cell lost is a regression).
-    Step 1 is compared with the input, whose shape is the puzzle's, not an answer's."""
+    Step 1 is compared with the input when the answer has its shape (cells.step_cells)."""
     out = []
     prev = cells.previous
     for r, c in zip(*np.nonzero(cells.changed)):
@@ -93,7 +94,7 @@ def corrections_table(changes: list[CellChange], task: Task) -> list[list]:
 
 def revisions_first(changes: list[CellChange]) -> list[CellChange]:
     """The table's order: the model revising its answer (steps 2 on) first, then step 1's changes, which are
-    mostly blanks filled for the first time and would otherwise fill the first screens of the table."""
+    mostly cells filled for the first time and would otherwise fill the first screens of the table."""
     return [ch for ch in changes if ch.step > 1] + [ch for ch in changes if ch.step == 1]
 
 
