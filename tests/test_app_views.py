@@ -313,3 +313,36 @@ def test_an_arc_task_the_model_does_not_know_leaves_the_picker_usable(registry):
     assert out[3]["value"] == task_id and out[4].startswith("**Ready:**")
     if task_id in CURATED:       # and the examples menu names the example that grid is (it went blank)
         assert inputs.edited("arc", out[0]["value"], session, task_id)[-1] == f"{task_id}: {CURATED[task_id]}"
+
+
+def test_an_uploaded_arc_task_is_known_by_its_demonstrations_not_by_the_task_picked_before(registry, tmp_path):
+    """A task file saved under another name was run as the task picked before (its embedding, its demonstrations,
+    19% right); a file of tasks without their test outputs (Kaggle's challenges) lost the output the app knows."""
+    if "arc" not in registry.available():
+        pytest.skip("needs a shipped ARC checkpoint")
+    from trm_viz.tasks.arc_data import curated_tasks
+
+    inputs, session = InputHandlers(registry), ss.new_session()
+    known = known_arc_tasks(registry.config("arc"))
+    picked, other = [t for t in CURATED if t in known][:2]
+    inputs.task_changed("arc", session)
+    inputs.arc_picked(picked, session)
+    mystery = tmp_path / "mystery.json"
+    mystery.write_text(json.dumps(curated_tasks()[other]))
+    out = inputs.uploaded("arc", str(mystery), session, picked)
+    assert out[3]["value"] == other and "solution known" in out[4] and ss.source(session, "arc").arc_task_id == other
+    request, _, _ = RunHandlers(registry).prepare("arc", out[0]["value"], session, out[3]["value"], 1, 1, 1)
+    assert request["puzzle"].arc_task_id == other
+    # demonstrations of no task here: the picker shows none, and the check line says Run will refuse it
+    task = curated_tasks()[other]
+    task["train"][0]["output"] = [[(v + 1) % 10 for v in row] for row in task["train"][0]["output"]]
+    mystery.write_text(json.dumps(task))
+    out = inputs.uploaded("arc", str(mystery), session, other)
+    assert out[3]["value"] is None and out[4].startswith("**Not runnable with this model:**")
+    # a file of tasks without outputs: the picked task's output is known here all the same
+    challenges = tmp_path / "challenges.json"
+    bare = {tid: {"train": t["train"], "test": [{"input": p["input"]} for p in t["test"]]}
+            for tid, t in curated_tasks().items()}
+    challenges.write_text(json.dumps(bare))
+    out = inputs.uploaded("arc", str(challenges), session, picked)
+    assert out[3]["value"] == picked and "solution known" in out[4]

@@ -10,6 +10,7 @@ whose grids fit it): ``arc_task(size)`` is the task for that canvas, ``TASK`` th
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -122,6 +123,47 @@ def task_puzzle(task_id: str) -> Puzzle:
     demonstrations and, where known, its output. PuzzleError when there is no such task."""
     task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
     return task_puzzles(task, task_id)[0]
+
+
+def known_test(task_id: str, grid: np.ndarray) -> Puzzle | None:
+    """The test pair of ARC task ``task_id`` (as task_puzzle finds it) whose input is ``grid``, with its output where
+    known here; None when the task or such a test input is not here."""
+    try:
+        task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
+        tests = task_puzzles(task, task_id)
+    except (PuzzleError, KeyError, OSError):
+        return None
+    return next((p for p in tests if p.grid.shape == grid.shape and bool((p.grid == grid).all())), None)
+
+
+def identify_task(demos: list[tuple[np.ndarray, np.ndarray]]) -> str | None:
+    """The id of the task with exactly these demonstration pairs among the collections here (a task file saved
+    under another name than its id), or None."""
+    return _tasks_by_demos().get(_demos_key(demos)) if demos else None
+
+
+def _demos_key(demos: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    h = hashlib.sha1()
+    for grid in (g for pair in demos for g in pair):
+        g = np.asarray(grid, dtype=np.int64)
+        h.update(repr(g.shape).encode() + g.tobytes())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _tasks_by_demos() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name in ("training", "evaluation", "training2", "evaluation2"):
+        try:
+            tasks = load_collection(name)
+        except PuzzleError:
+            continue
+        for task_id, task in tasks.items():
+            try:
+                index.setdefault(_demos_key([_pair(p, "pair", True) for p in task["train"]]), task_id)
+            except (PuzzleError, KeyError, TypeError):
+                continue
+    return index
 
 
 def _pick_task(collection: dict, task_id: str | None) -> tuple[str, Any]:

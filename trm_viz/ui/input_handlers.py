@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
-from ..tasks.arc import task_puzzle
+from ..tasks.arc import identify_task, known_test, task_puzzle
 from ..tasks.arc_data import CURATED, load_collection
 from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
@@ -311,15 +311,28 @@ class InputHandlers:
                 if task_name != "arc" or not picker:
                     raise
                 puzzle = task.parse(data, name, task_id=picker)   # a collection of tasks: take the picked one
-            if task_name == "arc" and not puzzle.arc_task_id and picker:
-                src = ss.source(session, "arc")        # a bare grid: the new test input of the picked task
-                puzzle.arc_task_id, puzzle.demos = picker, (src.demos if src is not None else [])
+            if task_name == "arc" and not puzzle.arc_task_id:
+                if puzzle.demos:                  # a whole task whose file name is not its id: one of ours?
+                    puzzle.arc_task_id = identify_task(puzzle.demos)
+                    if puzzle.arc_task_id:
+                        puzzle.name = puzzle.arc_task_id
+                        gr.Info(f"{name} holds ARC task {puzzle.arc_task_id} (the same demonstrations).")
+                elif picker:                      # a bare grid: the new test input of the picked task
+                    src = ss.source(session, "arc")
+                    puzzle.arc_task_id, puzzle.demos = picker, (src.demos if src is not None else [])
+            if task_name == "arc" and puzzle.arc_task_id and puzzle.solution is None:
+                test = known_test(puzzle.arc_task_id, puzzle.grid)    # a file without outputs (Kaggle's
+                puzzle.solution = test.solution if test is not None else None     # challenges): ours has it
             if task_name == "arc" and puzzle.arc_task_id:
                 known = [t for _, t in self.arc_choices(session)]
                 if puzzle.arc_task_id not in known:
                     gr.Warning(f"The model was not trained on ARC task {puzzle.arc_task_id}: it knows a task only "
                                "by its learned embedding, so Run will refuse it. Pick a task it knows to run.")
-            out = self._loaded(task_name, session, puzzle)
+            elif task_name == "arc" and puzzle.demos and self.known_arc(session) is not None:
+                gr.Warning(f"{name} is not one of the ARC tasks here (neither its file name nor its demonstrations "
+                           "match one): the model knows a task only by its learned embedding, so Run will refuse it.")
+            # the task picker shows the grid's task, and nothing for a task of its own (not the one picked before)
+            out = self._loaded(task_name, session, puzzle, picker="" if task_name == "arc" else None)
         except (PuzzleError, OSError) as e:
             raise refusal(f"Could not read {name}: {e}") from None
         gr.Info(f"Loaded {name}.")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tasks import TASK_NAMES, Puzzle, PuzzleError, Task
-from ..tasks.arc import task_puzzle
+from ..tasks.arc import known_test
 
 MAX_UNDO = 100          # edits remembered per task
 
@@ -158,12 +158,9 @@ def build_puzzle(task: Task, grid: Any, session: dict | None, arc_task_id: str |
 
 
 def _known_test_input(puzzle: Puzzle) -> None:
-    """An ARC grid equal to its task's first test input gets that input's output and demonstrations."""
-    try:
-        test = task_puzzle(puzzle.arc_task_id)
-    except (PuzzleError, KeyError, OSError):
-        return
-    if test.grid.shape == puzzle.grid.shape and bool((test.grid == puzzle.grid).all()):
+    """An ARC grid equal to one of its task's test inputs gets that input's output and demonstrations."""
+    test = known_test(puzzle.arc_task_id, puzzle.grid)
+    if test is not None:
         puzzle.solution, puzzle.demos, puzzle.name = test.solution, test.demos, test.name
 
 
@@ -176,6 +173,9 @@ def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | N
         puzzle = build_puzzle(task, grid, session, arc_task_id)
     except PuzzleError as e:
         return f"**Not runnable:** {e}"
+    if known_arc is not None and not puzzle.arc_task_id:
+        return ("**Not runnable with this model:** it knows an ARC task only by its learned embedding, and this grid "
+                "belongs to no task it knows. Pick one in the ARC task menu.")
     if known_arc is not None and puzzle.arc_task_id and puzzle.arc_task_id not in known_arc:
         return (f"**Not runnable with this model:** it was not trained on ARC task {puzzle.arc_task_id}, and it "
                 "knows a task only by its learned embedding. Pick a task it knows.")
