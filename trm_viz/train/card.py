@@ -104,7 +104,9 @@ def render_readme(card: dict[str, Any]) -> str:
         f"# Tiny Recursive Model for {_title(task, model)}", "",
         f"A {variant} trained with trm_viz (`python -m trm_viz.train --task {task}`), a re-implementation of "
         "*Less is More: Recursive Reasoning with Tiny Networks* (Jolicoeur-Martineau, 2025). "
-        f"Weights are the exponential moving average (rate {tc.get('ema_rate', '?')}) of the trained weights.", "",
+        f"Weights are the exponential moving average of the trained weights, at rate min({tc.get('ema_rate', '?')}, "
+        "(1 + t) / (10 + t)) after optimizer step t (the official code uses the fixed rate from step 1; warmed up, a "
+        "short run's average is not mostly its random initial weights).", "",
         "## Summary", "",
         "| | |", "|---|---|",
         f"| task | {task} |",

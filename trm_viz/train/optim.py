@@ -1,17 +1,18 @@
 """Adam-atan2: the optimizer the official TinyRecursiveModels code trains with (`from adam_atan2 import AdamATan2`,
 the `adam-atan2` package's fused CUDA kernel), re-implemented with plain torch ops so it also runs on the CPU.
 
-Per element, at step t (Everett et al. 2024, "Scaling Exponents Across Parameterizations and Optimizers"):
+Per element, at step t, as the official kernel (adam_atan2.cu) computes it:
 
     p    <- p * (1 - lr * weight_decay)                 decoupled weight decay, applied first (as AdamW)
     m    <- beta1 * m + (1 - beta1) * g
     v    <- beta2 * v + (1 - beta2) * g^2
-    p    <- p - lr * a * atan2(m / (1 - beta1^t), b * sqrt(v / (1 - beta2^t)))
+    p    <- p - lr / (1 - beta1^t) * atan2(m, sqrt(v) / sqrt(1 - beta2^t))
 
-atan2 replaces Adam's m_hat / (sqrt(v_hat) + eps): no epsilon to tune, the step is bounded by lr * a * pi/2, and a
-parameter whose gradient is exactly zero gets atan2(0, 0) = 0 (no 0/0). The `adam-atan2` package the official code
-installs has no a, b knobs, i.e. a = b = 1, which are the defaults here. (The separate `adam-atan2-pytorch` package
-defaults to a = 1.27; set a=1.27 to reproduce that one.)
+atan2 replaces Adam's m_hat / (sqrt(v_hat) + eps) (Everett et al. 2024, "Scaling Exponents Across Parameterizations
+and Optimizers"): no epsilon to tune, and a parameter whose gradient is exactly zero gets atan2(0, 0) = 0 (no 0/0).
+The first bias correction scales the step, outside atan2, as in the kernel: the first step moves lr * 10 *
+atan(0.1) ~ 0.997 lr, where atan2(m_hat, sqrt(v_hat)) would move pi/4 lr; the two agree once 1 - beta1^t ~ 1 (about
+40 steps). (The separate `adam-atan2-pytorch` package is another variant, with scale knobs a = 1.27, b = 1.)
 
 No host synchronisation: the step counter is a device tensor and the bias corrections are computed from it on the
 device, so a step is a fixed sequence of kernels (foreach ops for the moments and the decay; torch has no foreach
@@ -27,15 +28,14 @@ from torch import Tensor
 
 class AdamATan2(torch.optim.Optimizer):
     def __init__(self, params: Iterable[Tensor] | Iterable[dict], lr: float = 1e-4,
-                 betas: tuple[float, float] = (0.9, 0.95), weight_decay: float = 0.0,
-                 a: float = 1.0, b: float = 1.0):
+                 betas: tuple[float, float] = (0.9, 0.95), weight_decay: float = 0.0):
         if lr < 0:
             raise ValueError(f"learning rate must be >= 0, got {lr}")
         if not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
             raise ValueError(f"betas must be in [0, 1), got {betas}")
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay, a=a, b=b))
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
 
     @torch.no_grad()
     def step(self, closure=None):  # type: ignore[override]
@@ -58,7 +58,7 @@ class AdamATan2(torch.optim.Optimizer):
         return loss
 
     def _update(self, params: list[Tensor], group: dict) -> None:
-        lr, wd, a, b = group["lr"], group["weight_decay"], group["a"], group["b"]
+        lr, wd = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         grads = [p.grad for p in params]
         states = [self.state[p] for p in params]
@@ -81,9 +81,9 @@ class AdamATan2(torch.optim.Optimizer):
             # Bias corrections as device scalars (no .item(), no sync), in float64 as the official kernel computes
             # them; a 0-dim tensor does not change the dtype of m and v.
             t64 = t.double()
-            m_hat = m / (1.0 - torch.pow(beta1, t64))
-            v_hat_sqrt = (v / (1.0 - torch.pow(beta2, t64))).sqrt()
-            p.sub_(torch.atan2(m_hat, b * v_hat_sqrt).mul_(lr * a))
+            step_size = lr / (1.0 - torch.pow(beta1, t64))
+            denom = v.sqrt() / (1.0 - torch.pow(beta2, t64)).sqrt()
+            p.sub_(torch.atan2(m, denom).mul_(step_size))
 
 
 def make_optimizer(name: str, params: list[Tensor], *, betas: tuple[float, float], weight_decay: float,
