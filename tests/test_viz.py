@@ -192,6 +192,14 @@ def test_corrections_classified(sudoku):
     assert [ch.step for ch in corrections.revisions_first(corrections.cell_changes(tr))][:3] == [2, 2, 2]
     unknown = Trace(**{**tr.__dict__, "solution": None, "correct": None, "label_tokens": None})
     assert {ch.kind for ch in corrections.cell_changes(unknown)} == {"change"}
+    # "right before" is the step's own right cells (Trace.correct_cells), not its value alone: a cell whose token
+    # was wrong at step 1 (e.g. padding that decodes to the solution's value) was not right, so losing it is no
+    # regression
+    padded = np.array(tr.correct, copy=True)
+    padded[0].reshape(-1)[broken[0] * 9 + broken[1]] = False
+    kinds = {(ch.step, ch.r, ch.c): ch.kind for ch in corrections.cell_changes(Trace(**{**tr.__dict__,
+                                                                                      "correct": padded}))}
+    assert kinds[(2, *broken)] == "change"
 
 
 def test_answers_that_change_shape():

@@ -12,7 +12,8 @@ step is one supervision step of every slot:
     steps applies first (exploration)
 
 Speed: everything stays on the device; the only host synchronisation is every ``log_every`` steps (metrics are summed
-in device tensors). On CUDA the step module is compiled and runs under bfloat16 autocast with TF32 matmuls.
+in device tensors). On CUDA the reasoning network is compiled (compile=auto is "net"; "step" compiles the whole
+step module) and runs under bfloat16 autocast with TF32 matmuls.
 """
 from __future__ import annotations
 

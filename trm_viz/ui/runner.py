@@ -2,12 +2,11 @@
 completes), a whole trace (the /trace API) and the variant vote (streamed step by step for the page, whole for the
 /vote API), each on as many CPU threads as suit the model.
 
-Why a thread: Gradio advances a synchronous generator handler with one worker-thread call per ``next()``, and not
-always on the same thread. ``iter_trace`` holds ``torch.inference_mode`` (thread-local) across its yields, so
-stepping it from changing threads would run later steps outside inference mode and fail on inference tensors.
-Here one thread owns the whole trace; the handler only waits on a queue. Closing the generator (the user pressed
-Stop or left) tells the thread to finish after the current step. A vote streams for the same reason: a page that
-is closed frees the host's model slot after one step, not after the whole vote.
+Why a thread: one thread owns the whole run, and the handler only waits on a queue. Gradio advances a synchronous
+generator handler with one worker-thread call per ``next()``, and not always on the same thread, while torch keeps
+its settings per thread (the intra-op thread count use_threads sets, inference mode). Closing the generator (the
+user pressed Stop or left) tells the thread to finish after the current step. A vote streams for the same reason: a
+page that is closed frees the host's model slot after one step, not after the whole vote.
 """
 from __future__ import annotations
 

@@ -15,8 +15,8 @@ INTRO = (
 
 HOW_TRM_WORKS = """
 **Three things, one tiny network.**
-- **x**, the *input embedding*: the puzzle's cells as vectors, preceded by 16 extra positions that hold a learned
-  *puzzle embedding* (one shared by every Sudoku or maze; for ARC one per task variant, which is how the model knows
+- **x**, the *input embedding*: the puzzle's cells as vectors, preceded by extra positions (16 in the paper's
+  models; 4 in this app's ARC models) that hold a learned *puzzle embedding* (one shared by every Sudoku or maze; for ARC one per task variant, which is how the model knows
   what the task asks).
 - **y = z_H**, the *answer state*: one vector per cell; the output head reads the answer off it.
 - **z = z_L**, the *reasoning latent*: a scratchpad of the same shape that is never read out directly.

@@ -31,32 +31,37 @@ class CellChange:
     kind: str          # one of KINDS
 
 
-def _was_right(previous: np.ndarray, solution: np.ndarray | None, r: int, c: int) -> bool:
-    if solution is None:
+def _right(grid: np.ndarray, right: np.ndarray | None, solution: np.ndarray | None, r: int, c: int) -> bool:
+    """Whether cell (r, c) of ``grid`` was right: from its step's ``right`` mask (Trace.correct_cells, the one
+    definition) for an answer, by value for the input (step 1's "before")."""
+    if solution is None or not (r < grid.shape[0] and c < grid.shape[1]):
         return False
-    inside = r < previous.shape[0] and c < previous.shape[1] and r < solution.shape[0] and c < solution.shape[1]
-    return bool(inside and previous[r, c] == solution[r, c])
+    if right is not None:
+        return bool(right[r, c])
+    return bool(r < solution.shape[0] and c < solution.shape[1] and grid[r, c] == solution[r, c])
 
 
-def step_changes(cells: StepCells, solution: np.ndarray | None) -> list[CellChange]:
+def step_changes(cells: StepCells, solution: np.ndarray | None, before: StepCells | None = None) -> list[CellChange]:
     """The changed cells of one step, in reading order: those of the new answer, and from step 2 on those of the
     previous answer that the new one no longer has (an ARC output that lost rows: a right cell lost is a regression).
-    Step 1 is compared with the input when the answer has its shape (cells.step_cells)."""
+    Step 1 is compared with the input when the answer has its shape (cells.step_cells); a later step with
+    ``before``, the previous step's cells."""
     out = []
     prev = cells.previous
+    prev_right = before.correct if before is not None else None
     for r, c in zip(*np.nonzero(cells.changed)):
         r, c = int(r), int(c)
         old = int(prev[r, c]) if prev.ndim == 2 and r < prev.shape[0] and c < prev.shape[1] else None
         kind = "change"
         if cells.correct is not None:
-            before, after = _was_right(prev, solution, r, c), bool(cells.correct[r, c])
-            kind = "correction" if after and not before else "regression" if before and not after else "change"
+            was, now = _right(prev, prev_right, solution, r, c), bool(cells.correct[r, c])
+            kind = "correction" if now and not was else "regression" if was and not now else "change"
         out.append(CellChange(cells.step, r, c, old, int(cells.answer[r, c]), kind))
     if cells.step > 1 and prev.ndim == 2:
         h, w = cells.answer.shape if cells.answer.ndim == 2 else (0, 0)
         for r, c in np.ndindex(*prev.shape):
             if r >= h or c >= w:
-                lost = "regression" if _was_right(prev, solution, r, c) else "change"
+                lost = "regression" if _right(prev, prev_right, solution, r, c) else "change"
                 out.append(CellChange(cells.step, r, c, int(prev[r, c]), None, lost))
     return sorted(out, key=lambda ch: (ch.r, ch.c))
 
@@ -65,8 +70,9 @@ def cell_changes(trace: Trace, first_step: int = 1) -> list[CellChange]:
     """Timeline of every changed cell from ``first_step`` on (use 2 to leave out the first answer's fills)."""
     solution = None if trace.solution is None else np.asarray(trace.solution)
     out: list[CellChange] = []
-    for cells in all_step_cells(trace)[max(0, first_step - 1):]:
-        out.extend(step_changes(cells, solution))
+    steps = all_step_cells(trace)
+    for i in range(max(0, first_step - 1), len(steps)):
+        out.extend(step_changes(steps[i], solution, steps[i - 1] if i > 0 else None))
     return out
 
 
