@@ -346,3 +346,32 @@ def test_an_uploaded_arc_task_is_known_by_its_demonstrations_not_by_the_task_pic
     challenges.write_text(json.dumps(bare))
     out = inputs.uploaded("arc", str(challenges), session, picked)
     assert out[3]["value"] == picked and "solution known" in out[4]
+
+
+def test_next_test_input_walks_through_a_tasks_test_inputs(registry):
+    """9 of the shipped ARC model's 70 tasks have 2 or 3 test inputs (11 of the 81 held-out inputs its accuracy
+    counts); the page loaded only the first."""
+    if "arc" not in registry.available():
+        pytest.skip("needs a shipped ARC checkpoint")
+    from trm_viz.tasks.arc import task_tests
+
+    inputs, session = InputHandlers(registry), ss.new_session()
+    known = known_arc_tasks(registry.config("arc"))
+    multi = next(t for t in known if len(task_tests(t)) > 1)
+    single = next(t for t in known if len(task_tests(t)) == 1)
+    inputs.task_changed("arc", session)
+    out = inputs.arc_picked(multi, session)
+    n = len(task_tests(multi))
+    assert f"(test 1 of {n})" in out[4]
+    painted = [[(v + 1) % 10 for v in row] for row in out[0]["value"]]
+    inputs.edited("arc", painted, session, multi)              # an edit of test 1 still goes on to test 2
+    out = inputs.arc_next_test(painted, session, multi)
+    second = task_tests(multi)[1]
+    assert out[0]["value"] == second.grid.tolist() and f"(test 2 of {n})" in out[4] and "solution known" in out[4]
+    request, _, _ = RunHandlers(registry).prepare("arc", out[0]["value"], session, multi, 1, 1, 1)
+    assert (request["puzzle"].solution == second.solution).all() and request["puzzle"].arc_task_id == multi
+    for _ in range(n - 1):
+        out = inputs.arc_next_test(out[0]["value"], session, multi)
+    assert f"(test 1 of {n})" in out[4]                          # round again
+    inputs.arc_picked(single, session)
+    assert inputs.arc_next_test(None, session, single) == (gr.skip(),) * 5

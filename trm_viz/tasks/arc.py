@@ -114,26 +114,41 @@ def task_puzzles(task: Any, task_id: str | None = None, name: str = "") -> list[
     demos = [_pair(p, f"training pair {i + 1}", True) for i, p in enumerate(task["train"])]
     tests = [_pair(p, f"test pair {i + 1}", False) for i, p in enumerate(task["test"])]
     label = name or task_id or "ARC task"
-    return [Puzzle(task="arc", grid=inp, solution=out, name=label + (f" (test {i + 1})" if len(tests) > 1 else ""),
+    return [Puzzle(task="arc", grid=inp, solution=out,
+                   name=label + (f" (test {i + 1} of {len(tests)})" if len(tests) > 1 else ""),
                    arc_task_id=task_id, demos=demos) for i, (inp, out) in enumerate(tests)]
 
 
-def task_puzzle(task_id: str) -> Puzzle:
-    """The first test input of ARC task ``task_id`` (a curated one, or one of the collections here), with its
+def task_tests(task_id: str) -> list[Puzzle]:
+    """The test inputs of ARC task ``task_id`` (a curated one, or one of the collections here), each with the
     demonstrations and, where known, its output. PuzzleError when there is no such task."""
-    task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
-    return task_puzzles(task, task_id)[0]
+    try:
+        task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
+    except (KeyError, OSError) as e:
+        raise PuzzleError(f"No ARC task {task_id!r} here ({e}).") from None
+    return task_puzzles(task, task_id)
+
+
+def task_puzzle(task_id: str) -> Puzzle:
+    """The first test input of ARC task ``task_id`` (task_tests)."""
+    return task_tests(task_id)[0]
+
+
+def which_test(task_id: str, grid: np.ndarray) -> int | None:
+    """Which of ARC task ``task_id``'s test inputs (task_tests) ``grid`` is, from 0; None when it is none of them or
+    the task is not here."""
+    try:
+        tests = task_tests(task_id)
+    except PuzzleError:
+        return None
+    return next((k for k, p in enumerate(tests) if p.grid.shape == grid.shape and bool((p.grid == grid).all())), None)
 
 
 def known_test(task_id: str, grid: np.ndarray) -> Puzzle | None:
-    """The test pair of ARC task ``task_id`` (as task_puzzle finds it) whose input is ``grid``, with its output where
-    known here; None when the task or such a test input is not here."""
-    try:
-        task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
-        tests = task_puzzles(task, task_id)
-    except (PuzzleError, KeyError, OSError):
-        return None
-    return next((p for p in tests if p.grid.shape == grid.shape and bool((p.grid == grid).all())), None)
+    """The test pair of ARC task ``task_id`` whose input is ``grid``, with its output where known here; None when the
+    task or such a test input is not here."""
+    k = which_test(task_id, grid)
+    return None if k is None else task_tests(task_id)[k]
 
 
 def identify_task(demos: list[tuple[np.ndarray, np.ndarray]]) -> str | None:

@@ -161,6 +161,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                         arc_h = gr.Number(10, label="rows", precision=0, minimum=1, maximum=30, min_width=80)
                         arc_w = gr.Number(10, label="columns", precision=0, minimum=1, maximum=30, min_width=80)
                         resize_btn = gr.Button("Resize test input", size="sm")
+                        next_test_btn = gr.Button("Next test input", size="sm", elem_id="next-test")
                 with gr.Accordion("Run settings", open=False):
                     cfg = registry.config("sudoku")       # the defaults of the model that answers first
                     T, n = (cfg.H_cycles, cfg.L_cycles) if cfg else (3, 6)
@@ -264,6 +265,7 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
         picker.select(lambda task_id, session: inputs.arc_picked(task_id, session, again=True), [picker, session],
                       load_outputs, **QUIET)
         resize_btn.click(inputs.arc_resize, [arc_h, arc_w, editor, session, picker], load_outputs, **QUIET)
+        next_test_btn.click(inputs.arc_next_test, [editor, session, picker], load_outputs, **QUIET)
         # Run is disabled while an upload is parsed, so it can never start on the grid from before the upload. It is
         # enabled again on success and on failure: in Gradio 6.31 a .then() does not run after a gr.Error.
         parsed = upload_btn.upload(lambda: gr.update(interactive=False), None, run_btn, queue=False, **PRIVATE).then(

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
-from ..tasks.arc import identify_task, known_test, task_puzzle
+from ..tasks.arc import identify_task, known_test, task_puzzle, task_tests, which_test
 from ..tasks.arc_data import CURATED, load_collection
 from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
@@ -351,6 +351,23 @@ class InputHandlers:
         except (PuzzleError, KeyError) as e:
             raise refusal(f"Could not load ARC task {task_id}: {e}") from None
         return self._loaded("arc", session, puzzle, picker=task_id)
+
+    def arc_next_test(self, grid: Any, session: dict, picker: str | None) -> tuple:
+        """The next test input of the grid's ARC task (9 of the shipped model's 70 tasks have 2 or 3; Run takes the
+        one in the editor), after the one the grid came from."""
+        src = ss.source(session, "arc")
+        task_id = (src.arc_task_id if src is not None else None) or picker
+        if not task_id:
+            raise refusal("Pick an ARC task first.")
+        try:
+            tests = task_tests(task_id)
+        except PuzzleError as e:
+            raise refusal(str(e)) from None
+        if len(tests) == 1:
+            gr.Info(f"ARC task {task_id} has one test input.")
+            return (gr.skip(),) * 5
+        k = which_test(task_id, src.grid if src is not None else np.asarray(grid))
+        return self._loaded("arc", session, tests[(k + 1) % len(tests) if k is not None else 0], picker=task_id)
 
     def arc_resize(self, height: float | None, width: float | None, grid: Any, session: dict,
                    picker: str | None) -> tuple:
