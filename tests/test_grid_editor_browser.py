@@ -70,7 +70,20 @@ def arc_data():
 
 
 @pytest.fixture(scope="module")
-def page(trace_data, arc_data, browser):
+def maze_data():
+    """A maze answer that paints a wall over the goal, then the path."""
+    from test_viz import hand_built_trace
+
+    maze = get_task("maze", 64)
+    puzzle = maze.examples()["tiny"]
+    sol = maze.solve(puzzle)
+    lost = sol.copy()
+    lost[sol == 3] = 0
+    return viewer_data(hand_built_trace(maze, puzzle, [lost, sol], [0.2, 0.9], sol), maze, puzzle)
+
+
+@pytest.fixture(scope="module")
+def page(trace_data, arc_data, maze_data, browser):
     with gr.Blocks() as demo:
         sudoku = editor_for(SUDOKU, SUDOKU.examples()["Easy 1 (Wikipedia example)"].grid, elem_id="sudoku")
         maze = editor_for(MAZE, blank_grid("maze", 10, 10), elem_id="maze")
@@ -81,6 +94,7 @@ def page(trace_data, arc_data, browser):
         reset.click(lambda: editor_update(SUDOKU, blank_grid("sudoku")), None, sudoku)
         viewer = StepViewer(trace_data, fps=10, elem_id="viewer")
         StepViewer(arc_data, elem_id="arc-viewer")
+        StepViewer(maze_data, elem_id="maze-viewer")
         settled = gr.Textbox(elem_id="settled")
 
         def on_step(evt: gr.EventData) -> str:
@@ -201,6 +215,17 @@ def test_an_arc_answer_of_the_wrong_size_says_so(page):
     assert "wrong size: 3x3, the solution is 4x3" in page.locator("#arc-viewer .sv-live").inner_text()
     page.locator("#arc-viewer .sv-slider").fill("2")
     assert "wrong size" not in stats.inner_text() and "whole answer right" in stats.inner_text()
+
+
+def test_the_maze_goal_keeps_its_letter_when_an_answer_paints_over_it(page):
+    page.locator("#maze-viewer .sv-slider").fill("1")
+    letters = page.locator("#maze-viewer .sv-letter")
+    assert letters.all_inner_texts() == ["S", "G"]
+    goal = page.locator("#maze-viewer .sv-cell:has(.sv-letter.lost)")
+    assert goal.count() == 1 and "the puzzle's goal, not in this answer" in goal.get_attribute("aria-label")
+    assert "wrong" in goal.get_attribute("aria-label")          # the wall there is marked wrong, as before
+    page.locator("#maze-viewer .sv-slider").fill("2")
+    assert letters.all_inner_texts() == ["S", "G"] and page.locator("#maze-viewer .sv-letter.lost").count() == 0
 
 
 def test_keyboard_only_paints_a_maze_and_shows_focus(page):

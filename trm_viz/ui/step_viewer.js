@@ -136,9 +136,14 @@ function draw() {
     // Text cells fade their digit (the background is the digit's legend tint); fill cells fade their colour.
     // A maze's start and goal carry their letter, as in the editor: red and green alone are the pair colour-blind
     // eyes confuse most.
-    const letter = d.style !== 'text' && /^\w+ [A-Z]$/.test(label) ? label.slice(-1) : '';
+    // The puzzle's start and goal keep their letter where an answer paints over them (a class must not lose
+    // track of the goal): light, on any colour the answer put there.
+    const own = d.style !== 'text' && /^\w+ [A-Z]$/.test(label) ? label.slice(-1) : '';
+    const anchor = !own && d.anchors && g.w === s.w && g.h === s.h ? d.anchors.charAt(i) : '.';
+    const letter = own || (anchor !== '.' ? anchor : '');
+    if (!own && letter) marks.push(`the puzzle's ${letter === 'S' ? 'start' : 'goal'}, not in this answer`);
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>`
-      : (letter ? `<span class="sv-letter">${letter}</span>` : '');
+      : (letter ? `<span class="sv-letter${own ? '' : ' lost'}">${letter}</span>` : '');
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`

@@ -7,6 +7,7 @@ is ~100 KB of JSON.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,16 @@ def level_string(values: np.ndarray) -> str:
     """[0, 1] floats -> "0".."9" (NaN and out-of-range values are clipped)."""
     q = np.clip(np.round(np.nan_to_num(np.asarray(values, dtype=np.float64)) * 9), 0, 9).astype(int)
     return "".join(chr(48 + v) for v in q.reshape(-1))
+
+
+def anchor_string(task: Task, grid: np.ndarray) -> str | None:
+    """A maze's start and goal letters at their cells in the puzzle, "." elsewhere (the viewer keeps them when an
+    answer paints over them); None for a task without such cells (their legend labels end in a capital letter)."""
+    letters = {int(code): str(label)[-1] for code, label, _ in task.legend()
+               if re.fullmatch(r"\w+ [A-Z]", str(label))}
+    if not letters:
+        return None
+    return "".join(letters.get(int(v), ".") for v in np.asarray(grid).reshape(-1))
 
 
 def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[str, Any]:
@@ -70,6 +81,7 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
         "halt_step": None if trace.halt_step is None else int(trace.halt_step),
         "start": int(trace.halt_step or trace.num_steps),
         "known": trace.solution is not None,
+        "anchors": anchor_string(task, trace.input_grid),
         "solution": None if trace.solution is None else {
             "h": int(np.asarray(trace.solution).shape[0]), "w": int(np.asarray(trace.solution).shape[1]),
             "cells": code_string(trace.solution)},
