@@ -62,6 +62,9 @@ def test_a_task_the_model_fails_is_reported_wrong_and_fewer_variants_are_named(m
     assert len(vv.variants) == 5 and vv.available == 16
     assert vv.pass_at(2) is False and "**wrong**" in vote_summary(vv)
     assert "the first 5 of the 16 variants" in vote_summary(vv, 2)
+    for step in range(1, 5):          # more distinct answers than the picture draws large: the text says so
+        shown = "(the picture shows the top 4;" in vote_summary(vv, step)
+        assert shown == (len(vv.ranked[step - 1]) > 4)
 
 
 def test_sudoku_and_maze_votes_run_the_symmetries_training_used():

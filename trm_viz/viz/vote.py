@@ -111,7 +111,9 @@ def vote_summary(vv: VariantVote, step: int | None = None) -> str:
               else "; every variant agrees")
     lines = [f"**Vote after step {step}**, over {_which(vv)} ({vv.seconds:.1f} s). The leading answer"
              f"{verdict(first.grid)} has **{first.votes} of {V}** votes (mean q_halt {first.mean_q:.2f}){runner}; "
-             f"{len(ranked)} distinct answer{'s' * (len(ranked) != 1)}."]
+             f"{len(ranked)} distinct answer{'s' * (len(ranked) != 1)}"
+             + (f" (the picture shows the top {SHOWN_ANSWERS}; each variant's own answer below them names its place)."
+                if len(ranked) > SHOWN_ANSWERS else ".")]
     if vv.solution is not None:
         k = 2 if vv.task == "arc" else 1
         what = "pass@2 (the top two answers, the official ARC score)" if k == 2 else "The vote's answer"
