@@ -126,7 +126,7 @@ def task_tests(task_id: str) -> list[Puzzle]:
         task = curated_tasks()[task_id] if task_id in CURATED else find_task(task_id)[1]
     except (KeyError, OSError) as e:
         raise PuzzleError(f"No ARC task {task_id!r} here ({e}).") from None
-    return task_puzzles(task, task_id)
+    return task_puzzles(task, task_id, name=f"{task_id}: {CURATED[task_id]}" if task_id in CURATED else "")
 
 
 def task_puzzle(task_id: str) -> Puzzle:
