@@ -81,6 +81,7 @@ def test_a_single_grid_in_any_form():
     ({"train": [], "test": [{"input": [[0]], "output": [[12]]}]}, ["output of the test pair 1", "12"]),
     ({}, ["Expected an ARC task"]),
     ("[[0, 1]", ["not valid JSON"]),
+    ("[[" + "9" * 5000 + "]]", ["not valid JSON: a number is too long"]),    # Python converts 4,300 digits at most
     ("3.5", ["Expected an ARC task"]),
     ({"aaaaaaaa": 5, "bbbbbbbb": 6}, ["holds 2"]),
 ])

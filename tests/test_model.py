@@ -289,7 +289,36 @@ def test_hostile_and_broken_checkpoints_give_clear_errors(tmp_path):
         load_checkpoint(hrm / "step_3")
 
 
+def test_a_small_file_that_would_unpack_to_gigabytes_is_refused_before_it_does(tmp_path):
+    """An expanded view (stride 0) stores one value yet declares a (4M, 256) table; a compressed archive entry (torch
+    never writes one) inflates a small upload: both reached 8.8 and 2.9 GB of server memory before this check."""
+    import zipfile
+
+    model = randomised(TRMConfig(**{**SMALL, "mlp_t": True, "pos_encodings": "none"}))
+    state = model.state_dict()
+    (tmp_path / "a").mkdir()
+    torch.save({**state, "puzzle_emb.weights": torch.zeros(1, 1).expand(4_000_000, 64)}, tmp_path / "a" / "step_1")
+    with pytest.raises(CheckpointError, match=r"puzzle_emb.weights declares \(4000000, 64\) but stores only 4 bytes"):
+        load_checkpoint(tmp_path / "a" / "step_1")
+    (tmp_path / "b").mkdir()
+    torch.save(state, tmp_path / "plain")
+    with zipfile.ZipFile(tmp_path / "plain") as src, zipfile.ZipFile(tmp_path / "b" / "step_1", "w",
+                                                                     zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            out.writestr(item.filename, src.read(item))
+    with pytest.raises(CheckpointError, match="holds compressed data, which torch.save never writes"):
+        load_checkpoint(tmp_path / "b" / "step_1")
+    # an identifiers.json far longer than its embedding table could name is not parsed
+    (tmp_path / "plain").rename(tmp_path / "b" / "step_1")
+    (tmp_path / "b" / "identifiers.json").write_text(json.dumps([0] * 100_000))
+    with pytest.raises(CheckpointError, match=r"identifiers.json \(0.3 MB\) is far longer than the names of 1 "):
+        load_checkpoint(tmp_path / "b" / "step_1")
+
+
 @pytest.mark.parametrize("change,message", [
+    ({"task": "bogus"}, "task must be sudoku, maze or arc"),
+    ({"hidden_size": 12, "num_heads": 4}, "RoPE rotates pairs of numbers: each of the 4 heads needs an even size"),
+    ({"puzzle_emb_ndim": 64 * 17}, "puzzle_emb_ndim 1088 does not fit 16 positions of hidden_size 64"),
     ({"hidden_size": 64.0}, "hidden_size = 64.0 is not a valid int"),
     ({"num_heads": 0}, "num_heads must be >= 1"),
     ({"rms_norm_eps": "x"}, "rms_norm_eps = 'x' is not a valid float"),

@@ -74,10 +74,11 @@ def save_checkpoint(directory: str | Path, model: TRM, dtype: torch.dtype | None
 def _read_config_json(path: Path) -> TRMConfig:
     if not path.is_file():
         raise CheckpointError(f"{path.parent} has no config.json.")
+    data = _read_limited(path, 16 * 1024**2)
     try:
-        raw = json.loads(_read_limited(path, 16 * 1024**2).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise CheckpointError(f"{path.name} is not valid JSON: {str(e) or 'nested too deeply'}") from None
+        raw = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as e:     # ValueError: bad JSON, UTF-8, or a number of 4,300+ digits
+        raise CheckpointError(f"{path.name} is not valid JSON: {one_line(e) or 'nested too deeply'}") from None
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path.name} must hold a JSON object of model settings.")
     return _config_from(raw, path.name)
@@ -127,6 +128,7 @@ def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor
     if file.stat().st_size > raw_bytes_limit:
         raise CheckpointError(f"{file.name} is {file.stat().st_size / 1e9:.1f} GB; the limit is "
                               f"{raw_bytes_limit / 1e9:.0f} GB.")
+    _check_archive(file)
     try:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:     # torch's text is a page of advice: name only what the file asked for
@@ -138,6 +140,7 @@ def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor
                               f"{type(e).__name__}: {one_line(e)}") from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{file.name} is not a state dict (a mapping of names to tensors).")
+    _check_stored(state, file.name)
     state = strip_official_prefixes(state)
     if any(k.startswith("H_level.") for k in state):
         raise CheckpointError(f"{file.name} is an HRM checkpoint (it has H_level weights); only TRM is supported.")
@@ -211,12 +214,53 @@ def _load_official(file: Path, notes: list[str]) -> tuple[dict[str, torch.Tensor
         arch["pos_encodings"] = "none"
     arch.setdefault("task", SEQ_LEN_BY_VOCAB.get(int(vocab), (0, ""))[1])
     names = file.parent / "identifiers.json"  # the official dataset's id -> name list, when the user put it beside
-    if names.is_file():
+    if names.is_file() and arch.get("num_puzzle_identifiers"):
+        # ~30 bytes a name in the official ARC list: 256 a name bounds what parsing it may cost
+        n_ids = arch["num_puzzle_identifiers"]
+        if names.stat().st_size > min(256 * 1024**2, 4096 + 256 * n_ids):
+            raise CheckpointError(f"identifiers.json ({names.stat().st_size / 1e6:.1f} MB) is far longer than the "
+                                  f"names of {n_ids:,} puzzle embeddings: it does not belong to these weights.")
         try:
-            arch["puzzle_names"] = [str(n) for n in json.loads(_read_limited(names, 256 * 1024**2))]
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError, RecursionError):
+            arch["puzzle_names"] = [str(n) for n in json.loads(names.read_bytes())]
+        except (ValueError, UnicodeDecodeError, TypeError, RecursionError):
             pass   # names are a convenience: without them the app asks for them when an ARC task is run
     return state, _config_from(arch, f"{file.name} + all_config.yaml")
+
+
+def _check_archive(file: Path) -> None:
+    """A torch.save zip archive stores its tensors uncompressed: a compressed entry (torch never writes one) could
+    inflate a small upload into gigabytes in memory. Refused before torch reads it; so is an archive whose entries
+    add up to more than MAX_CHECKPOINT_BYTES. (A file that is no zip archive is left to torch.load.)"""
+    import zipfile
+
+    if not zipfile.is_zipfile(file):
+        return
+    try:
+        with zipfile.ZipFile(file) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise CheckpointError(f"{file.name} is not a readable PyTorch checkpoint (a damaged archive: "
+                              f"{one_line(e)}).") from None
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries):
+        raise CheckpointError(f"{file.name} holds compressed data, which torch.save never writes: refused (it could "
+                              "unpack to far more memory than its size).")
+    if sum(e.file_size for e in entries) > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{file.name} unpacks to more than {MAX_CHECKPOINT_BYTES / 1e9:.0f} GB; refused.")
+
+
+def _check_stored(state: dict[str, torch.Tensor], name: str) -> None:
+    """Every tensor's elements must be stored in the file: an expanded view (stride 0) declares a shape far larger
+    than its data, and copying it into the model would allocate all of it."""
+    total = 0
+    for key, t in state.items():
+        size = t.numel() * t.element_size()
+        if size > t.untyped_storage().nbytes():
+            raise CheckpointError(f"{name}: {key} declares {tuple(t.shape)} but stores only "
+                                  f"{t.untyped_storage().nbytes():,} bytes of it (an expanded view); refused.")
+        total += size
+    if total > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{name} declares {total / 1e9:.1f} GB of weights; the limit is "
+                              f"{MAX_CHECKPOINT_BYTES / 1e9:.0f} GB.")
 
 
 # --- common -------------------------------------------------------------------------------------------------------

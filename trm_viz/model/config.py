@@ -57,6 +57,14 @@ class TRMConfig:
                              "names list (identifiers.json) does not belong to these weights")
         if not 0 <= float(self.halt_exploration_prob) <= 1:
             raise ValueError(f"halt_exploration_prob must be from 0 to 1, got {self.halt_exploration_prob}")
+        if self.task not in ("", "sudoku", "maze", "arc"):             # trm_viz.tasks.TASK_NAMES, or any
+            raise ValueError(f"task must be sudoku, maze or arc (or empty), not {self.task!r:.40}")
+        if not self.mlp_t and self.pos_encodings == "rope" and (self.hidden_size // self.num_heads) % 2:
+            raise ValueError(f"RoPE rotates pairs of numbers: each of the {self.num_heads} heads needs an even "
+                             f"size, and hidden_size {self.hidden_size} gives {self.hidden_size // self.num_heads}")
+        if self.puzzle_emb_ndim > self.total_puzzle_emb_len * self.hidden_size:
+            raise ValueError(f"puzzle_emb_ndim {self.puzzle_emb_ndim} does not fit {self.total_puzzle_emb_len} "
+                             f"positions of hidden_size {self.hidden_size}")
 
     @property
     def total_puzzle_emb_len(self) -> int:

@@ -72,8 +72,9 @@ def _names_file(name: str) -> bool:
 def load_json(text: str, what: str = "JSON") -> Any:
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as e:
-        msg = getattr(e, "msg", "nested too deeply")
+    except (ValueError, RecursionError) as e:
+        # (a ValueError that is no JSONDecodeError: a number of over 4,300 digits, which Python will not convert)
+        msg = getattr(e, "msg", "nested too deeply" if isinstance(e, RecursionError) else "a number is too long")
         where = f" at line {e.lineno}, column {e.colno}" if isinstance(e, json.JSONDecodeError) else ""
         raise PuzzleError(f"The {what} is not valid JSON: {msg}{where}.") from None
 

@@ -351,7 +351,7 @@ class RunHandlers:
         task = loaded.task or None
         gr.Info(f"Loaded {loaded.label}.")
         notes = "".join(f" **Note:** {n}" for n in loaded.info.get("notes", []))
-        return (f"**Using {loaded.label}** for {task or 'every'} puzzles.{notes}", session,
+        return (f"**Using {loaded.label}** for {f'{task} puzzles' if task else 'every puzzle type'}.{notes}", session,
                 gr.update(value=task) if task else gr.skip())
 
     @staticmethod

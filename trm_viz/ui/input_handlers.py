@@ -26,7 +26,7 @@ from . import session as ss
 from .grid_editor import MAX_SIDE, blank_grid, editor_update
 from .limits import MAX_H_CYCLES, MAX_L_CYCLES, MAX_STEPS
 from .models import ModelRegistry, active_config, active_task, model_line, own_model_for
-from .views import SESSION_LOST, refusal
+from .views import SESSION_LOST, internal_error, refusal
 
 SUDOKU_LEVELS = {   # "New puzzle" difficulty: blanks, or solver guesses beyond singles (all well under 1 s)
     "warm-up (30-45 blanks)": {"blanks": (30, 45)},
@@ -335,6 +335,8 @@ class InputHandlers:
             out = self._loaded(task_name, session, puzzle, picker="" if task_name == "arc" else None)
         except (PuzzleError, OSError) as e:
             raise refusal(f"Could not read {name}: {e}") from None
+        except Exception as e:  # noqa: BLE001 - a bug: one line for the visitor, the traceback in the server log
+            raise refusal(f"Could not read {name}: {internal_error(e)}") from None
         gr.Info(f"Loaded {name}.")
         return out
 
