@@ -98,6 +98,10 @@ def test_outer_wall_ring_of_a_32x32_maze_is_dropped():
     assert (p.grid == inner).all() and any("dropped" in n for n in p.notes)
     with pytest.raises(PuzzleError, match="31x31"):
         T.parse(T.to_text(np.pad(inner, ((1, 0), (1, 0)), constant_values=M.OPEN)))
+    # a wall on one side only, either side (the right / bottom one was kept unless the left / top went first)
+    for pad in (((0, 1), (0, 0)), ((1, 0), (0, 0)), ((0, 0), (0, 1)), ((0, 0), (1, 0)), ((0, 2), (2, 0))):
+        p = T.parse(T.to_text(np.pad(inner, pad, constant_values=M.WALL)))
+        assert (p.grid == inner).all(), pad
 
 
 def test_solution_that_is_not_shortest_or_changes_walls_is_reported():

@@ -117,6 +117,11 @@ def test_stated_solution_that_disagrees_with_a_clue_is_refused():
     wrong = ESCARGOT_SOLUTION.replace("1", "x", 1).replace("2", "1", 1).replace("x", "2", 1)
     with pytest.raises(PuzzleError, match="r1c1"):
         T.validate(T.parse(f"{ESCARGOT},{wrong}"))
+    # in JSON too, whichever way the puzzle is written (a puzzle string dropped its stated solution)
+    rows = [ESCARGOT[k:k + 9] for k in range(0, 81, 9)]
+    for puzzle in (ESCARGOT, rows):
+        with pytest.raises(PuzzleError, match="The solution breaks the rules"):
+            T.validate(T.parse(json.dumps({"puzzle": puzzle, "solution": [[1] * 9] * 9})))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

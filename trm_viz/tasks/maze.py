@@ -72,15 +72,15 @@ def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[
     notes = []
     h, w = grid.shape
     if h > size or w > size:
-        # A 31/32-wide maze often only adds an outer wall ring; the canvas edge blocks moves just as well.
-        while grid.shape[0] > size and (grid[0] == WALL).all():
-            grid = grid[1:]
-            if grid.shape[0] > size and (grid[-1] == WALL).all():
-                grid = grid[:-1]
-        while grid.shape[1] > size and (grid[:, 0] == WALL).all():
-            grid = grid[:, 1:]
-            if grid.shape[1] > size and (grid[:, -1] == WALL).all():
-                grid = grid[:, :-1]
+        # A 31/32-wide maze often only adds an outer wall ring; the canvas edge blocks moves just as well. Wall rows
+        # (columns) go from either side, the first side first, until the maze fits.
+        for axis in (0, 1):
+            while grid.shape[axis] > size:
+                edges = [np.take(grid, k, axis=axis) for k in (0, -1)]
+                side = next((k for k, edge in zip((0, -1), edges) if (edge == WALL).all()), None)
+                if side is None:
+                    break
+                grid = np.delete(grid, side if side == 0 else grid.shape[axis] - 1, axis=axis)
         if grid.shape[0] > size or grid.shape[1] > size:
             raise PuzzleError(f"The {what} is {h}x{w} cells; at most {size}x{size} is supported{_by_model(size)}.")
         notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {size}x{size}.")

@@ -68,14 +68,15 @@ def _from_rows(rows: Any, solution: np.ndarray | None = None) -> Puzzle:
             raise PuzzleError("The JSON object needs a \"puzzle\" entry (9 rows of 9 numbers).")
         sol = rows.get("solution")
         return _from_rows(rows[key], None if sol is None else _from_rows(sol).grid)
-    if isinstance(rows, str):
-        return from_text(rows)
+    if isinstance(rows, (list, tuple)) and len(rows) == 81 and not any(isinstance(r, (list, tuple)) for r in rows):
+        rows = [list(rows[k:k + 9]) for k in range(0, 81, 9)]  # one flat list of 81 cells
+    if isinstance(rows, str) or isinstance(rows, (list, tuple)) and rows and all(isinstance(r, str) for r in rows):
+        puzzle = from_text(rows if isinstance(rows, str) else "\n".join(rows))   # one string, or text rows
+        if solution is not None:                     # {"puzzle": "<81 chars>", "solution": ...}: it is checked
+            puzzle.solution = solution
+        return puzzle
     if not isinstance(rows, (list, tuple)):
         raise PuzzleError(f"A Sudoku must be 9 rows of 9 cells; got {type(rows).__name__}.")
-    if len(rows) == 81 and not any(isinstance(r, (list, tuple)) for r in rows):
-        rows = [list(rows[k:k + 9]) for k in range(0, 81, 9)]  # one flat list of 81 cells
-    elif rows and all(isinstance(r, str) for r in rows):
-        return from_text("\n".join(rows))  # a list of text rows, e.g. ["53..7....", ...]
     if len(rows) != 9:
         raise PuzzleError(f"The grid has {len(rows)} rows; a Sudoku has 9 (or 81 cells in one list).")
     grid = np.zeros((9, 9), np.int64)
