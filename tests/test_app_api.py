@@ -87,8 +87,9 @@ def test_vote_api_ranks_the_variants_answers_per_step(client, registry):
         client.predict("arc", "[[1, 2], [3, 4]]", 2, 0, 0, "", 16, api_name="/vote")
     sudoku = client.predict("sudoku", EASY, 2, 0, 0, "", 4, api_name="/vote")       # symmetries of one puzzle
     assert sudoku["variants"][0] == "identity" and len(sudoku["variants"]) == 4
-    with pytest.raises(AppError, match="variants must be a whole number from 1 to 32"):
-        client.predict("sudoku", EASY, 2, 0, 0, "", 40, api_name="/vote")
+    for many in (40, 10**9):          # (10**9 was told "vote over at most 312 variants", more than the 32 allowed)
+        with pytest.raises(AppError, match="variants must be a whole number from 1 to 32"):
+            client.predict("sudoku", EASY, 2, 0, 0, "", many, api_name="/vote")
 
 
 def test_trace_api_returns_every_step(client):
@@ -125,6 +126,7 @@ def test_trace_api_settings_change_the_run(client):
      "Row 1 has two 5s"),
     (("sudoku", "12345", 2), "81"),
     (("sudoku", "   ", 2), "puzzle is empty"),
+    (("sudoku", 12345, 2), "The puzzle must be text"),
     (("chess", EASY, 2), "Unknown task 'chess'"),
     (("sudoku", EASY, 99), "steps must be a whole number from 1 to 16"),
     (("sudoku", EASY, -1), "steps must be a whole number from 1 to 16"),
@@ -134,6 +136,14 @@ def test_trace_api_bad_input_gives_a_clear_error(client, args, message):
 
     with pytest.raises(AppError, match=message):
         client.predict(*args, 0, 0, "", api_name="/trace")
+
+
+def test_a_long_arc_task_id_is_refused_not_echoed(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="arc_task_id must be an ARC task's id") as refused:
+        client.predict("arc", "[[1]]", 2, 0, 0, "x" * 10_000, api_name="/trace")
+    assert len(str(refused.value)) < 300
 
 
 def test_the_host_bounds_a_runs_cost_not_its_depth(client, registry):

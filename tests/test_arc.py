@@ -217,6 +217,10 @@ def test_data_dir_from_the_environment_with_solutions_merged(tmp_path, monkeypat
             arc_data.load_collection("training2")
         puzzles = A.load_data_file(tmp_path / "arc-agi_evaluation_challenges.json")
         assert len(puzzles) == 1 and puzzles[0].solution.tolist() == [[8]] and puzzles[0].arc_task_id == "abcdef12"
+        for broken in ([1, 2], {"abcdef12": 5}):       # a solutions file of another shape: said, not a crash
+            (tmp_path / "arc-agi_evaluation_solutions.json").write_text(json.dumps(broken))
+            with pytest.raises(PuzzleError, match="solutions file must be a JSON object"):
+                A.load_data_file(tmp_path / "arc-agi_evaluation_challenges.json")
     finally:
         arc_data.load_collection.cache_clear()
 

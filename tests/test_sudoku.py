@@ -53,6 +53,7 @@ def test_every_input_format_gives_the_same_grid():
         "\n".join(",".join(str(v) for v in r) for r in g) + "\n",                        # CSV, 0 blanks
         json.dumps(g.tolist()), json.dumps({"puzzle": g.tolist()}),
         ESCARGOT.encode(), b"\xef\xbb\xbf" + ESCARGOT.encode(),                          # bytes, UTF-8 BOM
+        ESCARGOT.encode("utf-16"), "\ufeff" + ESCARGOT,             # Windows Notepad's UTF-16; a BOM in a string
         g.tolist(), g.ravel().tolist(), g, g.ravel(), [r.replace(" ", "") for r in rows],
         "\n".join(ESCARGOT[k:k + 27] for k in (0, 27, 54)),                              # wrapped lines
     ]
@@ -88,7 +89,8 @@ def test_solution_after_comma_and_round_trips():
     (np.zeros((3, 3)), ["(3, 3)"]),
     ("[" + "[0,0,0,0,0,0,0,0,0]," * 8 + "[0,0,0,0,0,0,0,0,Infinity]]", ["Row 9, column 9", "inf"]),
     ("", ["empty"]),
-    (b"\xff\xfe" + b"1" * 79, ["not UTF-8", "0xff"]),
+    (b"\x80\xfe" + b"1" * 79, ["not UTF-8", "0x80"]),
+    (b"\xff\xfe" + b"1" * 79, ["starts as UTF-16 text but is not", "truncated data"]),
     (b"." * (MAX_INPUT_BYTES + 1), ["limit"]),
     ((ESCARGOT + "\n") * 3, ["3 puzzles"]),
     (f"{ESCARGOT},{ESCARGOT_SOLUTION[:40]}.{ESCARGOT_SOLUTION[41:]}", ["solution", "blank", "r5c5"]),

@@ -67,10 +67,14 @@ def load_collection(name: str) -> dict[str, dict]:
 
 
 def merge_solutions(tasks: dict, solutions: dict) -> None:
-    """Put each {task_id: [output, ...]} test output into its task's test pair, in place."""
+    """Put each {task_id: [output, ...]} test output into its task's test pair, in place. PuzzleError when the
+    solutions file is not such an object."""
+    if not isinstance(solutions, dict) or not all(isinstance(v, list) for v in solutions.values()):
+        raise PuzzleError("An ARC solutions file must be a JSON object {task_id: [test output grid, ...]}.")
     for task_id, outputs in solutions.items():
-        tests = tasks.get(task_id, {}).get("test", [])
-        for pair, output in zip(tests, outputs):
+        task = tasks.get(task_id)
+        tests = task.get("test", []) if isinstance(task, dict) else []
+        for pair, output in zip(tests if isinstance(tests, list) else [], outputs):
             if isinstance(pair, dict):
                 pair["output"] = output
 

@@ -30,8 +30,12 @@ def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L
     loaded = registry.get(task)
     t = get_task(task, loaded.config.seq_len)
     counts = hosted_counts(loaded.config, steps, H_cycles, L_cycles)
-    if not isinstance(puzzle, str) or not puzzle.strip():
+    if not isinstance(puzzle, str):
+        raise PuzzleError(f"The puzzle must be text (its text or JSON as a string), not {type(puzzle).__name__}.")
+    if not puzzle.strip():
         raise PuzzleError("The puzzle is empty: send its text (or JSON) as the second argument.")
+    if arc_task_id and (not isinstance(arc_task_id, str) or len(arc_task_id) > 64):
+        raise PuzzleError("arc_task_id must be an ARC task's id (e.g. 0d3d703e), at most 64 characters.")
     p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
     if task == "arc" and arc_task_id:
         p.arc_task_id = arc_task_id

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..model.config import TRMConfig, resolve_counts
 from ..model.cost import trace_flops
+from ..vote import MAX_VARIANTS
 
 HOSTED_LIMITS = {"steps": 16, "H_cycles": 16, "L_cycles": 16}
 MAX_STEPS, MAX_H_CYCLES, MAX_L_CYCLES = HOSTED_LIMITS["steps"], HOSTED_LIMITS["H_cycles"], HOSTED_LIMITS["L_cycles"]
@@ -54,10 +55,10 @@ def hosted_counts(config: TRMConfig, steps: Any = 0, H_cycles: Any = 0, L_cycles
 def hosted_variants(config: TRMConfig, steps: int, H_cycles: int, L_cycles: int, variants: Any) -> Any:
     """``variants`` when a vote over that many copies of a run costs at most HOSTED_VOTE_GFLOP together, else
     ValueError saying how many fit (a count that is not a whole number is left for run_vote to refuse)."""
-    if isinstance(variants, bool) or not isinstance(variants, int) or variants < 1:
-        return variants
+    if isinstance(variants, bool) or not isinstance(variants, int) or not 1 <= variants <= MAX_VARIANTS:
+        return variants                    # (run_vote refuses it, saying the range)
     per_copy = trace_flops(config, steps, H_cycles, L_cycles) / 1e9
-    most = int(HOSTED_VOTE_GFLOP // per_copy)
+    most = min(MAX_VARIANTS, int(HOSTED_VOTE_GFLOP // per_copy))
     if variants <= most:
         return variants
     advice = f"vote over at most {most} variants" if most >= 2 else "lower H_cycles, L_cycles or steps first"
