@@ -233,6 +233,15 @@ def test_rendered_maze_parses_back_from_png_jpeg_and_one_pixel_per_cell():
         assert (T.parse(buf.getvalue()).solution == p.solution).all(), fmt
     small = T.parse(TINY)
     assert (T.parse(_png(T.render(_crop(small.grid, 7, 7), cell_px=1))).grid == small.grid).all()
+    # a phone photo stored sideways, with the turn that shows it upright in its EXIF data
+    from PIL import Image
+
+    sideways = img.transpose(Image.Transpose.ROTATE_90)             # stored turned left ...
+    exif = sideways.getexif()
+    exif[0x0112] = 6                                                 # ... shown turned right again
+    buf = io.BytesIO()
+    sideways.save(buf, "JPEG", quality=95, exif=exif.tobytes())
+    assert (T.parse(buf.getvalue()).solution == p.solution).all()
 
 
 def test_render_marks_colours_and_broken_fixed_cells():
@@ -264,8 +273,9 @@ def test_decompression_bombs_are_refused_before_decoding(size):
 def test_truncated_and_garbage_images_give_a_puzzle_error():
     data = _png(T.render(T.parse(TINY).grid))
     for bad in (data[: len(data) // 2], data[:40], b"\x89PNG\r\n\x1a\n" + b"\0" * 50, b"\xff\xd8\xff" + b"junk" * 9):
-        with pytest.raises(PuzzleError):
+        with pytest.raises(PuzzleError) as refused:
             T.parse(bad)
+        assert "BytesIO" not in str(refused.value)                   # (Pillow names its buffer object)
     from PIL import Image
     with pytest.raises(PuzzleError, match="No regular grid"):
         T.parse(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)))

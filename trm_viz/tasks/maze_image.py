@@ -39,8 +39,17 @@ def load_image(data):
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise PuzzleError(f"The image is too large to decode safely (limit {MAX_SIDE}x{MAX_SIDE} pixels).") from None
+        except Image.UnidentifiedImageError:
+            raise PuzzleError("The file is not a picture this app reads (PNG, JPEG, GIF, BMP or WebP), or it is "
+                              "damaged.") from None
         except Exception as e:  # Pillow raises many types (OSError, SyntaxError, ValueError, struct.error...)
             raise PuzzleError(f"The image could not be read ({type(e).__name__}: {e}).") from None
+        try:   # a phone photo is stored sideways, with its turn in the EXIF data: read it the way it is shown
+            from PIL import ImageOps
+
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # noqa: BLE001 - broken EXIF data: the picture as stored
+            pass
     elif hasattr(data, "size") and hasattr(data, "convert"):
         img = data
         _check_size(img.size)
