@@ -216,6 +216,12 @@ def test_official_settings_the_weights_contradict_or_lack(tmp_path):
     loaded, info = load_checkpoint(tmp_path / "step_7")
     assert loaded.config.L_cycles == 6 and info["notes"][0].startswith(
         "No all_config.yaml came with step_7: H_cycles 3, L_cycles 6, num_heads 8, expansion 4 are assumed")
+    # weights the assumed settings do not fit: the refusal says they were assumed, and what would fix it
+    other = randomised(TRMConfig(**{**SMALL, "mlp_t": True, "pos_encodings": "none", "expansion": 2}))
+    torch.save(other.state_dict(), tmp_path / "step_7")
+    with pytest.raises(CheckpointError, match="does not match its config: .* No all_config.yaml came with step_7, "
+                                              "so the paper's settings were assumed: put the run's all_config.yaml"):
+        load_checkpoint(tmp_path / "step_7")
 
 
 class _Evil:

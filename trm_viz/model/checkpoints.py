@@ -364,7 +364,14 @@ def _load_checkpoint(path: Path) -> tuple[TRM, dict[str, Any]]:
         fmt = "official"
     with torch.device("meta"):  # shapes only: a hostile config must not allocate memory before it is checked
         shape_model = TRM(config)
-    state = _check_state(state, shape_model, path.name)
+    try:
+        state = _check_state(state, shape_model, path.name)
+    except CheckpointError as e:
+        assumed = [n for n in notes if n.startswith("No all_config.yaml")]
+        if not assumed:
+            raise
+        raise CheckpointError(f"{e} {assumed[0].split(':')[0]}, so the paper's settings were assumed: put the "
+                              "run's all_config.yaml beside it.") from None
     model = TRM(config)
     model.load_state_dict(state)
     model.eval()
