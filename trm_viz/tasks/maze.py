@@ -73,14 +73,16 @@ def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[
     h, w = grid.shape
     if h > size or w > size:
         # A 31/32-wide maze often only adds an outer wall ring; the canvas edge blocks moves just as well. Wall rows
-        # (columns) go from either side, the first side first, until the maze fits.
+        # (columns) go from the two sides in turn (a maze padded evenly comes back centred), or from the one side
+        # that has them, until the maze fits.
         for axis in (0, 1):
+            turn = 0
             while grid.shape[axis] > size:
-                edges = [np.take(grid, k, axis=axis) for k in (0, -1)]
-                side = next((k for k, edge in zip((0, -1), edges) if (edge == WALL).all()), None)
-                if side is None:
+                walls = [k for k in (turn, 1 - turn) if (np.take(grid, -k, axis=axis) == WALL).all()]
+                if not walls:
                     break
-                grid = np.delete(grid, side if side == 0 else grid.shape[axis] - 1, axis=axis)
+                grid = np.delete(grid, 0 if walls[0] == 0 else grid.shape[axis] - 1, axis=axis)
+                turn = 1 - walls[0]
         if grid.shape[0] > size or grid.shape[1] > size:
             raise PuzzleError(f"The {what} is {h}x{w} cells; at most {size}x{size} is supported{_by_model(size)}.")
         notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {size}x{size}.")
