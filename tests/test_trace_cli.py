@@ -171,7 +171,7 @@ def test_cli_vote_ranks_an_arc_test_inputs_variants_and_eval_scores_the_vote(tmp
 @pytest.mark.parametrize("content,message", [
     ("12345", "81"),                                   # too short
     ("55" + "." * 79, "two 5s"),                      # clashing clues
-    (b"\xff\xfe\x00bad", "UTF-8"),                      # not text
+    (b"\xff\xfe\x00bad", "starts as UTF-16 text but is not"),      # not text
 ])
 def test_cli_bad_input_gives_one_clear_line(tmp_path, content, message):
     f = tmp_path / "bad.txt"

@@ -28,17 +28,25 @@ def read_text(data: Any, what: str = "input") -> str:
         data = bytes(data)
         if len(data) > MAX_INPUT_BYTES:
             raise PuzzleError(f"The {what} is {len(data) / 1e6:.1f} MB; the limit is {MAX_INPUT_BYTES / 1e6:.0f} MB.")
-        utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")
-        try:   # UTF-8 (with or without a byte-order mark), or UTF-16 with its mark (what Windows Notepad saves)
-            data = data.decode("utf-16" if utf16 else "utf-8-sig")
-        except UnicodeDecodeError as e:
-            if utf16:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):      # UTF-16 with its byte-order mark (Windows Notepad's)
+            try:
+                text = data.decode("utf-16")
+            except UnicodeDecodeError as e:
                 raise PuzzleError(f"The {what} starts as UTF-16 text but is not ({e.reason} at byte {e.start}).") \
                     from None
-            if looks_like_image(data[:SNIFF_BYTES]):
-                raise PuzzleError(f"The {what} is a picture, not text (only mazes are read from pictures).") from None
-            raise PuzzleError(f"The {what} is neither text (byte {e.start} is 0x{data[e.start]:02x}, not UTF-8) nor "
-                              "a picture.") from None
+            if any(ord(ch) >= 0x3000 for ch in text):    # (garbage after the mark decodes to CJK characters)
+                raise PuzzleError(f"The {what} starts as UTF-16 text but is not: it reads as CJK characters, not "
+                                  "as a puzzle's digits, letters and signs.")
+            data = text
+        else:
+            try:
+                data = data.decode("utf-8-sig")          # UTF-8, with or without a byte-order mark
+            except UnicodeDecodeError as e:
+                if looks_like_image(data[:SNIFF_BYTES]):
+                    raise PuzzleError(f"The {what} is a picture, not text (only mazes are read from pictures).") \
+                        from None
+                raise PuzzleError(f"The {what} is neither text (byte {e.start} is 0x{data[e.start]:02x}, not UTF-8) "
+                                  "nor a picture.") from None
     if not isinstance(data, str):
         raise PuzzleError(f"The {what} must be text, got {type(data).__name__}.")
     data = data.removeprefix("\ufeff")             # a byte-order mark left in a string (an API call)
