@@ -323,5 +323,7 @@ def test_bad_checkpoint_uploads_are_refused(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(CheckpointError, match="both config.json and model.safetensors"):
         load_uploaded([str(tmp_path / "config.json")])
+    with pytest.raises(CheckpointError, match="Upload one checkpoint: step_7 .* not both"):   # (step_7 won, silently)
+        load_uploaded([str(garbage), str(tmp_path / "config.json")])
     with pytest.raises(CheckpointError, match="No trained arc model"):
         ModelRegistry(tmp_path).get("arc")

@@ -291,6 +291,9 @@ def load_uploaded(paths: list[str], replaces: str | None = None) -> tuple[str, L
                               "all_config.yaml).")
     if len(steps) > 1:
         raise CheckpointError(f"Upload one official step file, not {len(steps)}.")
+    if steps and {"config.json", "model.safetensors"} & set(names):     # two checkpoints: which did they mean?
+        raise CheckpointError(f"Upload one checkpoint: {steps[0]} (an official run's) or config.json + "
+                              "model.safetensors (this app's), not both.")
     with tempfile.TemporaryDirectory(prefix="trm_viz_ckpt_") as tmp:
         for f, name in zip(files, names):
             try:   # a hard link costs nothing for a GB file; copy when the upload is on another file system
