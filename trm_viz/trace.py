@@ -319,13 +319,6 @@ def to_json(trace: Trace) -> dict[str, Any]:
     }
 
 
-def save_json(trace: Trace, path) -> None:
-    import json
-
-    with open(path, "w") as f:
-        json.dump(to_json(trace), f)
-
-
 def save_npz(trace: Trace, path) -> None:
     """All arrays, uncompressed names as in the Trace; ragged ARC answers are stored per step."""
     arrays = {k: getattr(trace, k) for k in ("input_grid", "input_tokens", "tokens", "confidence", "q_halt_prob",

@@ -15,10 +15,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from . import sudoku_solver
 from .base import IDENTITY, Puzzle, PuzzleError, Symmetry, Task
-from .sudoku_augment import SudokuAug, random_augmentation
-from .sudoku_generate import blank_out, generate_batch, generate_one
+from .sudoku_augment import random_augmentation
+from .sudoku_generate import blank_out, generate_one
 from .sudoku_parse import _check_solution, clashes, load_data_file, parse as parse_sudoku
-from .sudoku_solver import count_solutions, solve_all, solve_batch
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "sudoku"
 
@@ -144,14 +143,6 @@ class SudokuTask(Task):
         p = Puzzle("sudoku", grid.reshape(9, 9), solution=solution.reshape(9, 9), givens=grid.reshape(9, 9) != 0,
                    name=f"Generated (rating {rating}, {int((grid != 0).sum())} clues)")
         return p
-
-    def rating(self, grid: np.ndarray) -> int:
-        """Difficulty: guesses the exact search needs beyond naked and hidden singles (0 = singles suffice)."""
-        return sudoku_solver.rating(grid)
-
-    def augment(self, grid: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, SudokuAug]:
-        aug = random_augmentation(rng)
-        return aug.apply(grid), aug
 
     def symmetries(self, n: int, seed: int = 0) -> list[Symmetry]:
         """The identity and n - 1 random symmetries of the kind training draws (digits relabelled, bands, stacks,

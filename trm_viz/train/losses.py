@@ -7,8 +7,6 @@ import torch.nn.functional as F
 
 from ..model.stablemax import log_stablemax
 
-IGNORE_LABEL = -100
-
 
 def stablemax_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Per-cell loss (same shape as labels), 0 where ``valid`` is False."""
