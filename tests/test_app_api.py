@@ -3,6 +3,7 @@ the app's Python side that needs no browser: puzzles built from the editor's gri
 users upload (wrong or hostile files must give a clear error and run no code)."""
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -327,3 +328,19 @@ def test_bad_checkpoint_uploads_are_refused(tmp_path):
         load_uploaded([str(garbage), str(tmp_path / "config.json")])
     with pytest.raises(CheckpointError, match="No trained arc model"):
         ModelRegistry(tmp_path).get("arc")
+
+
+def test_the_api_knows_an_arc_task_by_its_demonstrations_and_a_test_input_by_its_task(client, registry):
+    """As the page's upload does (tasks.arc.recognise): a whole task sent without its id runs as the task with those
+    demonstrations; a bare test grid with its task's id is scored against that task's output."""
+    if "arc" not in registry.available():
+        pytest.skip("needs a shipped ARC checkpoint")
+    from trm_viz.tasks.arc import task_puzzle
+    from trm_viz.tasks.arc_data import find_task
+
+    task_id = known_arc_tasks(registry.config("arc"))[0]
+    trace = client.predict("arc", json.dumps(find_task(task_id)[1]), 1, 0, 0, "", api_name="/trace")
+    assert trace["meta"]["puzzle_identifier_name"] == task_id
+    grid = task_puzzle(task_id)
+    trace = client.predict("arc", json.dumps(grid.grid.tolist()), 1, 0, 0, task_id, api_name="/trace")
+    assert trace["solution"] == grid.solution.tolist()

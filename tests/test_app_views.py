@@ -375,3 +375,25 @@ def test_next_test_input_walks_through_a_tasks_test_inputs(registry):
     assert f"(test 1 of {n})" in out[4]                          # round again
     inputs.arc_picked(single, session)
     assert inputs.arc_next_test(None, session, single) == (gr.skip(),) * 5
+
+
+def test_a_lost_session_keeps_the_puzzle_on_screen_and_says_so_once(registry, monkeypatch):
+    """The server let the session go (session.lost: the page's key is not the session's): a model picked, or a Run
+    and a puzzle-type switch, kept the page's puzzle; it went for the first example, and Undo said so each time."""
+    inputs, runs = InputHandlers(registry), RunHandlers(registry)
+    hard = get_task("sudoku").parse(EASY).grid.tolist()
+    for first in ("model", "run"):
+        session, key = ss.new_session(), "the page's key"             # a fresh session: the old one is gone
+        if first == "model":
+            inputs.shipped_chosen("sudoku", "sudoku-tiny", session, hard)
+        else:
+            with pytest.warns(UserWarning, match="The server let this page's session go"):
+                runs.prepare("sudoku", hard, session, None, 1, 1, 1, "sudoku-tiny", key)
+            assert ss.shipped(session, "sudoku") == "sudoku-tiny" and not ss.lost(session, key)
+        inputs.task_changed("maze", session)
+        assert inputs.task_changed("sudoku", session)[0]["value"] == hard, first
+    session, told = ss.new_session(), []
+    monkeypatch.setattr(gr, "Info", told.append)
+    inputs.undo("sudoku", session, "key")
+    inputs.undo("sudoku", session, "key")
+    assert "session go" in told[0] and told[1] == "Nothing to undo.", told

@@ -124,6 +124,8 @@ def test_stated_solution_that_disagrees_with_a_clue_is_refused():
     for puzzle in (ESCARGOT, rows):
         with pytest.raises(PuzzleError, match="The solution breaks the rules"):
             T.validate(T.parse(json.dumps({"puzzle": puzzle, "solution": [[1] * 9] * 9})))
+        with pytest.raises(PuzzleError, match='The "solution" entry: The line has 2 cells'):
+            T.parse(json.dumps({"puzzle": puzzle, "solution": "12"}))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

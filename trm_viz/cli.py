@@ -17,6 +17,7 @@ import numpy as np
 from .model.checkpoints import CheckpointError, load_checkpoint, one_line
 from .model import precision
 from .tasks import TASK_NAMES, PuzzleError, get_task
+from .tasks.arc import recognise
 from . import trace as trace_mod
 
 
@@ -65,6 +66,8 @@ def _puzzle(args, task):
     elif args.input:
         arc = {"task_id": args.arc_task, "test_index": args.test_index} if args.task == "arc" else {}
         puzzle = task.parse(_read_input(args.input), filename=args.input, **arc)
+        if args.task == "arc" and (said := recognise(puzzle)):
+            print(f"note: {said}", file=sys.stderr)
     else:
         raise PuzzleError("Give --input FILE or --example NAME.")
     for note in task.validate(puzzle):
@@ -123,6 +126,9 @@ def cmd_eval(args) -> int:
     puzzles = task.load_data_file(Path(args.data))
     if args.limit:
         puzzles = puzzles[: args.limit]
+    if args.task == "arc":
+        for p in puzzles:
+            recognise(p)          # outputs the file lacks (Kaggle's challenges) that the collections here have
     inputs, labels, ids = [], [], []
     for i, p in enumerate(puzzles):
         solution = p.solution if p.solution is not None else task.solve(p)

@@ -151,6 +151,23 @@ def known_test(task_id: str, grid: np.ndarray) -> Puzzle | None:
     return None if k is None else task_tests(task_id)[k]
 
 
+def recognise(puzzle: Puzzle) -> str | None:
+    """Fill in what the collections here know of an ARC puzzle read from a file or the API, in place: the task id
+    of a whole task saved under another name (by its demonstrations), and the output of a known test input (a file
+    without outputs, as Kaggle's challenges). Returns a note when the task was recognised by its demonstrations.
+    The page's upload, the API and the CLI all read ARC puzzles through here."""
+    note = None
+    if not puzzle.arc_task_id and puzzle.demos:
+        puzzle.arc_task_id = identify_task(puzzle.demos)
+        if puzzle.arc_task_id:
+            puzzle.name = puzzle.arc_task_id
+            note = f"the file holds ARC task {puzzle.arc_task_id} (the same demonstrations)"
+    if puzzle.arc_task_id and puzzle.solution is None:
+        test = known_test(puzzle.arc_task_id, puzzle.grid)
+        puzzle.solution = test.solution if test is not None else None
+    return note
+
+
 def identify_task(demos: list[tuple[np.ndarray, np.ndarray]]) -> str | None:
     """The id of the task with exactly these demonstration pairs among the collections here (a task file saved
     under another name than its id), or None."""

@@ -67,7 +67,11 @@ def _from_rows(rows: Any, solution: np.ndarray | None = None) -> Puzzle:
         if key is None:
             raise PuzzleError("The JSON object needs a \"puzzle\" entry (9 rows of 9 numbers).")
         sol = rows.get("solution")
-        return _from_rows(rows[key], None if sol is None else _from_rows(sol).grid)
+        try:
+            solution = None if sol is None else _from_rows(sol).grid
+        except PuzzleError as e:
+            raise PuzzleError(f"The \"solution\" entry: {e}") from None
+        return _from_rows(rows[key], solution)
     if isinstance(rows, (list, tuple)) and len(rows) == 81 and not any(isinstance(r, (list, tuple)) for r in rows):
         rows = [list(rows[k:k + 9]) for k in range(0, 81, 9)]  # one flat list of 81 cells
     if isinstance(rows, str) or isinstance(rows, (list, tuple)) and rows and all(isinstance(r, str) for r in rows):

@@ -15,6 +15,7 @@ import gradio as gr
 
 from ..model.checkpoints import CheckpointError
 from ..tasks import TASK_NAMES, PuzzleError, get_task
+from ..tasks.arc import recognise
 from ..trace import to_json
 from ..vote import DEFAULT_VARIANTS, to_json as vote_to_json
 from .limits import hosted_counts, whole
@@ -37,8 +38,9 @@ def _checked(registry: ModelRegistry, task: str, puzzle: str, steps, H_cycles, L
     if arc_task_id and (not isinstance(arc_task_id, str) or len(arc_task_id) > 64):
         raise PuzzleError("arc_task_id must be an ARC task's id (e.g. 0d3d703e), at most 64 characters.")
     p = t.parse(puzzle, task_id=arc_task_id or None) if task == "arc" else t.parse(puzzle)
-    if task == "arc" and arc_task_id:
-        p.arc_task_id = arc_task_id
+    if task == "arc":
+        p.arc_task_id = arc_task_id or p.arc_task_id
+        recognise(p)
     t.validate(p)
     return (loaded, p, *counts)
 

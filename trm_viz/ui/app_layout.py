@@ -249,7 +249,8 @@ def build_app(registry: ModelRegistry | None = None, warm: bool = True) -> gr.Bl
                   concurrency_id="page-task", **QUIET)
         task.change(inputs.task_changed, [task, session], task_outputs, concurrency_id="page-task", **QUIET).then(
             runs.task_switched, [task, result, session], run_outputs + [n_variants], **QUIET)
-        model_choice.input(inputs.shipped_chosen, [task, model_choice, session], task_outputs, **QUIET).success(
+        model_choice.input(inputs.shipped_chosen, [task, model_choice, session, editor], task_outputs,
+                           **QUIET).success(
             runs.views_outdated, [task, result, editor, session], status, **QUIET)
         # The history follows the model line, whatever changed it (task, menu, own checkpoint loaded or forgotten).
         model_md.change(inputs.history_view, [task, session], [history_md, history_plot], **QUIET)

@@ -59,6 +59,7 @@ class RunHandlers:
                 gr.Warning(SESSION_LOST)
             if pick in self.registry.choices(task_name):
                 ss.choose_shipped(session, task_name, pick)
+            ss.remember(session, task_name, grid)     # the page's puzzle, kept across a later type switch
             session["page"] = page_key
         try:
             user_key, shipped = session.get("user_model"), ss.shipped(session, task_name)

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
-from ..tasks.arc import identify_task, known_test, task_puzzle, task_tests, which_test
+from ..tasks.arc import recognise, task_puzzle, task_tests, which_test
 from ..tasks.arc_data import CURATED, load_collection
 from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
@@ -210,11 +210,14 @@ class InputHandlers:
             return None
         return ss.load(session, task.name, None, puzzle.grid)
 
-    def shipped_chosen(self, task_name: str, name: str | None, session: dict) -> tuple:
+    def shipped_chosen(self, task_name: str, name: str | None, session: dict, grid: Any = None) -> tuple:
         """The user picked another shipped model for this task: Run, the run settings, the model line and (for a
-        maze model of another canvas size) the editor and examples follow it. Outputs: as task_changed."""
+        maze model of another canvas size) the editor and examples follow it. Outputs: as task_changed. ``grid``:
+        the editor's, kept when the session has none (the server let it go) rather than replaced by an example."""
         if name not in (names := self.registry.choices(task_name)):
             raise refusal(f"There is no shipped {task_name} model called {name!r}.")
+        if session["grids"].get(task_name) is None and grid:
+            ss.remember(session, task_name, grid)
         same = name == (ss.shipped(session, task_name) or names[0])
         ss.choose_shipped(session, task_name, name)
         if same:
@@ -266,8 +269,7 @@ class InputHandlers:
     def undo(self, task_name: str, session: dict, page_key: str | None = None) -> tuple:
         grid = ss.undo(session, task_name)
         if grid is None:
-            gr.Info("Nothing to undo." + (" " + SESSION_LOST if ss.lost(session, page_key) else ""))
-            ss.first_told(session, page_key)
+            gr.Info("Nothing to undo." + (" " + SESSION_LOST if ss.first_told(session, page_key) else ""))
             return (gr.skip(),) * 5
         task = self.task(task_name, session)
         if task_name != "arc":
@@ -311,18 +313,11 @@ class InputHandlers:
                 if task_name != "arc" or not picker:
                     raise
                 puzzle = task.parse(data, name, task_id=picker)   # a collection of tasks: take the picked one
-            if task_name == "arc" and not puzzle.arc_task_id:
-                if puzzle.demos:                  # a whole task whose file name is not its id: one of ours?
-                    puzzle.arc_task_id = identify_task(puzzle.demos)
-                    if puzzle.arc_task_id:
-                        puzzle.name = puzzle.arc_task_id
-                        gr.Info(f"{name} holds ARC task {puzzle.arc_task_id} (the same demonstrations).")
-                elif picker:                      # a bare grid: the new test input of the picked task
-                    src = ss.source(session, "arc")
-                    puzzle.arc_task_id, puzzle.demos = picker, (src.demos if src is not None else [])
-            if task_name == "arc" and puzzle.arc_task_id and puzzle.solution is None:
-                test = known_test(puzzle.arc_task_id, puzzle.grid)    # a file without outputs (Kaggle's
-                puzzle.solution = test.solution if test is not None else None     # challenges): ours has it
+            if task_name == "arc" and not puzzle.arc_task_id and not puzzle.demos and picker:
+                src = ss.source(session, "arc")   # a bare grid: the new test input of the picked task
+                puzzle.arc_task_id, puzzle.demos = picker, (src.demos if src is not None else [])
+            if task_name == "arc" and (note := recognise(puzzle)):
+                gr.Info(f"{name}: {note}.")
             if task_name == "arc" and puzzle.arc_task_id:
                 known = [t for _, t in self.arc_choices(session)]
                 if puzzle.arc_task_id not in known:

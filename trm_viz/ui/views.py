@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 IDLE_STATUS = "Press **Run** to watch the model refine its answer."
 # When the server has let the page's session go (session.lost): said once, and by each view that needs the run.
 _WHY_LOST = "after an hour without a connection, or once very many visitors came after you"
-SESSION_LOST = (f"The server let this page's session go ({_WHY_LOST}). Your puzzle and settings are still here; "
-                "the undo history, the earlier runs and any checkpoint you loaded are not (load it again).")
+SESSION_LOST = (f"The server let this page's session go ({_WHY_LOST}). The puzzle on screen and the settings are "
+                "still here; the undo history, the other puzzle types' grids, the earlier runs and any checkpoint you "
+                "loaded are not (load it again).")
 RUN_LOST = (f"The server no longer holds the run shown here: it let this page's session go ({_WHY_LOST}). "
             "Press Run to run the puzzle again.")
 MAX_TABLE_ROWS = 3000   # corrections shown in the table (an untrained 30x30 model changes thousands of cells)
