@@ -406,8 +406,8 @@ def test_a_session_the_server_let_go_says_so_and_keeps_working(page, app_server)
     cell(page, "#editor", 0, 0).click()                   # back to the task's test input: its output is known
     wait_for(lambda: page.locator("#check").inner_text(), lambda t: "solution known" in t and task_id in t,
              "the test input recognised")
-    page.click("#undo")                                   # the edits since: undone; from before: gone, and said
-    wait_for(lambda: cell(page, "#editor", 0, 0).get_attribute("data-v"), lambda v: v != before, "undo")
+    page.click("#undo")                                   # the edits since: undone; from before: gone (said once,
+    wait_for(lambda: cell(page, "#editor", 0, 0).get_attribute("data-v"), lambda v: v != before, "undo")   # above)
     page.click("#undo")
-    wait_for(lambda: toasts(page), lambda t: "Nothing to undo. The server let this page's session go" in t, "undo")
+    wait_for(lambda: toasts(page), lambda t: "Nothing to undo." in t, "undo")
     assert "not in the list of choices" not in toasts(page)
