@@ -128,7 +128,8 @@ def test_cli_trace_and_eval(tmp_path):
     lines = [f"{''.join(map(str, p.grid.ravel()))},{''.join(map(str, SUDOKU.solve(p).ravel()))}"
              for p in list(SUDOKU.examples().values())[:4]]
     data_file = tmp_path / "data.txt"
-    data_file.write_text("# four examples\n" + "\n".join(lines) + "\n")
+    # (a broken fifth line: --limit reads no further than it needs; a 200,000-line file took 69 s to score 5)
+    data_file.write_text("# four examples\n" + "\n".join(lines) + "\nnot a sudoku\n")
     r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--limit", "3")
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])

@@ -123,9 +123,7 @@ def cmd_eval(args) -> int:
     model, info, task = _load_model(args.checkpoint, args.task)
     if not Path(args.data).is_file():
         raise PuzzleError(f"No such data file: {args.data}")
-    puzzles = task.load_data_file(Path(args.data))
-    if args.limit:
-        puzzles = puzzles[: args.limit]
+    puzzles = task.load_data_file(Path(args.data), limit=args.limit or None)
     if args.task == "arc":
         for p in puzzles:
             recognise(p)          # outputs the file lacks (Kaggle's challenges) that the collections here have

@@ -334,8 +334,8 @@ class ArcTask(Task):
         puzzles = task_puzzles(tasks[task_id], task_id)
         return puzzles[int(rng.integers(len(puzzles)))]
 
-    def load_data_file(self, source) -> list[Puzzle]:
-        return load_data_file(source)
+    def load_data_file(self, source, limit: int | None = None) -> list[Puzzle]:
+        return load_data_file(source)[:limit]
 
     def legend(self) -> list[tuple[int, str, str]]:
         return [(c, f"{c} {COLOUR_NAMES[c]}", PALETTE[c]) for c in range(10)]

@@ -113,9 +113,9 @@ class Task(ABC):
         """A fresh puzzle with its solution."""
 
     @abstractmethod
-    def load_data_file(self, source) -> list[Puzzle]:
-        """An evaluation data file (a path, or its content) -> puzzles with their solutions when the file has them.
-        Errors name the line / block / task that is wrong."""
+    def load_data_file(self, source, limit: int | None = None) -> list[Puzzle]:
+        """An evaluation data file (a path, or its content) -> puzzles with their solutions when the file has them
+        (the first ``limit`` only, when given). Errors name the line / block / task that is wrong."""
 
     @abstractmethod
     def legend(self) -> list[tuple[int, str, str]]:

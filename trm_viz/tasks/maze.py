@@ -311,8 +311,8 @@ class MazeTask(Task):
         return Puzzle(task=self.name, grid=grid, solution=label, givens=grid != OPEN,
                       name=f"generated maze ({length} steps, seed {seed})")
 
-    def load_data_file(self, source) -> list[Puzzle]:
-        return load_data_file(source, self)
+    def load_data_file(self, source, limit: int | None = None) -> list[Puzzle]:
+        return load_data_file(source, self)[:limit]
 
     def legend(self) -> list[tuple[int, str, str]]:
         return [(WALL, "wall #", COLOURS[WALL]), (OPEN, "open", COLOURS[OPEN]), (START, "start S", COLOURS[START]),
