@@ -16,7 +16,8 @@ import torch.multiprocessing as mp
 from train_fixtures import TINY, cache, one_thread, tiny  # noqa: F401  (fixtures; pytest puts tests/ on sys.path)
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
-from trm_viz.train.__main__ import budget_share, fit_evaluation, main as train_main
+from trm_viz.train.__main__ import main as train_main
+from trm_viz.train.budget import budget_share, fit_evaluation
 from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
@@ -288,6 +289,28 @@ def test_the_vote_gives_way_when_it_would_take_the_budget():
     assert not keep and said[0].startswith("budget: the vote over variants (~146 s) would take over half")
     keep, said = fit_evaluation(100, 250, 0)
     assert keep and "the held-out evaluation alone (~250 s) does not fit the 100 s left" in said[0]
+
+
+def test_the_minutes_budget_stops_training_when_evaluation_and_saving_need_the_rest(cache):
+    """Budget.deadline on a clock: training goes on while two more steps fit besides the evaluation, the vote and
+    saving; the first measured step decides once whether the vote fits; progress reaches 1 at the deadline."""
+    import time
+
+    from trm_viz.train.budget import SAVE_RESERVE_S, Budget
+
+    tcfg, mcfg = tiny(cache, minutes=1.0, max_steps=0)
+    said: list[str] = []
+    now = time.time()
+    budget = Budget(tcfg, mcfg, now, eval_bs=24, n_eval=24, n_hard=0, vote_rows=16, say=said.append)
+    assert not budget.deadline(float("nan"))                     # no step measured yet: 60 s left is plenty
+    assert not budget.deadline(0.01) and budget.vote and said == []     # a fast step: the vote fits, nothing said
+    assert 0 < budget.train_left < 60 - SAVE_RESERVE_S
+    slow = Budget(tcfg, mcfg, now, eval_bs=24, n_eval=24, n_hard=0, vote_rows=16, say=said.append)
+    assert not slow.deadline(0.5) and not slow.vote              # a slow step: the vote gives way, and it is said
+    assert len(said) == 1 and said[0].startswith("budget: the vote over variants")
+    late = Budget(tcfg, mcfg, now - 55, eval_bs=24, n_eval=24, n_hard=0, vote_rows=0, say=said.append)
+    late.t_train = now - 50
+    assert late.deadline(0.01) and late.progress(100) == 1.0     # 5 s left, 8 s reserved for saving: stop
 
 
 @pytest.mark.parametrize("extra,message", [

@@ -15,7 +15,6 @@ _IMPORTED = time.time()   # run as a command, the --minutes budget counts from p
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -28,6 +27,7 @@ import torch.distributed as dist  # noqa: E402
 from ..cli import at_least  # noqa: E402
 from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
+from .budget import Budget  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
 from .checks import (check_device, check_out_folder, check_same_architecture, check_writable,  # noqa: E402
                      read_config_file, training_depth)
@@ -38,7 +38,6 @@ from .loop import Trainer, setup_device  # noqa: E402
 from .state import load_run, save_run  # noqa: E402
 from .vote_eval import vote_on_held_out  # noqa: E402
 
-SAVE_RESERVE_S = 8.0       # writing the folder + building the EMA copy (~1 s measured) with a margin
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -139,32 +138,6 @@ def _stop_signals_interrupt() -> dict:
     return {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 
-def budget_share(done: int, max_steps: int, elapsed_s: float, train_left_s: float) -> float:
-    """Share of a run's training budget used, 0..1 (it drives the lr_min_ratio cosine): of max_steps, or of the
-    training time (elapsed + what the --minutes budget leaves for training once evaluation and saving are set
-    aside; inf: no time budget), the larger when both apply; 0 when the run has no budget."""
-    shares = [done / max_steps] if max_steps > 0 else []
-    if math.isfinite(train_left_s):
-        shares.append(elapsed_s / max(elapsed_s + max(train_left_s, 0.0), 1e-9))
-    return min(1.0, max(shares, default=0.0))
-
-
-def fit_evaluation(left_s: float, plain_s: float, vote_s: float) -> tuple[bool, list[str]]:
-    """Whether the end-of-run vote keeps its place in a --minutes budget with ``left_s`` seconds left (the plain
-    held-out evaluation is estimated at ``plain_s``, the vote at ``vote_s``), and what to tell the user. A vote that
-    would take over half of what is left is skipped for this run: a short CPU run would otherwise train nothing
-    (16 copies of every held-out puzzle, 16 steps each)."""
-    keep, said = True, []
-    if vote_s and plain_s + vote_s > left_s / 2:
-        keep = False
-        said.append(f"budget: the vote over variants (~{vote_s:.0f} s) would take over half of the {left_s:.0f} s "
-                    "left, so this run skips it (--set vote_variants=0 skips it always; more --minutes keeps it)")
-    if plain_s > left_s:
-        said.append(f"budget: the held-out evaluation alone (~{plain_s:.0f} s) does not fit the {left_s:.0f} s left, "
-                    "so the run will end late: lower --eval-size or raise --minutes")
-    return keep, said
-
-
 def main(argv: list[str] | None = None, started: float | None = None) -> int:
     """``started``: when the --minutes budget began (the command passes its process start; default: now)."""
     t0 = started or time.time()
@@ -239,45 +212,14 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     hard, hard_info = (hard_sudoku_eval(tcfg, arrays["train_inputs"], device)
                        if rank == 0 and n_eval and task == "sudoku" and tcfg.sudoku_hard_eval else (None, {}))
     n_hard = len(hard) if hard is not None else 0
-    # Evaluation runs eagerly, forward only, all halt_max_steps steps: estimate it from the measured training step
-    # (a forward is ~T(n+1) of the T(n+1) + 2(n+1) net calls a training step costs, backward counted twice).
-    calls = mcfg.H_cycles * (mcfg.L_cycles + 1)
-    fwd_share = calls / (calls + 2 * (mcfg.L_cycles + 1))
     # The vote runs held-out puzzles again once per variant (ARC: every test input, per variant of its task;
     # Sudoku / maze: the first vote_size puzzles).
     vote_rows = (0 if not n_eval else tcfg.arc_variants if task == "arc" else
                  len(get_task(task, mcfg.seq_len).symmetries(tcfg.vote_variants)) if tcfg.vote_variants else 0)
     if task != "arc" and tcfg.vote_size and n_eval:
         vote_rows *= min(tcfg.vote_size, n_eval) / n_eval
-
-    train_left = math.inf     # seconds of the budget left for training, as the last deadline() estimated
-    plan = {"vote": True, "told": False}     # the vote may be dropped to fit --minutes (said once, in the log)
-
-    def deadline(sec_per_step: float) -> bool:
-        nonlocal train_left
-        if tcfg.minutes <= 0:
-            return False
-        left = tcfg.minutes * 60 - (time.time() - t0)
-        if math.isnan(sec_per_step):
-            return left < SAVE_RESERVE_S + 30
-        eager_factor = 3.0 if trainer.compile != "off" else 1.0   # read here: a failed compile falls back
-
-        def plain_eval_s(n: int) -> float:
-            return (math.ceil(n / eval_bs) * mcfg.halt_max_steps * sec_per_step * fwd_share * eager_factor
-                    * min(eval_bs, max(n, 1)) / trainer.batch)
-        plain = plain_eval_s(n_eval) + (plain_eval_s(n_hard) if n_hard else 0.0)
-        vote = plain_eval_s(n_eval) * vote_rows if plan["vote"] else 0.0
-        if not plan["told"]:       # the first measured step time: does the evaluation fit what is left?
-            plan["told"] = True
-            plan["vote"], said = fit_evaluation(left - SAVE_RESERVE_S, plain, vote)
-            vote = vote if plan["vote"] else 0.0
-            for line in said:
-                log.line(line)
-        train_left = left - plain - vote - SAVE_RESERVE_S
-        return train_left < 2 * sec_per_step
-
-    def progress(done: int) -> float:
-        return budget_share(done, tcfg.max_steps, time.time() - t_train, train_left)
+    budget = Budget(tcfg, mcfg, t0, eval_bs=eval_bs, n_eval=n_eval, n_hard=n_hard, vote_rows=vote_rows,
+                    say=log.line)
 
     last_train: dict = {}
 
@@ -285,16 +227,16 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         if tcfg.minutes > 0 or tcfg.max_steps > 0:
             # the share of the budget used once the logged step is done (the lr schedule read the share before it,
             # so the last line of a finished run says 100%)
-            m = {**m, "budget_used": progress(m["step"] - start_step)}
+            m = {**m, "budget_used": budget.progress(m["step"] - start_step)}
         last_train.update(m)
         log.metrics(m)
 
-    t_train = time.time()
+    budget.start(trainer)
     start_step = trainer.step
     previous = _stop_signals_interrupt() if world == 1 else {}    # DDP ranks would stop at different steps
     try:
         if not args.eval_only:
-            trainer.run(max_steps=tcfg.max_steps, deadline=deadline, log=on_metrics, progress=progress)
+            trainer.run(max_steps=tcfg.max_steps, deadline=budget.deadline, log=on_metrics, progress=budget.progress)
     except KeyboardInterrupt:                     # before the loop began
         trainer.interrupted = True
     finally:
@@ -302,7 +244,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             signal.signal(sig, handler)
     if trainer.interrupted:
         log.line("interrupted: evaluating and saving what was trained so far")
-    log.line(f"trained {trainer.step - start_step} steps in {time.time() - t_train:.0f} s")
+    log.line(f"trained {trainer.step - start_step} steps in {time.time() - budget.t_train:.0f} s")
     if trainer.diverged:     # NaN weights must not replace a good run, nor be shipped
         log.line(f"the loss is not finite at step {trainer.step}: training diverged; nothing saved")
         log.close()
@@ -317,7 +259,7 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
             inputs, labels, ids = split_tokens(task, data.eval)
             eval_result = evaluate(ema_model, inputs, labels, ids, batch_size=eval_bs, dtype=trainer.eval_dtype)
             log.line(_eval_line("eval (EMA): exact by step ", eval_result))
-            if (task == "arc" or tcfg.vote_variants) and plan["vote"]:   # ARC: the paper's number; Sudoku /
+            if (task == "arc" or tcfg.vote_variants) and budget.vote:   # ARC: the paper's number; Sudoku /
                 # maze: symmetric copies
                 votes = vote_on_held_out(ema_model, task, data.eval, variants=tcfg.vote_variants,
                                          batch_size=eval_bs, dtype=trainer.eval_dtype, limit=tcfg.vote_size)
