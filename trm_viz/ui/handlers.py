@@ -300,8 +300,8 @@ class RunHandlers:
         judged[task_name] = seen
         if ss.rows(grid) != ss.rows(result["puzzle"].grid):
             name = result["puzzle"].name
-            return (f"The views below show your last run{f' (of {name})' if name else ''}. Press **Run** for the "
-                    "puzzle in the editor.")
+            return (f"The views below show your last run{f', of {name},' if name else ''} not the puzzle in the "
+                    "editor: press **Run** for it.")
         if result.get("model_id") not in (None, now):
             return "The views below show your last run, made by another model. Press **Run** to run this one."
         return True
