@@ -192,12 +192,12 @@ def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handle
     names, compared = run(2, steps=1)                                          # a run of one step, not halted
     assert not [n for n in names if "previous" in n] and "faded dashes" not in compared
     deeper, compared = run(1)
-    assert {"previous run: q_halt", "previous run: cells right"} <= set(deeper) and "q_halt probability" in deeper
-    assert compared == (" The halting plot's faded dashes: your previous run (H_cycles 2) of this puzzle, which did "
+    assert {"earlier run: q_halt", "earlier run: cells right"} <= set(deeper) and "q_halt probability" in deeper
+    assert compared == (" The halting plot's faded dashes: your earlier run (H_cycles 2) of this puzzle, which did "
                         "not halt in its 1 step.")
     assert run(1) == (deeper, compared)                                        # the same settings again
     inputs.shipped_chosen("sudoku", "sudoku", session)                         # the paper model, same puzzle
-    assert "your previous run (model sudoku-tiny, H_cycles 1) of this puzzle, which " in run(2)[1]
+    assert "your earlier run (model sudoku-tiny, H_cycles 1) of this puzzle, which " in run(2)[1]
     other = EASY.replace("53..7", "5..67", 1)                                  # another puzzle: no comparison
     assert not [n for n in run(3, other)[0] if "previous" in n]
 

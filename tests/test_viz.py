@@ -155,18 +155,18 @@ def test_halting_figure_draws_a_previous_run_beside(sudoku):
     """A longer earlier run of the puzzle, named by the visitor's own file: drawn whole, its name plain text in the
     hover; a run of one step still shows (a point)."""
     previous = {"q_halt": [0.1, 0.2, 0.3, 0.4, 0.6, 0.9], "accuracy": [0.5] * 6, "halt_step": 5,
-                "name": "previous run (<b>my</b> model)"}
+                "name": "earlier run (<b>my</b> model)"}
     fig = plots.halting_figure(sudoku["trace"], current=2, previous=previous)
     shown = {t.name: t for t in fig.data}
-    q = shown["previous run: q_halt"]
+    q = shown["earlier run: q_halt"]
     assert list(q.y) == previous["q_halt"] and q.line.dash == "dash" and "markers" in q.mode
     assert [t.name for t in fig.data if t.legendgroup == "previous" and t.showlegend is not False] == [q.name]
-    assert "(previous run (&lt;b&gt;my&lt;/b&gt; model))" in q.hovertemplate and "<b>" not in q.hovertemplate
-    assert list(shown["previous run: halts at step 5"].x) == [5]
+    assert "(earlier run (&lt;b&gt;my&lt;/b&gt; model))" in q.hovertemplate and "<b>" not in q.hovertemplate
+    assert list(shown["earlier run: halts at step 5"].x) == [5]
     assert "q_halt probability" in shown and tuple(fig.layout.xaxis.range) == (0.5, 6.5)   # both runs fit
     one = plots.halting_figure(sudoku["trace"], previous={**previous, "q_halt": [0.2], "accuracy": [0.5],
                                                           "halt_step": None})
-    assert [t.mode for t in one.data if t.name == "previous run: q_halt"] == ["lines+markers"]
+    assert [t.mode for t in one.data if t.name == "earlier run: q_halt"] == ["lines+markers"]
 
 
 def test_corrections_classified(sudoku):

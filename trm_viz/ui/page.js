@@ -40,7 +40,7 @@
     : Math.abs(v) < 10 ? v.toFixed(2) : v.toFixed(1);
   const describe = (gd) => {
     const title = ((gd.layout || {}).title || {}).text || 'Plot';
-    // in the legend's order (a previous run's curves are drawn first, under this run's, and listed after them)
+    // in the legend's order (an earlier run's curves are drawn first, under this run's, and listed after them)
     const traces = [...(gd._fullData || [])].sort((a, b) => (a.legendrank ?? 1000) - (b.legendrank ?? 1000));
     const lines = traces.map((t) => {
       const xs = Array.from(t.x || []), ys = Array.from(t.y || []);

@@ -52,7 +52,7 @@ def first_told(session: dict, page_key: str | None) -> bool:
 
 def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, curves: dict) -> dict | None:
     """The run to draw beside this one in the halting plot: the last run of the same puzzle with another model or
-    depth (H_cycles, L_cycles), and its name for the status line, which says what differed, e.g. "previous run
+    depth (H_cycles, L_cycles), and its name for the status line, which says what differed, e.g. "earlier run
     (model sudoku-tiny, H_cycles 1)". A rerun with the same settings keeps the comparison it had. None for a new
     puzzle. ``desk`` is the session's "runs"; ``curves`` is ``viz.plots.run_curves(trace)``; ``model`` says which
     model ran (ui.models.model_id)."""
@@ -71,7 +71,7 @@ def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, 
         differs = ([model_name] if last["model"] != me["model"] else []) + [
             f"{k} {last[k]}" for k in ("H_cycles", "L_cycles") if last[k] != me[k]]
         shown = {k: last[k] for k in ("q_halt", "accuracy", "halt_step", "stopped")}
-        shown["name"] = f"previous run ({', '.join(differs)})"
+        shown["name"] = f"earlier run ({', '.join(differs)})"
     desk["last"][task] = {**me, "shown": shown}
     return shown
 

@@ -28,7 +28,7 @@ def run_curves(trace: Trace) -> dict:
 
 
 def _previous_traces(fig, previous: dict) -> None:
-    """The previous run of the same puzzle in the same colours, dashed and faded: how another depth or model changes
+    """The earlier run of the same puzzle in the same colours, dashed and faded: how another depth or model changes
     when the answer comes right and when q_halt says stop. One legend entry for all of it (a click hides it; a
     phone's legend has one entry a row); the hover says what differed (``previous["name"]``), as the status line."""
     import plotly.graph_objects as go
@@ -39,16 +39,16 @@ def _previous_traces(fig, previous: dict) -> None:
     q = np.asarray(previous["q_halt"], dtype=np.float64)
     xs = np.arange(1, q.size + 1)
     dots = dict(size=5)                             # a run of one step is a point, not a line
-    fig.add_trace(go.Scatter(x=xs, y=q, name="previous run: q_halt", mode="lines+markers", marker=dots,
+    fig.add_trace(go.Scatter(x=xs, y=q, name="earlier run: q_halt", mode="lines+markers", marker=dots,
                              **{**faded, "showlegend": True}, line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
-        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="previous run: cells right", mode="lines+markers",
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells right", mode="lines+markers",
                                  **faded, marker=dots, line=dict(color=ACCURACY, width=2, dash="dash"),
                                  hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells right ({name})<extra></extra>"))
     k = previous.get("halt_step")
     if k:
-        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"previous run: halts at step {k}", mode="markers",
+        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"earlier run: halts at step {k}", mode="markers",
                                  **faded, marker=dict(color=Q_HALT, size=12, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate=f"halts at step {k} ({name})<extra></extra>"))
 
