@@ -22,7 +22,7 @@ import torch
 from .model.config import resolve_counts
 from .model.precision import autocast, inference_dtype
 from .model.trm import TRM
-from .tasks import Puzzle, PuzzleError, get_task
+from .tasks import Puzzle, get_task
 from .tasks.arc_aug import Vote, parse_name, pass_at_k, pool_votes, same_grid
 from .tasks.base import Symmetry, Task
 from .trace import check_compatible, puzzle_identifier

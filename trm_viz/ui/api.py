@@ -4,14 +4,13 @@ the default shipped checkpoint of its task (checkpoints/<task>/ when shipped, el
 checkpoints/<task>-<variant>/). The UI's "Shipped model" menu and uploaded checkpoints do not apply here.
 
     from gradio_client import Client
-    trace = Client("http://localhost:7860/").predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
-    vote = Client("http://localhost:7860/").predict("arc", arc_task_json, 16, 0, 0, "0d3d703e", 16, api_name="/vote")
+    client = Client("http://localhost:7860/")       # one for all calls: each new Client is a session of its own
+    trace = client.predict("sudoku", "53..7....6..195...", 16, 0, 0, "", api_name="/trace")
+    vote = client.predict("arc", arc_task_json, 16, 0, 0, "0d3d703e", 16, api_name="/vote")
 """
 from __future__ import annotations
 
 from typing import Any
-
-import gradio as gr
 
 from ..model.checkpoints import CheckpointError
 from ..tasks import TASK_NAMES, PuzzleError, get_task
