@@ -134,28 +134,27 @@ def task_puzzle(task_id: str) -> Puzzle:
     return task_tests(task_id)[0]
 
 
-def which_test(task_id: str, grid: np.ndarray) -> int | None:
-    """Which of ARC task ``task_id``'s test inputs (task_tests) ``grid`` is, from 0; None when it is none of them or
-    the task is not here."""
-    try:
-        tests = task_tests(task_id)
-    except PuzzleError:
-        return None
+def index_of_test(tests: list[Puzzle], grid: np.ndarray) -> int | None:
+    """Which of ``tests`` (task_tests) has ``grid`` as its input, from 0; None when none has."""
     return next((k for k, p in enumerate(tests) if p.grid.shape == grid.shape and bool((p.grid == grid).all())), None)
 
 
 def known_test(task_id: str, grid: np.ndarray) -> Puzzle | None:
     """The test pair of ARC task ``task_id`` whose input is ``grid``, with its output where known here; None when the
     task or such a test input is not here."""
-    k = which_test(task_id, grid)
-    return None if k is None else task_tests(task_id)[k]
+    try:
+        tests = task_tests(task_id)
+    except PuzzleError:
+        return None
+    k = index_of_test(tests, grid)
+    return None if k is None else tests[k]
 
 
 def recognise(puzzle: Puzzle) -> str | None:
     """Fill in what the collections here know of an ARC puzzle read from a file or the API, in place: the task id
     of a whole task saved under another name (by its demonstrations), and the output of a known test input (a file
     without outputs, as Kaggle's challenges). Returns a note when the task was recognised by its demonstrations.
-    The page's upload, the API and the CLI all read ARC puzzles through here."""
+    The page's upload and editor (session.build_puzzle), the API and the CLI all read ARC puzzles through here."""
     note = None
     if not puzzle.arc_task_id and puzzle.demos:
         puzzle.arc_task_id = identify_task(puzzle.demos)
@@ -164,7 +163,9 @@ def recognise(puzzle: Puzzle) -> str | None:
             note = f"the file holds ARC task {puzzle.arc_task_id} (the same demonstrations)"
     if puzzle.arc_task_id and puzzle.solution is None:
         test = known_test(puzzle.arc_task_id, puzzle.grid)
-        puzzle.solution = test.solution if test is not None else None
+        if test is not None:               # its output, and its demonstrations and name where the puzzle had none
+            puzzle.solution, puzzle.demos = test.solution, puzzle.demos or test.demos
+            puzzle.name = puzzle.name if puzzle.name and puzzle.name != "ARC grid" else test.name
     return note
 
 

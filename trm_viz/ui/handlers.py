@@ -8,6 +8,7 @@ the session's "runs" desk (_desk) holds what Stop and a type switch need. Handle
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import gradio as gr
@@ -36,6 +37,18 @@ def _desk(session: dict) -> dict:
     times), the puzzle type on screen (a run of another type stops and is kept aside, not shown) and each type's
     last run, kept aside."""
     return session.setdefault("runs", ss.new_session()["runs"])
+
+
+@contextmanager
+def _going(desk: dict) -> Iterator[None]:
+    """A run or vote of this session under way: it holds the host's model slot (runner.SLOT: other visitors' Run
+    says "Waiting"), and the session's desk counts it (Stop says whether one has started)."""
+    desk["going"] = desk.get("going", 0) + 1
+    try:
+        with SLOT.held():
+            yield
+    finally:
+        desk["going"] -= 1
 
 
 def _on_screen(desk: dict, task_name: str) -> bool:
@@ -102,12 +115,10 @@ class RunHandlers:
         # Requests older than this one that are not running never will: a Run pressed while another was queued
         # replaces it (the listener's trigger_mode="always_last"), and the runs of one session go one at a time.
         desk["live"][:] = [t for t in desk["live"] if t >= mine]
-        desk["going"] = desk.get("going", 0) + 1          # (Stop says whether one has started)
         try:
-            with SLOT.held():
+            with _going(desk):
                 yield from self._run(request, desk)
         finally:
-            desk["going"] -= 1
             desk["live"][:] = [t for t in desk["live"] if t != mine]
 
     def _run(self, request: dict, desk: dict) -> Iterator[tuple]:
@@ -208,13 +219,12 @@ class RunHandlers:
         desk = _desk(session) if session is not None else ss.new_session()["runs"]
         t0 = time.perf_counter()
         desk["live"].append(t0)             # Stop now has something to stop
-        desk["going"] = desk.get("going", 0) + 1
 
         def here() -> bool:
             return _on_screen(desk, result["task"])
 
         try:
-            with SLOT.held():
+            with _going(desk):
                 loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
                 if here():
                     yield skip, skip, skip, "**Voting...** (**Stop** ends the vote after the step it is on)"
@@ -233,7 +243,6 @@ class RunHandlers:
         except Exception as e:  # noqa: BLE001 - a bug: one line here, the traceback in the server log
             raise refusal(internal_error(e)) from None
         finally:
-            desk["going"] -= 1
             desk["live"][:] = [t for t in desk["live"] if t != t0]
         if not here():
             yield (skip,) * 4

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from ..model.history import read_history
 from ..tasks import MAX_INPUT_BYTES, Puzzle, PuzzleError, Task, get_task
-from ..tasks.arc import recognise, task_puzzle, task_tests, which_test
+from ..tasks.arc import index_of_test, recognise, task_puzzle, task_tests
 from ..tasks.arc_data import CURATED, load_collection
 from ..trace import known_arc_tasks
 from ..viz.grids import render_grid
@@ -363,7 +363,7 @@ class InputHandlers:
         if len(tests) == 1:
             gr.Info(f"ARC task {task_id} has one test input.")
             return (gr.skip(),) * 5
-        k = which_test(task_id, src.grid if src is not None else np.asarray(grid))
+        k = index_of_test(tests, src.grid if src is not None else np.asarray(grid))
         return self._loaded("arc", session, tests[(k + 1) % len(tests) if k is not None else 0], picker=task_id)
 
     def arc_resize(self, height: float | None, width: float | None, grid: Any, session: dict,

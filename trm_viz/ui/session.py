@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..tasks import TASK_NAMES, Puzzle, PuzzleError, Task
-from ..tasks.arc import known_test
+from ..tasks.arc import recognise
 
 MAX_UNDO = 100          # edits remembered per task
 
@@ -151,17 +151,10 @@ def build_puzzle(task: Task, grid: Any, session: dict | None, arc_task_id: str |
     if task_name == "arc":
         puzzle.arc_task_id = puzzle.arc_task_id or arc_task_id or None
         if src is None and puzzle.arc_task_id:      # the picked task's test input with no record of where it came
-            _known_test_input(puzzle)                # from (typed in, or the session was lost): its output
+            recognise(puzzle)                        # from (typed in, or the session was lost): its output
         puzzle.name = puzzle.name if puzzle.name and puzzle.name != "ARC grid" else (puzzle.arc_task_id or "ARC grid")
     task.validate(puzzle)
     return puzzle
-
-
-def _known_test_input(puzzle: Puzzle) -> None:
-    """An ARC grid equal to one of its task's test inputs gets that input's output and demonstrations."""
-    test = known_test(puzzle.arc_task_id, puzzle.grid)
-    if test is not None:
-        puzzle.solution, puzzle.demos, puzzle.name = test.solution, test.demos, test.name
 
 
 def check_line(task: Task, grid: Any, session: dict | None, arc_task_id: str | None = None,
