@@ -14,59 +14,12 @@ import time
 import numpy as np
 import pytest
 
+from app_page import cell, editor_digits, page, run_and_export, set_slider, toasts, wait_for  # noqa: F401
 from trm_viz.tasks import get_task
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:gradio.queueing")
 SUDOKU = get_task("sudoku")
 EASY = "53..7....6..195....98....6.8...6...34..8.3..17...2...6.6....28....419..5....8..79"
-
-
-@pytest.fixture
-def page(app_server, browser):
-    """A fresh page (a new session) on the app, once its first load event filled in the editor."""
-    pg = browser.new_page(viewport={"width": 1400, "height": 1500})
-    pg.goto(app_server.local_url)
-    pg.wait_for_selector("#editor .ge-cell")
-    # the check line names the example only once the load event has registered it as the grid's source
-    wait_for(lambda: pg.locator("#check").inner_text(), lambda t: "Ready: Warm-up 1" in t, "the page's load event")
-    yield pg
-    pg.close()
-
-
-def wait_for(read, pred, what: str, timeout: float = 20.0):
-    end, last = time.time() + timeout, None
-    while time.time() < end:
-        last = read()
-        if pred(last):
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: still {last!r} after {timeout} s")
-
-
-def cell(page, where: str, r: int, c: int):
-    return page.locator(f'{where} [data-r="{r}"][data-c="{c}"]')
-
-
-def set_slider(page, label: str, value: int) -> None:
-    """Type into a gr.Slider's number box until both of its inputs show the value (a fill that lands while the
-    component is still mounting is dropped)."""
-    number = page.locator(f"input[aria-label='number input for {label}']")
-    rng = page.locator(f"input[aria-label='range slider for {label}']")
-
-    def attempt() -> tuple[str, str]:
-        number.fill(str(value))
-        number.press("Enter")
-        return number.input_value(), rng.input_value()
-
-    wait_for(attempt, lambda v: v == (str(value), str(value)), f"slider {label!r} set to {value}")
-
-
-def editor_digits(page) -> list[str]:
-    return page.locator("#editor .ge-cell").all_inner_texts()
-
-
-def toasts(page) -> str:
-    return " | ".join(page.locator(".toast-body").all_inner_texts())
 
 
 def test_type_a_sudoku_run_it_and_scrub(page):
@@ -189,18 +142,6 @@ def test_stop_keeps_the_finished_steps_and_each_puzzle_type_its_run(page):
     page.click("button:has-text('Stop')")
     page.click("#run-button")
     wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done: 16 steps"), "Run again", 120)
-
-
-def run_and_export(page, steps: int, what: str, painted=lambda: True) -> dict:
-    """Run the grid in the editor for ``steps`` supervision steps; once done (and ``painted()``), the trace JSON the
-    Export tab offers for download."""
-    page.click("button:has-text('Run settings')")
-    set_slider(page, "Supervision steps", steps)
-    page.click("#run-button")
-    wait_for(lambda: page.locator("#status").inner_text(), lambda t: t.startswith("Done"), what, 120)
-    assert painted()
-    page.click("button[role=tab]:has-text('Export')")
-    return json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
 
 
 def test_paint_a_maze_wall_undo_and_run(page, registry):
@@ -364,50 +305,3 @@ def test_dark_mode_captions_and_plots(app_server, browser):
         assert painted == "rgba(0, 0, 0, 0)"      # plotly_white's paper lets the page show through
     finally:
         pg.close()
-
-
-def test_a_session_the_server_let_go_says_so_and_keeps_working(page, app_server):
-    """The server lets a session go (Gradio keeps 1,000, and drops what a session has not written for an hour once
-    its page lost the connection): the page still shows its grid, menus and run. The views that need the run say it
-    is gone, the first edit says what was lost, Run uses the model the menu shows, and ARC mode keeps working (its
-    menus' choices were the lost session's: every edit was refused with "not in the list of choices")."""
-    page.locator("#model-choice input").click()
-    page.locator("[role=option]:has-text('sudoku-tiny')").click()
-    wait_for(lambda: page.locator("#model-line").inner_text(), lambda t: "sudoku-tiny" in t, "the tiny model picked")
-    run_and_export(page, 2, "the run before")
-    status = page.locator("#status")
-    app_server.state_holder.session_data.clear()          # what the server does when it lets the sessions go
-    slider = page.locator("#viewer .sv-slider")
-    slider.fill("1")
-    slider.dispatch_event("change")
-    wait_for(lambda: status.inner_text(), lambda t: t.startswith("The server no longer holds the run shown here"),
-             "the step views say the run is gone")
-    page.click("#make-gif")
-    wait_for(lambda: toasts(page), lambda t: "no longer holds the run" in t, "so does the GIF")
-    page.click("#run-button")                             # (the settings kept: 2 steps)
-    wait_for(lambda: status.inner_text(), lambda t: t.startswith("Done: 2 steps"), "Run again", 120)
-    trace = json.loads(page.request.get(page.locator("#trace-json a").first.get_attribute("href")).text())
-    assert "The server let this page's session go" in toasts(page)
-    assert "sudoku-tiny" in trace["meta"]["checkpoint"]         # the menu's model, not the default one
-    assert "sudoku-tiny" in page.locator("#model-line").inner_text()
-
-    page.click("#task label:has-text('ARC')")
-    wait_for(lambda: page.locator("#check").inner_text(), lambda t: "solution known" in t, "an ARC example")
-    task_id = page.locator("#arc-task input").input_value().split(":")[0]
-    app_server.state_holder.session_data.clear()
-    said = toasts(page).count("The server let this page's session go")     # (the toast from Run may still show)
-    before = cell(page, "#editor", 0, 0).get_attribute("data-v")
-    page.click(f'#editor .ge-tool[data-tool="{(int(before) + 1) % 10}"]')
-    cell(page, "#editor", 0, 0).click()
-    wait_for(lambda: page.locator("#check").inner_text(), lambda t: "no known solution" in t, "the edit checked")
-    wait_for(lambda: toasts(page), lambda t: t.count("The server let this page's session go") > said,
-             "what was lost, said")
-    page.click(f'#editor .ge-tool[data-tool="{before}"]')
-    cell(page, "#editor", 0, 0).click()                   # back to the task's test input: its output is known
-    wait_for(lambda: page.locator("#check").inner_text(), lambda t: "solution known" in t and task_id in t,
-             "the test input recognised")
-    page.click("#undo")                                   # the edits since: undone; from before: gone (said once,
-    wait_for(lambda: cell(page, "#editor", 0, 0).get_attribute("data-v"), lambda v: v != before, "undo")   # above)
-    page.click("#undo")
-    wait_for(lambda: toasts(page), lambda t: "Nothing to undo." in t, "undo")
-    assert "not in the list of choices" not in toasts(page)
