@@ -119,7 +119,9 @@ def test_a_bfloat16_vote_and_trace_still_solve_and_say_so(monkeypatch):
     assert vv.dtype == "bfloat16" and vv.pass_at(1)
     assert "lower precision (bfloat16" in vote_summary(vv) and "the one the step viewer shows" not in vote_summary(vv)
     trace = run(model, puzzle, steps=4)
-    assert trace.meta["dtype"] == "bfloat16" and trace.exact[-1]
+    # right where it halts, the step the viewer opens at (sudoku-tiny's z_L flips between two states, so a later
+    # step can lose a cell: on an AMD EPYC its float32 step 4 does too)
+    assert trace.meta["dtype"] == "bfloat16" and trace.halt_step and trace.exact[trace.halt_step - 1]
     assert trace.z_H_proj.dtype == trace.confidence.dtype == np.float32       # the recording stays float32
 
 
