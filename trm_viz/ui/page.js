@@ -71,12 +71,42 @@
       if (i && s.getAttribute('aria-hidden') !== 'true') s.setAttribute('aria-hidden', 'true');
     });
   };
+  // "Large text" (a projector) grows the plots' text with the page's, through Plotly.relayout: Plotly lays out its
+  // legend and margins for its font sizes, so a CSS font-size made the legend entries overlap. A figure the server
+  // sends anew (each step the viewer shows) comes at its own sizes and is scaled again; layout.meta keeps the
+  // figure's own sizes (null: Plotly's default) to go back to.
+  const BIG = 1.3, SIZES = ['font.size', 'title.font.size', 'legend.font.size'];
+  const container = document.querySelector('.gradio-container');
+  const scaleText = (gd) => {
+    const lay = gd.layout, P = window.Plotly;
+    if (!lay || !P || !gd.offsetParent) return;                          // not drawn yet, or in a closed tab
+    const big = container.classList.contains('trm-big'), own = lay.meta && lay.meta.trmSizes;
+    if (big === !!own) return;
+    const read = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), lay);
+    const update = {};
+    if (big) {
+      const sizes = Object.fromEntries(SIZES.map((p) => [p, read(p) ?? null]));
+      const full = gd._fullLayout || {};
+      SIZES.forEach((p) => {
+        const now = p.split('.').reduce((o, k) => (o == null ? undefined : o[k]), full) || 12;
+        update[p] = Math.round(now * BIG);
+      });
+      update.meta = {trmSizes: sizes};
+    } else {
+      SIZES.forEach((p) => { update[p] = own[p]; });
+      update.meta = null;
+    }
+    Promise.resolve(P.relayout(gd, update)).catch(() => {});
+  };
+  const scaleAll = () => document.querySelectorAll('.js-plotly-plot').forEach(scaleText);
+  new MutationObserver(scaleAll).observe(container, {attributes: true, attributeFilter: ['class']});
   let queued = false;             // Plotly redraws in bursts, and a tab's plot appears when the tab opens: tidy
   new MutationObserver(() => {    // every plot once after each burst
     if (queued) return;
     queued = true;
     setTimeout(() => {
       queued = false;
+      scaleAll();
       document.querySelectorAll('.js-plotly-plot').forEach((gd) => tidy(gd.parentElement));
       // Gradio's images load lazily, when scrolled near: a run's pictures are deleted an hour after they were
       // shown (trm_viz/ui/files.py), so they load now, while they exist.
