@@ -273,8 +273,9 @@ def test_a_phone_gets_buttons_a_finger_can_hit(app_server, browser):
     try:
         pg.goto(app_server.local_url)
         pg.wait_for_selector("#editor .ge-cell")
-        tall = pg.locator(targets).evaluate_all(heights)
-        assert len(tall) >= 8 and min(tall) >= 40, tall
+        tall = wait_for(lambda: pg.locator(targets).evaluate_all(heights), lambda t: len(t) >= 8,
+                        "the page's buttons")        # the tabs come a moment after the editor on a busy machine
+        assert min(tall) >= 40, tall
         # Plotly's toolbar, always shown on touch, keeps only Download: the rest covered the plot's title
         pg.wait_for_selector("#halting-plot .modebar-btn", state="attached")
         shown = pg.locator("#halting-plot .modebar-btn").evaluate_all(
