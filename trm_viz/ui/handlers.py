@@ -140,18 +140,29 @@ class RunHandlers:
             yield (skip, f"**Could not run:** {e}") + (skip,) * 13       # not "Running..." beside the error
             raise refusal(str(e)) from None
         task = get_task(task_name, loaded.config.seq_len)
-        trace, first = None, None
+        trace, first, unseen = None, None, False
         try:
             for trace in stream_trace(loaded.model, puzzle, n, request["H_cycles"], request["L_cycles"]):
-                if not _on_screen(desk, task_name):
-                    break
                 k = trace.num_steps
                 first = first or time.perf_counter() - t0
+                if not _on_screen(desk, task_name):
+                    # The visitor looks at another puzzle type: the run goes on unseen and waits for their return
+                    # (below), unless they asked for a run there, which would wait for this one to end.
+                    if any(t > clicked for t in desk["live"]):
+                        trace.meta["stopped_by"] = "a run of another puzzle type"
+                        break
+                    unseen = True
+                    if stopped():
+                        break
+                    continue
                 status = f"Step {k} of {n} done ({time.perf_counter() - t0:.1f} s)" + \
                          ("; stopping..." if stopped() and k < n else
                           f"; running step {k + 1}..." if k < n else "; preparing the views...")
-                yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name, True) if k == 1 else
-                                                                     (skip,) * 13)
+                # the first step shown clears the views of the run before (or, back from another puzzle type
+                # mid-run, those of this type's earlier run that the switch brought back)
+                yield (viewer_data(trace, task, puzzle), status) + (cleared_views(task_name, True) if k == 1 or unseen
+                                                                     else (skip,) * 13)
+                unseen = False
                 if stopped():
                     break       # closing stream_trace lets its thread finish the step it is on, and no more
         except Exception as e:  # noqa: BLE001 - expected refusals word themselves; a bug gets one line + the log

@@ -191,6 +191,7 @@ def status_line(trace: Trace) -> str:
         right = float(trace.cell_accuracy[-1])
         verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
             ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
-    done = "**Done:**" if finished else f"**Stopped** after step {trace.num_steps} of {asked}:"
+    by = f" by {meta['stopped_by']}" if meta.get("stopped_by") else ""
+    done = "**Done:**" if finished else f"**Stopped**{by} after step {trace.num_steps} of {asked}:"
     timing = "" if total is None or first is None else f" in {total:.1f} s (first step shown after {first:.2f} s)"
     return f"{done} {trace.num_steps} step{'s' * (trace.num_steps != 1)}{timing}; {halt}.{verdict}"
