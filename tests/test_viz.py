@@ -160,7 +160,9 @@ def test_halting_figure_draws_a_previous_run_beside(sudoku):
     shown = {t.name: t for t in fig.data}
     q = shown["earlier run: q_halt"]
     assert list(q.y) == previous["q_halt"] and q.line.dash == "dash" and "markers" in q.mode
-    assert [t.name for t in fig.data if t.legendgroup == "previous" and t.showlegend is not False] == [q.name]
+    assert [t.name for t in fig.data if t.legendgroup == "previous" and t.showlegend is not False] == [
+        "earlier run (faded dashes)"]             # one legend entry for both faded lines (it named the q_halt one)
+    assert shown["earlier run: cells right"].legendgroup == "previous"      # hidden with it by a click
     assert "(earlier run (&lt;b&gt;my&lt;/b&gt; model))" in q.hovertemplate and "<b>" not in q.hovertemplate
     assert list(shown["earlier run: halts at step 5"].x) == [5]
     assert "q_halt probability" in shown and tuple(fig.layout.xaxis.range) == (0.5, 6.5)   # both runs fit

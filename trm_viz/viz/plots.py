@@ -29,8 +29,10 @@ def run_curves(trace: Trace) -> dict:
 
 def _previous_traces(fig, previous: dict) -> None:
     """The earlier run of the same puzzle in the same colours, dashed and faded: how another depth or model changes
-    when the answer comes right and when q_halt says stop. One legend entry for all of it (a click hides it; a
-    phone's legend has one entry a row); the hover says what differed (``previous["name"]``), as the status line."""
+    when the answer comes right and when q_halt says stop. One legend entry for all of it, "earlier run (faded
+    dashes)" in grey (a click hides it all; a phone's legend has one entry a row: it once read "earlier run: q_halt"
+    beside a faded cells-right line it did not name); the hover says what differed (``previous["name"]``), as the
+    status line."""
     import plotly.graph_objects as go
 
     name = escape(previous["name"])      # it may name the visitor's own checkpoint file: plain text, never markup
@@ -39,8 +41,10 @@ def _previous_traces(fig, previous: dict) -> None:
     q = np.asarray(previous["q_halt"], dtype=np.float64)
     xs = np.arange(1, q.size + 1)
     dots = dict(size=5)                             # a run of one step is a point, not a line
+    fig.add_trace(go.Scatter(x=[None], y=[None], name="earlier run (faded dashes)", mode="lines", hoverinfo="skip",
+                             **{**faded, "showlegend": True}, line=dict(color=THRESHOLD, width=2, dash="dash")))
     fig.add_trace(go.Scatter(x=xs, y=q, name="earlier run: q_halt", mode="lines+markers", marker=dots,
-                             **{**faded, "showlegend": True}, line=dict(color=Q_HALT, width=2, dash="dash"),
+                             **faded, line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
         fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells right", mode="lines+markers",
