@@ -202,6 +202,14 @@ def test_corrections_classified(sudoku):
     kinds = {(ch.step, ch.r, ch.c): ch.kind for ch in corrections.cell_changes(Trace(**{**tr.__dict__,
                                                                                       "correct": padded}))}
     assert kinds[(2, *broken)] == "change"
+    # step 1 changing a given: the input is no answer, so it "should keep the input's value", not "was made wrong"
+    given = tuple(int(v) for v in np.argwhere(np.asarray(tr.input_grid) > 0)[0])
+    answers = [np.array(a, copy=True) for a in tr.answers]
+    answers[0][given] = sudoku["sol"][given] % 9 + 1
+    wrong = np.array(tr.correct, copy=True)
+    wrong[0].reshape(-1)[given[0] * 9 + given[1]] = False
+    line = corrections.summary_line(Trace(**{**tr.__dict__, "answers": answers, "correct": wrong}))
+    assert line.startswith(f"Step 1 put {n // 2} cells right but changed 1 cell that should keep the input's value;")
 
 
 def test_answers_that_change_shape():

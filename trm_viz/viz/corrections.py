@@ -124,7 +124,9 @@ def summary_line(trace: Trace) -> str:
     corr, regr = int(counts["corrections"][1:].sum()), int(counts["regressions"][1:].sum())
     line = f"Step 1 put {plural(first, 'cell')} right"
     if int(counts["regressions"][0]):
-        line += f" and made {plural(int(counts['regressions'][0]), 'right cell')} of the input wrong"
+        # a cell the answer keeps from the input (a Sudoku's given, an ARC cell the rule leaves) made wrong: the
+        # input is no answer, so not "made right cells wrong" (an ARC summary said so)
+        line += f" but changed {plural(int(counts['regressions'][0]), 'cell')} that should keep the input's value"
     if n > 1:
         line += f"; {later} made {plural(corr, 'correction')} and {plural(regr, 'regression')}"
     return line + f"{last}."
