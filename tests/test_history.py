@@ -134,4 +134,5 @@ def test_a_users_checkpoint_shows_its_history_when_its_card_comes_with_it(tmp_pa
     text, fig = inputs.history_view("sudoku", session)
     steps = read_history(tiny).total_steps
     assert f"**`your checkpoint`** trained for **{steps:,} optimizer steps**" in text and len(fig.data) >= 3
+    assert "The card.json you loaded has" in text and "README.md" not in text     # no folder, perhaps no README
     assert loaded.history.steps[-1] == steps

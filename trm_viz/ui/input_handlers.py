@@ -167,7 +167,8 @@ class InputHandlers:
                         "card.json and metrics.jsonl with it (python -m trm_viz.train writes both) to see how it "
                         "was trained. An official TinyRecursiveModels run keeps its history in its own logs "
                         "(Weights & Biases), which this app does not read.", None)
-            return history_markdown(user.history, "your checkpoint"), history_figure(user.history)
+            return (history_markdown(user.history, "your checkpoint", "The card.json you loaded has"),
+                    history_figure(user.history))
         folder = self.registry.path(task_name, ss.shipped(session, task_name))
         if folder is None:
             return f"No {task_name} model is shipped yet.", None

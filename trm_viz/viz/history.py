@@ -93,8 +93,10 @@ def _lr_text(e) -> str:
     return _sci(e.lr) + (f"→{_sci(e.lr_end)}" if e.lr_end is not None else "")
 
 
-def history_markdown(history: TrainingHistory | None, name: str) -> str:
-    """A few lines: how long the model trained, on what, and its held-out results run by run."""
+def history_markdown(history: TrainingHistory | None, name: str,
+                     card: str = "Its model card (README.md in its folder) has") -> str:
+    """A few lines: how long the model trained, on what, and its held-out results run by run; ``card`` says where
+    the rest is (an uploaded checkpoint came with its card.json, perhaps without the README.md beside it)."""
     if history is None:
         return (f"`{name}` has no training record (card.json) beside its weights, so there is no history to "
                 "show: a checkpoint trained elsewhere, or one made by hand.")
@@ -129,5 +131,5 @@ def history_markdown(history: TrainingHistory | None, name: str) -> str:
         lines += ["", "No held-out evaluation has been run yet."]
     if history.still_training:
         lines += ["", "It solves none of its held-out puzzles yet: it is still in training."]
-    lines += ["", "Its model card (README.md in its folder) has the data, settings and notes of every run."]
+    lines += ["", f"{card} the data, settings and notes of every run."]
     return "\n".join(lines)
