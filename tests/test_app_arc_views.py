@@ -24,8 +24,8 @@ STATUS, PLOT, RESULT, JSON_FILE = 1, 2, 3, 12
 
 @pytest.mark.parametrize("task_id", ["0d3d703e", "7b7f7511", "94f9d214"])
 def test_an_arc_answer_counts_the_same_cells_right_in_every_view(registry, task_id):
-    """The status line, the viewer, the plot and the JSON export give one "cells right" per step, and a wrong answer
-    is never 100% right. (0d3d703e: the status line said 80% where the viewer said 66.7%, counting the answer's
+    """The status line, the viewer, the plot and the JSON export give one "cells to solve right" per step, and a
+    wrong answer is never 100% right. (0d3d703e: the status line said 80% where the viewer said 66.7%, counting the answer's
     end-of-row markers as cells; 7b7f7511: a 3x3 answer to a 4x3 solution read "wrong (100% of cells right)";
     94f9d214: the solution's grid with an end-of-row marker off read so too.)"""
     if "arc" not in registry.available() or task_id not in known_arc_tasks(registry.config("arc")):
@@ -39,13 +39,14 @@ def test_an_arc_answer_counts_the_same_cells_right_in_every_view(registry, task_
     *_, done = runs.run(request)
     trace = done[RESULT]["trace"]
     viewer = [s["acc"] for s in viewer_data(trace, get_task("arc"), request["puzzle"])["steps"]]
-    plotted = list(next(t for t in done[PLOT].data if t.name == "cells right").y)
-    exported = [s["cell_accuracy"] for s in json.loads(Path(done[JSON_FILE]).read_text())["steps"]]
+    plotted = list(next(t for t in done[PLOT].data if t.name == "cells to solve right").y)
+    exported = [s["solve_accuracy"] for s in json.loads(Path(done[JSON_FILE]).read_text())["steps"]]
     assert viewer == pytest.approx(plotted, abs=1e-4) and exported == pytest.approx(plotted, abs=1e-4)
     assert [acc == 1 for acc in plotted] == trace.exact.tolist()       # 94f9d214: "wrong (100% of cells right)"
     k = (trace.halt_step or trace.num_steps) - 1
     if not trace.exact[k]:                             # 0d3d703e: wrong at step 1, 6 of 9 cells right
-        assert f"({plotted[k]:.0%} of cells right)" in done[STATUS]
+        right, of = trace.cells_to_solve(k)
+        assert f"({right} of {of} cells to solve right)" in done[STATUS] and right / of == pytest.approx(plotted[k])
 
 
 def test_an_arc_task_the_model_does_not_know_leaves_the_picker_usable(registry):

@@ -198,7 +198,7 @@ def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handle
     names, compared = run(2, steps=1)                                          # a run of one step, not halted
     assert not [n for n in names if "previous" in n] and "faded dashes" not in compared
     deeper, compared = run(1)
-    assert {"earlier run: q_halt", "earlier run: cells right"} <= set(deeper) and "q_halt probability" in deeper
+    assert {"earlier run: q_halt", "earlier run: cells to solve right"} <= set(deeper) and "q_halt probability" in deeper
     assert compared == (" The halting plot's faded dashes: your earlier run (H_cycles 2) of this puzzle, which did "
                         "not halt in its 1 step.")
     assert run(1) == (deeper, compared)                                        # the same settings again

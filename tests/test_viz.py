@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from trm_viz.tasks import Puzzle, get_task
-from trm_viz.trace import Trace
+from trm_viz.trace import Trace, to_json
 from trm_viz.viz import animation, cells, corrections, grids, latents, plots, viewer_data
 from trm_viz.viz.style import CHANGED, RIGHT, WRONG, rgb
 
@@ -143,12 +143,12 @@ def test_halting_svg_threshold_halt_and_cursor():
 def test_halting_figure(sudoku):
     fig = plots.halting_figure(sudoku["trace"], current=2)
     names = [t.name for t in fig.data]
-    assert "q_halt probability" in names and "cells right" in names and "halts at step 3" in names
+    assert "q_halt probability" in names and "cells to solve right" in names and "halts at step 3" in names
     assert list(fig.data[names.index("q_halt probability")].y) == pytest.approx([0.01, 0.2, 0.7, 0.9])
     assert any(s.y0 == 0.5 and s.y1 == 0.5 for s in fig.layout.shapes)
     blind = sudoku["trace"]
     unknown = Trace(**{**blind.__dict__, "solution": None, "correct": None, "label_tokens": None})
-    assert "cells right" not in [t.name for t in plots.halting_figure(unknown).data]
+    assert "cells to solve right" not in [t.name for t in plots.halting_figure(unknown).data]
 
 
 def test_halting_figure_draws_a_previous_run_beside(sudoku):
@@ -162,7 +162,7 @@ def test_halting_figure_draws_a_previous_run_beside(sudoku):
     assert list(q.y) == previous["q_halt"] and q.line.dash == "dash" and "markers" in q.mode
     assert [t.name for t in fig.data if t.legendgroup == "previous" and t.showlegend is not False] == [
         "earlier run (faded dashes)"]             # one legend entry for both faded lines (it named the q_halt one)
-    assert shown["earlier run: cells right"].legendgroup == "previous"      # hidden with it by a click
+    assert shown["earlier run: cells to solve right"].legendgroup == "previous"      # hidden with it by a click
     assert "(earlier run (&lt;b&gt;my&lt;/b&gt; model))" in q.hovertemplate and "<b>" not in q.hovertemplate
     assert list(shown["earlier run: halts at step 5"].x) == [5]
     assert "q_halt probability" in shown and tuple(fig.layout.xaxis.range) == (0.5, 6.5)   # both runs fit
@@ -338,7 +338,29 @@ def test_a_padding_token_is_no_answer_in_the_viewer_either():
     tr.correct = tr.tokens == tr.label_tokens[None]
     assert not cells.step_cells(tr, 1).correct[r, c]
     step = viewer_data.viewer_data(tr, maze, puzzle)["steps"][0]
-    assert step["acc"] == pytest.approx(float(tr.cell_accuracy[0]), abs=1e-4) and step["exact"] is False
+    assert step["acc"] == pytest.approx(float(tr.solve_accuracy[0]), abs=1e-4) and step["exact"] is False
+    assert step["todo"] == list(tr.cells_to_solve(0)) and step["todo"][0] < step["todo"][1]
+
+
+def test_cells_to_solve_are_what_the_input_leaves_open():
+    """A maze's walls and a Sudoku's givens are copied from the input: over all cells, a maze answer missing half its
+    path read 98% right (the plot's line stayed flat while the answer flipped). Over the cells to solve it reads as
+    the path found; a wall the model broke counts against it too."""
+    maze = get_task("maze")
+    puzzle = maze.examples()["tiny"]
+    sol = maze.solve(puzzle)
+    path = np.argwhere(sol != puzzle.grid)
+    half = np.array(puzzle.grid, copy=True)
+    half[tuple(path[: len(path) // 2].T)] = sol[tuple(path[: len(path) // 2].T)]
+    broken = np.array(sol, copy=True)
+    wall = tuple(np.argwhere(sol == 0)[0])
+    broken[wall] = sol[tuple(path[0])]                      # a wall painted as path
+    tr = hand_built_trace(maze, puzzle, [half, sol, broken], [0.1, 0.9, 0.9], sol)
+    assert tr.cell_accuracy[0] > 0.9                        # every cell: the walls hold it up
+    assert [tr.cells_to_solve(i) for i in range(3)] == [(len(path) // 2, len(path)), (len(path),) * 2,
+                                                        (len(path), len(path) + 1)]
+    assert tr.solve_accuracy.tolist() == pytest.approx([(len(path) // 2) / len(path), 1.0, len(path) / (len(path) + 1)])
+    assert [s["solve_accuracy"] for s in to_json(tr)["steps"]] == pytest.approx(tr.solve_accuracy.tolist(), abs=1e-6)
 
 
 def test_inner_panels_of_other_shapes_share_one_frame():

@@ -87,6 +87,34 @@ class Trace:
             right &= tokens.reshape(right.shape)
         return right
 
+    def cells_to_solve(self, i: int) -> tuple[int, int] | None:
+        """(right, of) at step ``i`` (from 0) over the cells to solve: those where the solution differs from the
+        input (a Sudoku's blanks, a maze's path, the cells an ARC rule changes) and any other cell the answer has
+        wrong (a given or a wall the model changed). Where the input, answer and solution do not share one shape (an
+        ARC task that resizes the grid), every cell is to solve, as in ``cell_accuracy``. The share the views
+        plot and quote as "cells to solve right": over all cells, a maze's walls and a Sudoku's givens, copied
+        from the input, kept a wrong answer above 90% (a flat line while the answer flipped between right and
+        wrong). None when the answer is unknown."""
+        if self.solution is None:
+            return None
+        right = self.correct_cells(i)
+        solution, given = np.asarray(self.solution), np.asarray(self.input_grid)
+        if not (right.shape == solution.shape == given.shape):
+            sh, sw = solution.shape if solution.ndim == 2 else (0, 0)
+            h, w = right.shape if right.ndim == 2 else (0, 0)
+            return int(right.sum()), h * w + sh * sw - min(h, sh) * min(w, sw)
+        todo = (solution != given) | ~right
+        return int(right[todo].sum()), int(todo.sum())
+
+    @property
+    def solve_accuracy(self) -> np.ndarray | None:
+        """(N,) share of the cells to solve that are right at each step (``cells_to_solve``); 1 exactly when the
+        whole answer is right (a puzzle with nothing to solve, answered as given, is right)."""
+        if self.solution is None:
+            return None
+        counts = [self.cells_to_solve(i) for i in range(self.num_steps)]
+        return np.array([r / n if n else 1.0 for r, n in counts])
+
     @property
     def cell_accuracy(self) -> np.ndarray | None:
         """(N,) fraction of cells right at each step, over the answer and the solution laid on each other from their
@@ -290,7 +318,7 @@ def _r(a: np.ndarray, digits: int = 4) -> list:
 def to_json(trace: Trace) -> dict[str, Any]:
     """A JSON-ready dict: top level task, halt_step, steps[] (step, answer, q_halt_prob, changed_cells, ...)."""
     task = task_of(trace)
-    exact, cell_acc = trace.exact, trace.cell_accuracy
+    exact, cell_acc, solve_acc = trace.exact, trace.cell_accuracy, trace.solve_accuracy
     steps = []
     for i in range(trace.num_steps):
         changed = np.argwhere(trace.changed[i])
@@ -307,7 +335,8 @@ def to_json(trace: Trace) -> dict[str, Any]:
         }
         if exact is not None:
             step["exact"] = bool(exact[i])
-            step["cell_accuracy"] = round(float(cell_acc[i]), 6)
+            step["cell_accuracy"] = round(float(cell_acc[i]), 6)          # over every cell
+            step["solve_accuracy"] = round(float(solve_acc[i]), 6)        # over the cells to solve (the views')
         steps.append(step)
     return {
         "format": "trm_viz.trace", "version": TRACE_FORMAT_VERSION, "task": trace.task,

@@ -39,7 +39,7 @@ function announce() {
   let text = `Step ${step} of ${d.n}: q_halt ${s.q.toFixed(2)}${d.halt_step === step ? ', halts here' : ''}; `
     + `${plural(s.nchanged, 'cell')} changed`;
   if (d.known) text += `; ${plural(s.corrections, 'correction')}, ${plural(s.regressions, 'regression')}; `
-    + `${(100 * s.acc).toFixed(0)}% of cells right${s.exact ? ', whole answer right' : ''}`;
+    + `${s.todo[0]} of ${s.todo[1]} cells to solve right${s.exact ? ', whole answer right' : ''}`;
   const note = sizeNote(d, s);
   live.textContent = text + (note ? `; ${note}` : '') + '.';
 }
@@ -168,7 +168,7 @@ function draw() {
   let stats = `q_halt <b>${s.q.toFixed(3)}</b> (${halt})<br>changed cells <b>${s.nchanged}</b>`;
   if (d.known) stats += ` &middot; corrections <b>${s.corrections}</b> &middot; regressions <b>${s.regressions}</b>`
     + (step > 2 ? `<br>steps 2-${step} so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}` : '')
-    + `<br>cells right <b>${(100 * s.acc).toFixed(1)}%</b>`
+    + `<br>cells to solve right <b>${(100 * s.acc).toFixed(1)}%</b> (${s.todo[0]} of ${s.todo[1]})`
     + (s.exact ? ' &middot; <b>whole answer right</b>' : '');
   const note = sizeNote(d, s);
   if (note) stats += `<br><b>${note.replace(/:.*/, '')}</b>${esc(note.replace(/^[^:]*/, ''))}`;

@@ -52,7 +52,9 @@ CAPTIONS = {
         "shows the known solution (red corners where this step's answer differs)."),
     "halting": (
         "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "
-        "line it would stop (the circled step). **Green**: share of cells right, when the answer is known. "
+        "line it would stop (the circled step). **Green**: share of the cells to solve that are right, when the "
+        "answer is known: a Sudoku's blanks, a maze's path, the cells an ARC rule changes, and any other cell the "
+        "answer has wrong. "
         "**Blue dotted**: mean confidence of the chosen values. **Faded dashes**: your last run of the same puzzle "
         "with another model or depth (Run settings), to compare when each gets it right and stops."),
     "latents": (

@@ -182,15 +182,18 @@ def status_line(trace: Trace) -> str:
     halt = (f"q_halt passes 0.5 at step **{trace.halt_step}**" if trace.halt_step
             else "q_halt never passes 0.5 (it would run all steps)" if finished
             else f"q_halt does not pass 0.5 in {trace.num_steps} step{'s' * (trace.num_steps != 1)}")
+
+    def solved(i: int) -> str:       # a count, not a share of all cells: a maze's walls made a wrong answer 98% right
+        right, of = trace.cells_to_solve(i)
+        return f"{right} of {of} cells to solve right"
+
     if trace.halt_step and trace.exact is not None:     # would it stop on a right answer? (a lesson when it would not)
         k = trace.halt_step - 1
-        halt += (", where its answer is right" if trace.exact[k]
-                 else f", where its answer is still wrong ({float(trace.cell_accuracy[k]):.0%} of cells right)")
+        halt += ", where its answer is right" if trace.exact[k] else f", where its answer is still wrong ({solved(k)})"
     verdict = ""
     if trace.exact is not None:
-        right = float(trace.cell_accuracy[-1])
         verdict = (" Final answer" if finished else f" Answer at step {trace.num_steps}") + (
-            ": **right**." if trace.exact[-1] else f": **wrong** ({right:.0%} of cells right).")
+            ": **right**." if trace.exact[-1] else f": **wrong** ({solved(-1)}).")
     by = f" by {meta['stopped_by']}" if meta.get("stopped_by") else ""
     done = "**Done:**" if finished else f"**Stopped**{by} after step {trace.num_steps} of {asked}:"
     timing = "" if total is None or first is None else f" in {total:.1f} s (first step shown after {first:.2f} s)"

@@ -89,8 +89,8 @@ def all_step_cells(trace: Trace) -> list[StepCells]:
 
 
 def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
-    """Per-step curves (index 0 = step 1): q_halt, mean confidence over the answer's cells, fraction of cells right
-    and whole-answer exactness (both None when the solution is unknown), mean z_H / z_L change."""
+    """Per-step curves (index 0 = step 1): q_halt, mean confidence over the answer's cells, fraction of the cells to
+    solve that are right (Trace.cells_to_solve) and whole-answer exactness (both None when the solution is unknown), mean z_H / z_L change."""
     cells = all_step_cells(trace)
     known = trace.solution is not None
 
@@ -100,7 +100,7 @@ def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
     return {
         "q_halt_prob": np.array([c.q_halt_prob for c in cells], dtype=np.float64),
         "confidence": np.array([mean(c.confidence) for c in cells], dtype=np.float64),
-        "accuracy": trace.cell_accuracy if known else None,
+        "accuracy": trace.solve_accuracy if known else None,        # of the cells to solve
         "exact": trace.exact if known else None,
         "z_H_delta": np.array([mean(c.z_H_delta) for c in cells], dtype=np.float64),
         "z_L_delta": np.array([mean(c.z_L_delta) for c in cells], dtype=np.float64),

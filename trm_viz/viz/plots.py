@@ -1,5 +1,5 @@
 """The halting curve: q_halt probability per supervision step against the 0.5 threshold, with the step where the model
-would halt, and (when the answer is known) the fraction of cells right, plus the mean confidence.
+would halt, and (when the answer is known) the share of the cells to solve that are right, plus the mean confidence.
 
 Two forms: a Plotly figure (zoom, hover) and a small inline SVG string. The SVG exists because the first Plotly
 render in a browser loads a 1.25 MB script and froze the page for ~2 s; the step viewer embeds the SVG and moves
@@ -47,9 +47,9 @@ def _previous_traces(fig, previous: dict) -> None:
                              **faded, line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
-        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells right", mode="lines+markers",
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells to solve right", mode="lines+markers",
                                  **faded, marker=dots, line=dict(color=ACCURACY, width=2, dash="dash"),
-                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells right ({name})<extra></extra>"))
+                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells to solve right ({name})<extra></extra>"))
     k = previous.get("halt_step")
     if k:
         fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"earlier run: halts at step {k}", mode="markers",
@@ -72,9 +72,9 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340, 
                              line=dict(color=Q_HALT, width=3),
                              hovertemplate="step %{x}: q_halt %{y:.3f}<extra></extra>"))
     if s["accuracy"] is not None:
-        fig.add_trace(go.Scatter(x=steps, y=s["accuracy"], name="cells right", mode="lines+markers",
+        fig.add_trace(go.Scatter(x=steps, y=s["accuracy"], name="cells to solve right", mode="lines+markers",
                                  line=dict(color=ACCURACY, width=2),
-                                 hovertemplate="step %{x}: %{y:.1%} of cells right<extra></extra>"))
+                                 hovertemplate="step %{x}: %{y:.1%} of cells to solve right<extra></extra>"))
         exact = steps[s["exact"]]
         if exact.size:
             fig.add_trace(go.Scatter(x=exact, y=np.ones(exact.size), name="whole answer right", mode="markers",
