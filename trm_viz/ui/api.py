@@ -63,8 +63,8 @@ def make_trace_api(registry: ModelRegistry):
             arc_task_id: ARC only: the task whose learned embedding to use (a task JSON upload has none).
         Returns:
             The trace: task, input, solution, halt_step, num_steps and steps[] with answer, q_halt_prob,
-            changed_cells, confidence, z_H_delta, z_L_delta, inner_answers, inner_change (and exact / cell_accuracy
-            when the answer is known).
+            changed_cells, confidence, z_H_delta, z_L_delta, inner_answers, inner_change (and exact, cell_accuracy
+            over every cell and solve_accuracy over the cells to solve, when the answer is known).
         """
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,
