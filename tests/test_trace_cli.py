@@ -1,6 +1,7 @@
 """The trace and the CLI on the shipped, trained Sudoku checkpoint: what a user of `python -m trm_viz` sees."""
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -135,6 +136,18 @@ def test_cli_trace_and_eval(tmp_path):
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["n"] == 3 and len(result["exact_by_step"]) == 16 and 0 <= result["exact_at_halt"] <= 1
     assert result["dtype"] == "float32"          # a tiny model: bfloat16 would gain nothing (model/precision.py)
+    # one row a puzzle, which add up to the summary; q_halt's calibration counts every puzzle at every step
+    r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--limit", "3",
+             "--per-puzzle", str(tmp_path / "rows.csv"))
+    assert r.returncode == 0, r.stderr
+    again = json.loads(r.stdout.strip().splitlines()[-1])
+    rows = list(csv.DictReader((tmp_path / "rows.csv").open()))
+    assert [row["puzzle"] for row in rows] == ["data.txt:2", "data.txt:3", "data.txt:4"]     # lines of the file
+    assert sum(row["right_at_halt"] == "True" for row in rows) / 3 == pytest.approx(again["exact_at_halt"])
+    assert [sum(row["exact_by_step"][k] == "1" for row in rows) / 3 for k in range(16)] == pytest.approx(
+        again["exact_by_step"])
+    assert sum(b["n"] for b in again["calibration"]) == 3 * 16 and "puzzles" not in again
+    assert "3 puzzles written to" in r.stderr and "halt on a wrong answer" in r.stderr
     r = _cli("eval", "--checkpoint", str(CKPT), "--task", "sudoku", "--data", str(data_file), "--limit", "1",
              "--steps", "2", "--dtype", "bfloat16", "--out", str(tmp_path / "eval.json"))
     assert r.returncode == 0, r.stderr

@@ -269,6 +269,19 @@ def test_evaluate_reports_every_step_and_matches_forward(cache):
             assert math.isclose(res["cell_acc_by_step"][steps - 1], acc, abs_tol=1e-5)
 
 
+def test_puzzle_rows_find_the_puzzles_that_halt_on_a_wrong_answer():
+    """eval --per-puzzle: right at step 4 but halting at step 2 is a halt too early; a puzzle that never halts is
+    scored at its last step."""
+    from trm_viz.train.evaluate import puzzle_rows
+
+    exact = np.array([[0, 0, 0, 1], [0, 1, 1, 0], [0, 0, 0, 0]], bool)
+    q = np.array([[0.1, 0.7, 0.9, 0.9], [0.1, 0.2, 0.8, 0.9], [0.1, 0.1, 0.2, 0.3]])
+    rows = puzzle_rows(exact, q)
+    assert [(r["halt_step"], r["right_at_halt"], r["first_right_step"], r["right_at_last"]) for r in rows] == [
+        (2, False, 4, True), (3, True, 2, False), (None, False, None, False)]
+    assert rows[0]["q_halt_at_halt"] == 0.7 and rows[2]["q_halt_at_halt"] == 0.3 and rows[1]["exact_by_step"] == "0110"
+
+
 @pytest.mark.parametrize("task", ["maze", "arc"])
 def test_maze_and_arc_train_and_evaluate(cache, task):
     tcfg, mcfg = build_configs(task, {"hidden_size": "32", "num_heads": "2", "L_layers": "1", "H_cycles": "1",

@@ -139,7 +139,10 @@ def cmd_eval(args) -> int:
         raise PuzzleError(f"{args.data} holds no puzzles.")
     dtype = precision.inference_dtype(model.config, min(args.batch_size, len(inputs)))
     result = evaluate(model, np.stack(inputs), np.stack(labels), np.array(ids), batch_size=args.batch_size,
-                      steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles, dtype=dtype)
+                      steps=args.steps, H_cycles=args.H_cycles, L_cycles=args.L_cycles, dtype=dtype,
+                      per_puzzle=bool(args.per_puzzle))
+    if args.per_puzzle:
+        _write_rows(args.per_puzzle, puzzles, result.pop("puzzles"))
     if args.variants:
         from .vote import run_vote
 
@@ -152,6 +155,22 @@ def cmd_eval(args) -> int:
     result["dtype"] = str(dtype).removeprefix("torch.")
     _write(result, args.out)
     return 0
+
+
+def _write_rows(path: str, puzzles: list, rows: list[dict]) -> None:
+    """eval --per-puzzle: one CSV row a puzzle (its line in the data file, or its ARC task and test input), and on
+    stderr how many halted on a wrong answer: the puzzles to open in the app."""
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, ["puzzle", *rows[0]])
+        w.writeheader()
+        for i, (p, row) in enumerate(zip(puzzles, rows)):
+            w.writerow({"puzzle": p.name or str(i + 1), **row})
+    wrong = [r for r in rows if r["halt_step"] and not r["right_at_halt"]]
+    early = [r for r in wrong if r["first_right_step"] and r["first_right_step"] > r["halt_step"]]
+    print(f"{len(rows)} puzzles written to {path}; {len(wrong)} halt on a wrong answer ({len(early)} of them before "
+          "their first right step)", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -197,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--variants", type=at_least(0), default=0,
                    help="also score the vote over this many variants of each puzzle (as `vote`): vote.exact_by_step")
     e.add_argument("--out", help="write the result JSON here (default: stdout, its last line)")
+    e.add_argument("--per-puzzle", metavar="CSV", help="also write one row a puzzle here: halting step, right at "
+                   "halt, first right step, q_halt at halt, exactness per step")
     e.set_defaults(func=cmd_eval)
 
     sub.add_parser("bench", help="time traces (same as python -m trm_viz.bench)", add_help=False)

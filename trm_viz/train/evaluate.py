@@ -35,12 +35,14 @@ def _as_tensor(a: Any, device: torch.device) -> torch.Tensor:
 @torch.no_grad()
 def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = None, *, batch_size: int = 256,
              steps: int | None = None, H_cycles: int | None = None, L_cycles: int | None = None,
-             dtype: torch.dtype | None = None) -> dict[str, Any]:
+             dtype: torch.dtype | None = None, per_puzzle: bool = False) -> dict[str, Any]:
     """inputs/labels: (N, seq_len) official tokens (numpy or torch); puzzle_identifiers: (N,) or None (all 0).
 
     Returns n, steps, exact_by_step (list of `steps` floats), cell_acc_by_step, exact_at_halt, halt_accuracy
     (fraction of puzzles whose final-step q_halt > 0 agrees with final-step exactness, the official metric),
-    mean_steps (mean halting step), seconds.
+    mean_steps (mean halting step), calibration (does q_halt mean what it says: over every puzzle and step,
+    sigmoid(q_halt) in ten bins of 0.1, each bin's count and share of whole answers right), seconds. With
+    ``per_puzzle``, also puzzles: one row a puzzle (``puzzle_rows``), to find those that halt on a wrong answer.
     """
     device = next(model.parameters()).device
     inputs, labels = _as_tensor(inputs, device), _as_tensor(labels, device)
@@ -62,6 +64,8 @@ def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = Non
     exact_at_halt = torch.zeros((), device=device)
     halt_agree = torch.zeros((), device=device)
     halt_steps = torch.zeros((), device=device)
+    cal_n, cal_right = torch.zeros(10, device=device), torch.zeros(10, device=device)
+    rows_ok, rows_q = [], []          # per_puzzle: (B, N) exactness and q_halt probability per batch
     try:
         for lo in range(0, n, batch_size):
             inp, lab, pid = inputs[lo:lo + batch_size], labels[lo:lo + batch_size], ids[lo:lo + batch_size]
@@ -71,6 +75,7 @@ def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = Non
             halted = torch.zeros(B, dtype=torch.bool, device=device)
             halt_step = torch.full((B,), N, device=device)
             correct_at_halt = torch.zeros(B, dtype=torch.bool, device=device)
+            ok_steps, q_steps = [], []
             with autocast_for(device, dtype):
                 x = model.input_embeddings(inp, pid)
                 z_H, z_L = model.initial_latents(B)
@@ -85,6 +90,16 @@ def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = Non
                     correct_at_halt = torch.where(first, seq_ok, correct_at_halt)
                     halt_step = torch.where(first & (q_halt > 0), float(s + 1), halt_step)
                     halted |= first
+                    prob = torch.sigmoid(q_halt.float())
+                    bins = (prob * 10).long().clamp(0, 9)
+                    cal_n.index_add_(0, bins, torch.ones_like(prob))
+                    cal_right.index_add_(0, bins, seq_ok.float())
+                    if per_puzzle:
+                        ok_steps.append(seq_ok)
+                        q_steps.append(prob)
+            if per_puzzle:
+                rows_ok.append(torch.stack(ok_steps, 1).cpu())
+                rows_q.append(torch.stack(q_steps, 1).cpu())
             exact_at_halt += correct_at_halt.sum()
             halt_agree += ((q_halt > 0) == seq_ok).sum()
             halt_steps += halt_step.sum()
@@ -98,5 +113,25 @@ def evaluate(model: TRM, inputs: Any, labels: Any, puzzle_identifiers: Any = Non
         "exact_at_halt": round(float(exact_at_halt) / n, 6),
         "halt_accuracy": round(float(halt_agree) / n, 6),
         "mean_steps": round(float(halt_steps) / n, 4),
+        "calibration": [{"q_halt": f"{k / 10:.1f}-{(k + 1) / 10:.1f}", "n": int(cal_n[k]),
+                         "right": round(float(cal_right[k] / cal_n[k]), 4) if cal_n[k] else None} for k in range(10)],
+        **({"puzzles": puzzle_rows(torch.cat(rows_ok).numpy(), torch.cat(rows_q).numpy())} if per_puzzle else {}),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def puzzle_rows(exact: Any, q_halt_prob: Any) -> list[dict[str, Any]]:
+    """One row a puzzle from its (N,) per-step exactness and sigmoid(q_halt): the step it halts at (first q_halt
+    probability > 0.5; None: it never does, and the last step's answer stands), whether that answer is right, the
+    first step whose answer is right (None: none is), whether the last step's is, the q_halt probability at the
+    halting step, and the steps' exactness as a 0/1 string. A row right somewhere but wrong at its halt either
+    halted too early (first_right after halt_step) or lost the answer before it halted."""
+    rows = []
+    for ok, q in zip(exact, q_halt_prob):
+        halts = [k for k in range(len(q)) if q[k] > 0.5]
+        at = halts[0] if halts else len(q) - 1
+        right = [k for k in range(len(ok)) if ok[k]]
+        rows.append({"halt_step": at + 1 if halts else None, "right_at_halt": bool(ok[at]),
+                     "first_right_step": right[0] + 1 if right else None, "right_at_last": bool(ok[-1]),
+                     "q_halt_at_halt": round(float(q[at]), 4), "exact_by_step": "".join("01"[bool(v)] for v in ok)})
+    return rows
