@@ -179,6 +179,21 @@ def test_paint_a_maze_wall_undo_and_run(page, registry):
         assert letters.count() == 2
         assert min(contrast(page, f"#viewer .sv-cell:has(.sv-letter) >> nth={k} >> .sv-letter")
                    for k in range(2)) >= 4.5, layer
+    # "changes over the run": each cell's changes after step 1, as the exported answers have them; a tap shows one
+    # cell's value at every step, the viewer's step ringed
+    page.select_option("#viewer .sv-layer", "flips")
+    answers = np.array([s["answer"] for s in trace["steps"]])
+    flips = (answers[1:] != answers[:-1]).sum(0)
+    said = page.locator("#viewer .sv-cell").evaluate_all("cs => cs.map(c => c.getAttribute('aria-label'))")
+    assert [int(re.search(r"changed (\d+) times? over the run", t).group(1)) for t in said] == flips.ravel().tolist()
+    assert flips.max() >= 1                                     # wrong at step 1, right at steps 2-4
+    r, c = (int(v) for v in np.argwhere(flips == flips.max())[0])
+    cell(page, "#viewer", r, c).click()
+    info = page.locator("#viewer .sv-cellinfo")
+    assert f"Row {r + 1}, column {c + 1} at steps 1-4 ({flips.max()} change" in info.inner_text()
+    now = int(page.locator("#viewer .sv-step").inner_text().split()[1])
+    assert info.locator(".sv-hist").evaluate_all("hs => hs.map(h => h.classList.contains('now'))") == [
+        k + 1 == now for k in range(4)]
 
 
 def test_bad_upload_shows_the_error_and_keeps_the_grid(page):

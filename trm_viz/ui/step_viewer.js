@@ -9,6 +9,7 @@ el.setAttribute('aria-label', 'Refinement viewer: Left and Right arrow keys chan
 const HEAT = HEAT_COLOURS, HEAT_INK = HEAT_INKS;    // a level's colour, and the text colour that reads on it
 let step = 1, timer = null, ring = null;
 let moved = false;          // the user has moved off the step the viewer opened at
+let picked = null;          // [r, c] of the cell last tapped: its values at every step show beside the grid
 
 const data = () => (props.value && Array.isArray(props.value.steps) && props.value.steps.length) ? props.value : null;
 const esc = (s) => String(s).replace(/[&<>"]/g, (ch) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'})[ch]);
@@ -21,6 +22,7 @@ const wash = (a) => {
   const b = Math.min(1, 1.5 * a).toFixed(2);
   return `repeating-linear-gradient(45deg, rgba(255,255,255,${b}) 0 2px, transparent 2px 6px), `;
 };
+const legendOf = (d) => new Map((d.legend || []).map(([code, label, color]) => [Number(code), [String(label), String(color)]]));
 const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const level = (s, i) => s == null ? 0 : s.charCodeAt(i) - 48;
 
@@ -31,6 +33,43 @@ function sizeNote(d, s) {
   if (!s.h || !s.w) return "no answer grid: the top-left cell of the model's output is not a colour";
   const t = d.solution;
   return t && (t.h !== s.h || t.w !== s.w) ? `wrong size: ${s.h}x${s.w}, the solution is ${t.h}x${t.w}` : '';
+}
+// How often each cell of a grid of h x w changed over the run's revisions (steps 2..n; step 1 fills the input), for
+// the "changes over the run" colouring: where the model keeps flipping (a loop between two answers, or wandering).
+// An ARC answer that changes shape: a cell outside a step's grid has no value there, which differs from any value.
+function flipCounts(d, h, w) {
+  const at = (s, r, c) => (r < s.h && c < s.w ? s.cells.charCodeAt(r * s.w + c) : -1);
+  const out = new Array(h * w).fill(0);
+  for (let k = 1; k < d.n; k++) {
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) {
+      if (at(d.steps[k], r, c) !== at(d.steps[k - 1], r, c)) out[r * w + c] += 1;
+    }
+  }
+  return out;
+}
+// One cell at every step (a tap on it): its value, red where wrong, green where right, the viewer's step ringed.
+function cellHistory(d, r, c, legend) {
+  let flips = 0, last = null;
+  const boxes = d.steps.map((s, k) => {
+    const inside = r < s.h && c < s.w, i = r * s.w + c;
+    const code = inside ? s.cells.charCodeAt(i) - 48 : null;
+    if (k && code !== last) flips += 1;
+    last = code;
+    const [label, color] = code === null ? ['none', '#ffffff'] : legend.get(code) || [String(code), '#ffffff'];
+    const mark = !inside || s.right == null ? '' : flag(s.right, i) ? ' ok' : ' bad';
+    const text = d.style === 'text' && code ? esc(label) : '';
+    return `<span class="sv-hist${mark}${k + 1 === step ? ' now' : ''}" title="step ${k + 1}: ${esc(label)}"`
+      + ` style="background: ${esc(d.style === 'text' ? '#ffffff' : color)}">${text}</span>`;
+  });
+  return `Row ${r + 1}, column ${c + 1} at steps 1-${d.n} (${plural(flips, 'change')} after step 1):`
+    + `<div class="sv-hists" role="img" aria-label="row ${r + 1}, column ${c + 1} changed ${plural(flips, 'time')}`
+    + ` after step 1">${boxes.join('')}</div>`;
+}
+function showPicked(d, title) {     // the tapped cell: its tip, and its history with the viewer's step ringed
+  const info = el.querySelector('.sv-cellinfo');
+  if (!picked || !info) return;
+  const cell = el.querySelector(`.sv-cell[data-r="${picked[0]}"][data-c="${picked[1]}"]`);
+  info.innerHTML = `${esc(title || (cell ? cell.title : ''))}<br>${cellHistory(d, picked[0], picked[1], legendOf(d))}`;
 }
 function announce() {
   const d = data(), live = el.querySelector('.sv-live');
@@ -73,15 +112,17 @@ function shell() {
   if (!d) { el.innerHTML = '<div class="sv-empty">Run a puzzle to see its refinement step by step.</div>'; return; }
   step = Math.min(d.n, Math.max(1, d.start || d.n));
   moved = false;
+  picked = null;
   el.innerHTML = `<div class="sv-bar"><button type="button" class="sv-play" title="play / pause" aria-label="Play the steps">\u25B6</button>
     <input class="sv-slider" type="range" min="1" max="${d.n}" step="1" value="${step}" aria-label="supervision step">
     <span class="sv-step"></span>
     <select class="sv-layer" aria-label="cell colouring"><option value="answer">answer</option>
-      <option value="zH">z_H change</option><option value="zL">z_L change</option>${d.solution ?
+      <option value="zH">z_H change</option><option value="zL">z_L change</option>
+      <option value="flips">changes over the run</option>${d.solution ?
       '<option value="solution">solution</option>' : ''}</select></div>
     <div class="sv-live" aria-live="polite"></div>
     <div class="sv-main"><div class="sv-grid" role="table"></div><div class="sv-side"><div class="sv-stats"></div>
-    <div class="sv-cellinfo">Tap or point at a cell for its value and confidence.</div>
+    <div class="sv-cellinfo">Tap or point at a cell for its value and confidence; a tap shows it at every step.</div>
     <div class="sv-svg">${d.svg || ''}</div>
     <div class="sv-key">outline: changed at this step &middot; red corner: wrong &middot; green corner: right and
       changed &middot; faint or striped: unsure${keyExtra(d)}</div></div></div>`;
@@ -100,7 +141,7 @@ function draw() {
   if (!el.querySelector('.sv-grid')) { shell(); return; }
   step = Math.min(d.n, Math.max(1, step));
   const s = d.steps[step - 1];
-  const legend = new Map((d.legend || []).map(([code, label, color]) => [Number(code), [String(label), String(color)]]));
+  const legend = legendOf(d);
   let layer = (el.querySelector('.sv-layer') || {}).value || 'answer';
   // The solution layer draws the known answer (its own size: an ARC output may differ from the step's), red
   // corners where this step's answer differs from it.
@@ -110,6 +151,8 @@ function draw() {
   const room = Math.min(420, ((el.clientWidth || 420) - 6) / zoom());    // fit the column, even zoomed
   const px = Math.max(5, Math.min(32, Math.floor(room / Math.max(g.w, 1)), Math.floor(420 / Math.max(g.h, 1))));
   const box = d.style === 'text' && g.h === 9 && g.w === 9;
+  const flips = layer === 'flips' && !sol ? flipCounts(d, g.h, g.w) : null;
+  const most = flips ? Math.max(1, ...flips) : 1;     // the colour scale: the run's most-changed cell is yellow
   let html = '';
   for (let r = 0; r < g.h; r++) for (let c = 0; c < g.w; c++) {
     if (c === 0) html += (r ? '</div>' : '') + `<div role="row" aria-label="row ${r + 1}" style="display: contents">`;
@@ -129,7 +172,7 @@ function draw() {
       }
     }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
-    const heat = layer === 'answer' || sol ? null : level(s[layer], i);
+    const heat = layer === 'answer' || sol ? null : flips ? Math.round(9 * flips[i] / most) : level(s[layer], i);
     const base = heat === null ? color : HEAT[heat];
     if (heat !== null) cls += ' heat';          // its text (a digit, S or G) takes the level's ink, set below
     const a = layer === 'answer' ? SHADE_MAX * (1 - level(s.conf, i) / 9) : 0;
@@ -148,7 +191,8 @@ function draw() {
       : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
       + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`)
-      + (layer === 'zH' || layer === 'zL' ? `, ${layer === 'zH' ? 'z_H' : 'z_L'} moved ${level(s[layer], i)} of 9` : '');
+      + (layer === 'zH' || layer === 'zL' ? `, ${layer === 'zH' ? 'z_H' : 'z_L'} moved ${level(s[layer], i)} of 9` : '')
+      + (flips ? `, changed ${plural(flips[i], 'time')} over the run` : '');
     html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}${heat === null ? '' : '; color: ' + HEAT_INK[heat]}">${text}</div>`;
   }
   if (g.h && g.w) html += '</div>';
@@ -159,7 +203,8 @@ function draw() {
   grid.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
   grid.innerHTML = g.h && g.w ? html : '';
   grid.setAttribute('aria-label', sol ? `Known solution, ${g.h} by ${g.w}, against the answer at step ${step} of ${d.n}`
-    : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change'}[layer]} at step ${step} of ${d.n}, ${g.h} by ${g.w}`);
+    : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change', flips: 'Changes over the run'}[layer]} at step ${step}`
+      + ` of ${d.n}, ${g.h} by ${g.w}`);
   el.querySelector('.sv-slider').value = step;
   el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;
   let corr = 0, regr = 0;          // the revisions after the first answer (step 1 mostly fills blanks)
@@ -173,6 +218,7 @@ function draw() {
   const note = sizeNote(d, s);
   if (note) stats += `<br><b>${note.replace(/:.*/, '')}</b>${esc(note.replace(/^[^:]*/, ''))}`;
   el.querySelector('.sv-stats').innerHTML = stats;
+  showPicked(d);
   const svg = el.querySelector('.sv-svg svg'), cur = svg && svg.querySelector('.hc-cursor');
   if (cur) {
     const x = Number(svg.dataset.x0) + (step - 1) * Number(svg.dataset.dx);
@@ -190,8 +236,11 @@ function goto(k, r, c) {
 }
 el.trmGoto = goto;
 el.addEventListener('click', (e) => {
-  const cell = e.target.closest('.sv-cell');          // a touch screen shows no tooltip: say it here
-  if (cell) el.querySelector('.sv-cellinfo').textContent = cell.title;
+  const cell = e.target.closest('.sv-cell');          // a touch screen shows no tooltip: say it here, with the
+  if (cell && data()) {                                // cell's value at every step
+    picked = [Number(cell.dataset.r), Number(cell.dataset.c)];
+    showPicked(data(), cell.title);
+  }
   if (e.target.closest('.sv-play')) { timer ? (stop(), settle()) : play(); return; }
   const svg = e.target.closest('.sv-svg svg');
   if (svg) {

@@ -56,6 +56,12 @@ outline: none;
 .sv-side {{ display: flex; flex-direction: column; gap: 6px; font-size: 13px; min-width: 240px; }}
 .sv-stats b {{ font-variant-numeric: tabular-nums; }}
 .sv-cellinfo {{ font-size: 12px; color: #374151; min-height: 1.2em; }}
+.sv-hists {{ display: flex; flex-wrap: wrap; gap: 2px; margin: 2px 0; }}
+.sv-hist {{ width: 16px; height: 16px; font-size: 11px; line-height: 16px; text-align: center; color: #111827;
+  border: 1px solid #d1d5db; box-sizing: border-box; }}
+.sv-hist.bad {{ border: 2px solid {WRONG}; }}
+.sv-hist.ok {{ border: 2px solid {RIGHT}; }}
+.sv-hist.now {{ outline: 2px solid #111827; outline-offset: 1px; }}
 .sv-key {{ font-size: 12px; color: #4b5563; }}
 .sv-svg svg {{ cursor: pointer; max-width: 100%; height: auto; }}
 .sv-empty {{ font-size: 13px; color: #6b7280; padding: 8px; }}
@@ -70,6 +76,7 @@ outline: none;
 .dark & .sv-play {{ background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
   border-color: var(--border-color-primary); }}
 .dark & .sv-cellinfo {{ color: #d1d5db; }}
+.dark & .sv-hist.now {{ outline-color: #e5e7eb; }}
 .dark & .sv-key {{ color: #9ca3af; }}
 .dark & .sv-empty {{ color: #9ca3af; }}
 .dark & .hc-frame {{ fill: #111827; stroke: #374151; }}
