@@ -97,14 +97,7 @@ class Trace:
         wrong). None when the answer is unknown."""
         if self.solution is None:
             return None
-        right = self.correct_cells(i)
-        solution, given = np.asarray(self.solution), np.asarray(self.input_grid)
-        if not (right.shape == solution.shape == given.shape):
-            sh, sw = solution.shape if solution.ndim == 2 else (0, 0)
-            h, w = right.shape if right.ndim == 2 else (0, 0)
-            return int(right.sum()), h * w + sh * sw - min(h, sh) * min(w, sw)
-        todo = (solution != given) | ~right
-        return int(right[todo].sum()), int(todo.sum())
+        return solve_counts(self.answers[i], self.solution, self.input_grid, self.correct_cells(i))
 
     @property
     def solve_accuracy(self) -> np.ndarray | None:
@@ -131,6 +124,24 @@ class Trace:
             cells = h * w + sh * sw - min(h, sh) * min(w, sw)
             out.append(float(right.sum()) / cells if cells else 0.0)
         return np.array(out)
+
+
+def solve_counts(answer: Any, solution: Any, given: Any, right: np.ndarray | None = None) -> tuple[int, int]:
+    """(right, of) over the cells to solve of one answer grid (Trace.cells_to_solve): ``right`` marks its right cells
+    (default: those equal to the solution's, laid on each other from their top-left corners, as for an inner
+    decode, which has no tokens of its own to check)."""
+    answer, solution, given = np.asarray(answer), np.asarray(solution), np.asarray(given)
+    if right is None:
+        right = np.zeros(answer.shape, dtype=bool)
+        if answer.ndim == 2 and solution.ndim == 2:
+            hh, ww = min(answer.shape[0], solution.shape[0]), min(answer.shape[1], solution.shape[1])
+            right[:hh, :ww] = answer[:hh, :ww] == solution[:hh, :ww]
+    if not (right.shape == solution.shape == given.shape):
+        sh, sw = solution.shape if solution.ndim == 2 else (0, 0)
+        h, w = right.shape if right.ndim == 2 else (0, 0)
+        return int(right.sum()), h * w + sh * sw - min(h, sh) * min(w, sw)
+    todo = (solution != given) | ~right
+    return int(right[todo].sum()), int(todo.sum())
 
 
 # --- recording ----------------------------------------------------------------------------------------------------

@@ -18,8 +18,9 @@ from ..model.precision import BF16_VOTE_SPEEDUP, inference_dtype
 from ..tasks import get_task
 from ..trace import Trace, task_of, to_json
 from ..viz.corrections import cell_changes, corrections_table, revisions_first, summary_line
-from ..viz.grids import with_caption
+from ..viz.grids import stacked, with_caption
 from ..viz.latents import LATENTS, change_share, inner_strip, latent_heatmap, latent_rgb
+from ..viz.recursion import recursion_map
 from ..viz.plots import halting_figure
 from ..viz.vote import vote_image, vote_summary
 from ..vote import DEFAULT_VARIANTS
@@ -73,8 +74,12 @@ def step_images(trace: Trace, step: int, fresh: bool = False) -> tuple:
         f"{z} at step {step} as colours: each cell's latent projected on 3 directions chosen at step 1 of the run; "
         "cells of one colour hold similar states")) for z in LATENTS]
     moved = ", ".join(f"{kind} {100 * trace.inner_change[step - 1, k]:.0f}%" for k, kind in enumerate(trace.inner_kinds))
-    inner = gr.update(value=picture_file(inner_strip(trace, task_of(trace), step), fresh), alt_text=(
-        f"Step {step}: the answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
+    task = task_of(trace)
+    inner = gr.update(value=picture_file(stacked(recursion_map(trace, task, step), inner_strip(trace, task, step)),
+                                         fresh), alt_text=(
+        f"Top: the whole run, a row per step and a column per inner update, coloured by the share of the cells to "
+        f"solve that update's read-out has right, and by how far it moved its latent; step {step} framed. Below: "
+        f"step {step}'s answer decoded after each of its {len(trace.inner_kinds)} inner updates, changed cells "
         f"outlined; how far each update moved its latent: {moved}"))
     return (*heat, *rgb, inner)
 

@@ -117,3 +117,11 @@ def with_caption(img: Image.Image, text: str, size: int = 14, min_width: int = 1
     out.paste(img.convert("RGB"), ((width - img.width) // 2, band))
     ImageDraw.Draw(out).text((4, (band - size) // 2 - 1), text, fill=(17, 24, 39), font=font(size))
     return out
+
+
+def stacked(top: Image.Image, bottom: Image.Image, gap: int = 12) -> Image.Image:
+    """One picture above the other on white, left-aligned (the recursion map over its step's inner strip)."""
+    out = Image.new("RGB", (max(top.width, bottom.width), top.height + gap + bottom.height), (255, 255, 255))
+    out.paste(top.convert("RGB"), (0, 0))
+    out.paste(bottom.convert("RGB"), (0, top.height + gap))
+    return out
