@@ -380,3 +380,21 @@ def test_inner_panels_of_other_shapes_share_one_frame():
     red, yellow = (r > 200) & (g < 100), (r > 200) & (g > 180) & (b < 100)      # ARC colours 2 and 4
     centre = [np.nonzero(m.any(1))[0] for m in (red, yellow)]
     assert abs(centre[0].mean() - centre[1].mean()) <= 1, "the 1x1 grid sits at the top of a taller frame"
+
+
+def test_the_viewer_marks_digits_that_break_the_rules():
+    """A wrong answer can be consistent or incoherent: the viewer marks each Sudoku digit that repeats in its row,
+    column or box (AI Escargot's step 16: 22 of them); a maze has no such rule to check."""
+    puzzle = SUDOKU.examples()["Easy 1 (Wikipedia example)"]
+    sol = SUDOKU.solve(puzzle)
+    swapped = np.array(sol, copy=True)
+    swapped[0, 2] = sol[0, 3]                                   # a digit twice in row 1 (and in column 3)
+    step = viewer_data.viewer_data(hand_built_trace(SUDOKU, puzzle, [swapped], [0.1], sol), SUDOKU, puzzle)["steps"][0]
+    marked = {divmod(i, 9) for i, ch in enumerate(step["breaks"]) if ch == "1"}
+    assert (0, 2) in marked and (0, 3) in marked and marked == {tuple(rc) for rc in np.argwhere(
+        [[(swapped[r] == swapped[r, c]).sum() > 1 or (swapped[:, c] == swapped[r, c]).sum() > 1
+          or (swapped[r // 3 * 3:r // 3 * 3 + 3, c // 3 * 3:c // 3 * 3 + 3] == swapped[r, c]).sum() > 1
+          for c in range(9)] for r in range(9)])}
+    maze, tiny = get_task("maze"), get_task("maze").examples()["tiny"]
+    assert viewer_data.viewer_data(hand_built_trace(maze, tiny, [maze.solve(tiny)], [0.9], None), maze,
+                                   tiny)["steps"][0]["breaks"] is None

@@ -93,6 +93,12 @@ class Task(ABC):
     def solve(self, puzzle: Puzzle) -> np.ndarray | None:
         """The correct answer grid, or None when it is unknown or does not exist."""
 
+    def rule_breaks(self, grid: np.ndarray) -> np.ndarray | None:
+        """(grid.shape) bool: the cells of an answer that break the puzzle's own rules, whatever the solution (a
+        Sudoku digit twice in a row, column or box): an answer can be wrong yet consistent, or incoherent. Default
+        None: the task has no such rule to check (an ARC rule is the puzzle)."""
+        return None
+
     def symmetries(self, n: int, seed: int = 0) -> list[Symmetry]:
         """Up to ``n`` meaning-preserving transforms of a puzzle the model was trained on, the identity first (the
         same ones every call with this seed). Default: the identity only. ARC's variants are learned per task, so

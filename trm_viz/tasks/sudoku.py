@@ -130,6 +130,11 @@ class SudokuTask(Task):
             return None
         return sudoku_solver.solve_grid(g)
 
+    def rule_breaks(self, grid: np.ndarray) -> np.ndarray | None:
+        """The digits that repeat in their row, column or box (``conflicts``)."""
+        g = np.asarray(grid)
+        return conflicts(g) if g.shape == (9, 9) else None
+
     def generate(self, rng: np.random.Generator, min_guesses: int = 0, max_guesses: int | None = None,
                  blanks: tuple[int, int] | None = None, **kwargs) -> Puzzle:
         """A random minimal puzzle with a unique solution. ``min_guesses`` / ``max_guesses`` bound its rating

@@ -104,8 +104,9 @@ function play() {
   }, 1000 / fps);
 }
 // The key's last part depends on the puzzle: Sudoku bolds its givens, a maze's path is blue.
-const keyExtra = (d) => d.task === 'maze' ? ' &middot; blue: the path it draws from S to G'
-  : d.style === 'text' ? ' &middot; bold: given' : '';
+const keyExtra = (d) => (d.task === 'maze' ? ' &middot; blue: the path it draws from S to G'
+  : d.style === 'text' ? ' &middot; bold: given' : '')
+  + (d.steps[0].breaks != null ? ' &middot; wavy underline: repeats in its row, column or box' : '');
 function shell() {
   const d = data();
   stop();
@@ -170,6 +171,7 @@ function draw() {
         if (!flag(s.right, i)) cls += ' bad', marks.push('wrong');
         else if (flag(s.changed, i)) cls += ' good', marks.push('right');
       }
+      if (flag(s.breaks, i)) cls += ' clash', marks.push('breaks a rule: the digit repeats in its row, column or box');
     }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
     const heat = layer === 'answer' || sol ? null : flips ? Math.round(9 * flips[i] / most) : level(s[layer], i);
@@ -215,6 +217,9 @@ function draw() {
     + (step > 2 ? `<br>steps 2-${step} so far: ${plural(corr, 'correction')}, ${plural(regr, 'regression')}` : '')
     + `<br>cells to solve right <b>${(100 * s.acc).toFixed(1)}%</b> (${s.todo[0]} of ${s.todo[1]})`
     + (s.exact ? ' &middot; <b>whole answer right</b>' : '');
+  const breaks = s.breaks == null ? -1 : [...s.breaks].filter((ch) => ch === '1').length;
+  if (breaks >= 0) stats += `<br>digits that repeat in a row, column or box <b>${breaks}</b>`;   // wrong yet consistent,
+                                                                                                 // or incoherent
   const note = sizeNote(d, s);
   if (note) stats += `<br><b>${note.replace(/:.*/, '')}</b>${esc(note.replace(/^[^:]*/, ''))}`;
   el.querySelector('.sv-stats').innerHTML = stats;

@@ -68,7 +68,8 @@ outline: none;
 .sv-cell .sv-letter {{ color: #111827; font-weight: 700; text-shadow: 0 0 2px #fff; }}
 .sv-cell.heat .sv-letter {{ color: inherit; text-shadow: none; }}   /* the z_H / z_L layers' ink, on the cell */
 .sv-cell .sv-letter.lost {{ color: #fff; text-shadow: 0 0 2px #000, 0 0 2px #000; }}   /* S/G the answer painted over */
-.sv-cell span {{ color: inherit; }}   /* Gradio's ".prose *" rule would give a digit the page's text colour */
+.sv-cell span {{ color: inherit; }}
+.sv-cell.clash span {{ text-decoration: underline wavy {WRONG}; text-underline-offset: 2px; }}  /* a rule broken */   /* Gradio's ".prose *" rule would give a digit the page's text colour */
 .sv-layer {{ background-color: var(--input-background-fill); color: var(--body-text-color);
   border: 1px solid var(--input-border-color); border-radius: 6px; padding: 4px 28px 4px 8px; }}
 /* Dark mode (the visitor's system setting, or ?__theme=dark): the grid keeps its light cells; text, controls and

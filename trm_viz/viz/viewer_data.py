@@ -68,6 +68,7 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
             "q": round(c.q_halt_prob, 4),
             "acc": None if accuracy is None else round(float(accuracy[i]), 4),       # of the cells to solve
             "todo": None if accuracy is None else list(trace.cells_to_solve(i)),      # [right, of]
+            "breaks": None if (broken := task.rule_breaks(c.answer)) is None else flag_string(broken),
             "exact": None if exact is None else bool(exact[i]),
             "corrections": int(counts["corrections"][i]),
             "regressions": int(counts["regressions"][i]),
