@@ -9,8 +9,8 @@ INTRO = (
     "A **Tiny Recursive Model** (TRM, Jolicoeur-Martineau 2025) is a tiny network (5-7 million parameters in the "
     "paper; a model loaded here may be smaller, as its model card says) that solves hard puzzles by improving its own answer "
     "again and again. Pick a puzzle, press **Run**, and scrub through the up to 16 rounds of refinement it goes "
-    "through. The default Sudoku model solves the warm-up and easy examples at its first step; Medium 1, Hard 2 "
-    "and the famous hard ones show it correcting itself over several steps."
+    "through. The default Sudoku model solves the warm-up examples at its first step (on Easy 2 it stops "
+    "a step too early); Medium 1, Hard 2 and the famous hard ones show it correcting itself over several steps."
 )
 
 HOW_TRM_WORKS = """
