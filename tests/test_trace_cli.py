@@ -258,3 +258,22 @@ def test_bench_names_an_unknown_config_in_one_line():
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert ("no config, shipped checkpoint or checkpoint folder (with a config.json) named checkpoints/nowhere; "
             "choose from") in r.stderr
+
+
+def test_cli_generate_writes_a_held_out_set_eval_reads(tmp_path):
+    """A researcher's own held-out set: hard Sudokus (20+ solver guesses, as the cards' hard set) and 8x8 mazes
+    with their solutions, in the files eval reads; ARC says where its puzzles come from."""
+    from trm_viz.tasks.sudoku_solver import rating
+
+    hard = tmp_path / "hard.txt"
+    r = _cli("generate", "--task", "sudoku", "--n", "3", "--min-guesses", "20", "--out", str(hard))
+    assert r.returncode == 0 and "3 sudoku puzzles with their solutions" in r.stderr, r.stderr
+    puzzles = SUDOKU.load_data_file(hard)
+    assert len(puzzles) == 3 and all(rating(p.grid) >= 20 for p in puzzles)
+    assert all((SUDOKU.solve(p) == p.solution).all() for p in puzzles)
+    mazes = tmp_path / "mazes.txt"
+    assert _cli("generate", "--task", "maze", "--size", "8", "--n", "2", "--out", str(mazes)).returncode == 0
+    r = _cli("eval", "--checkpoint", str(ROOT / "checkpoints" / "maze-tiny"), "--task", "maze", "--data", str(mazes))
+    assert r.returncode == 0 and json.loads(r.stdout.strip().splitlines()[-1])["n"] == 2, r.stderr
+    r = _cli("generate", "--task", "arc", "--out", str(tmp_path / "arc.json"))
+    assert r.returncode == 2 and "arc-agi_training_challenges.json" in r.stderr

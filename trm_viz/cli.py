@@ -1,4 +1,4 @@
-"""Command line: ``python -m trm_viz trace|vote|eval|bench|train ...``.
+"""Command line: ``python -m trm_viz trace|vote|eval|generate|bench|train ...``.
 
 Every expected failure (a bad puzzle file, a wrong checkpoint) prints one clear line to stderr and exits with
 status 2; an unexpected one (a bug) prints one line too and exits with 1 (TRM_VIZ_DEBUG=1: the traceback).
@@ -157,6 +157,28 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    """Fresh puzzles with their solutions, in the data-file format ``eval`` reads: a held-out set of your own (the
+    generators training uses; another --seed than a run's data gives puzzles it never saw)."""
+    if args.task == "arc":
+        raise PuzzleError("ARC puzzles are not generated: eval reads ARC task files, e.g. "
+                          "assets/arc/data/arc-agi_training_challenges.json.")
+    task = get_task(args.task, args.size * args.size if args.task == "maze" else None)
+    rng = np.random.default_rng(args.seed)
+    extra = {"min_guesses": args.min_guesses} if args.task == "sudoku" else {}
+    puzzles = [task.generate(rng, **extra) for _ in range(args.n)]
+    if args.task == "sudoku":
+        text = "".join(f"{''.join(str(v) if v else '.' for v in p.grid.ravel())},"
+                       f"{''.join(map(str, np.asarray(p.solution).ravel()))}\n" for p in puzzles)
+    else:      # '.' for open cells: a row of spaces would read as the blank line that ends a maze
+        rows = lambda g: task.to_text(g).replace(" ", ".")  # noqa: E731
+        text = "\n".join(f"{rows(p.grid)}\n---\n{rows(p.solution)}\n" for p in puzzles)
+    Path(args.out).write_text(text, encoding="utf-8")
+    print(f"{len(task.load_data_file(Path(args.out)))} {args.task} puzzles with their solutions written to "
+          f"{args.out}", file=sys.stderr)          # read back as eval will read them
+    return 0
+
+
 def _write_rows(path: str, puzzles: list, rows: list[dict]) -> None:
     """eval --per-puzzle: one CSV row a puzzle (its line in the data file, or its ARC task and test input), and on
     stderr how many halted on a wrong answer: the puzzles to open in the app."""
@@ -220,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "halt, first right step, q_halt at halt, exactness per step")
     e.set_defaults(func=cmd_eval)
 
+    g = sub.add_parser("generate", help="fresh puzzles with their solutions, as a data file eval reads")
+    g.add_argument("--task", required=True, choices=TASK_NAMES)
+    g.add_argument("--n", type=at_least(1), default=100, help="how many puzzles (default 100)")
+    g.add_argument("--min-guesses", type=at_least(0), default=0, help="Sudoku: the solver's guesses at least (20: "
+                   "hard puzzles, as the cards' hard held-out set; 0: any minimal puzzle)")
+    g.add_argument("--size", type=at_least(8), default=30, help="maze: the canvas (8 for maze-tiny; default 30)")
+    g.add_argument("--seed", type=int, default=12345)
+    g.add_argument("--out", required=True, help="the data file to write")
+    g.set_defaults(func=cmd_generate)
+
     sub.add_parser("bench", help="time traces (same as python -m trm_viz.bench)", add_help=False)
     sub.add_parser("train", help="train (same as python -m trm_viz.train)", add_help=False)
     return ap
@@ -235,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = build_parser().parse_args(argv)
     # --dtype: the precision of every run of this command (model/precision.py), restored when it returns
-    dtype = precision.forced(precision.DTYPES[args.dtype]) if args.dtype != "auto" else contextlib.nullcontext()
+    chosen = getattr(args, "dtype", "auto")           # generate runs no model
+    dtype = precision.forced(precision.DTYPES[chosen]) if chosen != "auto" else contextlib.nullcontext()
     try:
         with dtype:
             return args.func(args)
