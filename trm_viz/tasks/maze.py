@@ -93,8 +93,10 @@ def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[
         canvas[top:top + h, left:left + w] = grid
         grid = canvas
         article = "an" if size in (8, 11, 18) else "a"                       # "an 8x8", "an 18x18"
-        notes.append(f"The {h}x{w} {what} was placed in the middle of {article} {size}x{size} canvas surrounded by "
-                     f"walls (the model works on {size}x{size} mazes).")
+        centred = (top, left) == (size - h - top, size - w - left)        # not a 7x7 maze on 8x8
+        where = "in the middle of" if centred else f"at row {top + 1}, column {left + 1} of"
+        notes.append(f"The {h}x{w} {what} was placed {where} {article} {size}x{size} canvas surrounded by walls "
+                     f"(the model works on {size}x{size} mazes).")
     return grid, notes
 
 

@@ -66,8 +66,8 @@ CAPTIONS = {
     "inner": (
         "Top, the whole run: a row per step (the selected one framed), a column per inner update; left, the share "
         "of the cells to solve that the update's read-out has right (%), right, how far it moved its latent: where "
-        "within a step the answer gets better or worse, and whether z_L settles. Below, "
-        "inside the selected step, left to right, one H cycle per row (short ones share a row): after each scratchpad update (L1.1, "
+        "within a step the answer gets better or worse, and whether z_L settles. Below, inside the selected step, "
+        "left to right, one H cycle per row (short ones share a row): after each scratchpad update (L1.1, "
         "L1.2 ... = cycle 1, updates 1, 2 ...) and each answer update (H1, H2 ...), the output head reads that "
         "latent as a grid. Outlines: cells that differ from the panel before (the first panel is compared with the "
         "previous step's answer). The % is how far that update moved its latent, relative to the latent's own size "

@@ -90,7 +90,8 @@ def all_step_cells(trace: Trace) -> list[StepCells]:
 
 def step_summary(trace: Trace) -> dict[str, np.ndarray | None]:
     """Per-step curves (index 0 = step 1): q_halt, mean confidence over the answer's cells, fraction of the cells to
-    solve that are right (Trace.cells_to_solve) and whole-answer exactness (both None when the solution is unknown), mean z_H / z_L change."""
+    solve that are right (Trace.cells_to_solve) and whole-answer exactness (both None when the solution is
+    unknown), mean z_H / z_L change."""
     cells = all_step_cells(trace)
     known = trace.solution is not None
 

@@ -47,9 +47,11 @@ def _previous_traces(fig, previous: dict) -> None:
                              **faded, line=dict(color=Q_HALT, width=2, dash="dash"),
                              hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
-        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells to solve right", mode="lines+markers",
-                                 **faded, marker=dots, line=dict(color=ACCURACY, width=2, dash="dash"),
-                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells to solve right ({name})<extra></extra>"))
+        fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells to solve right",
+                                 mode="lines+markers", **faded, marker=dots,
+                                 line=dict(color=ACCURACY, width=2, dash="dash"),
+                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells to solve right ({name})"
+                                               "<extra></extra>"))
     k = previous.get("halt_step")
     if k:
         fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"earlier run: halts at step {k}", mode="markers",
