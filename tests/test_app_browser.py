@@ -271,7 +271,7 @@ def test_pictures_the_sweep_deleted_come_back_when_their_tab_opens(page):
     wait_for(lambda: latents.evaluate_all(loaded), lambda v: v == ["eager true"] * 4, "the Latents pictures")
     assert sweep(max_age_s=-1) >= 5                                 # the hour is over: every file is gone
     page.click("button[role=tab]:has-text('Inner recursion')")
-    strip = page.get_by_role("button", name=re.compile("^Step [0-9]+: the answer decoded"))
+    strip = page.get_by_role("button", name=re.compile("^Top: the whole run.* Below: step [0-9]+.s answer decoded"))
     wait_for(lambda: strip.locator("img").evaluate_all(loaded), lambda v: v == ["eager true"], "the inner strip")
     page.click("button[role=tab]:has-text('Latents')")
     wait_for(lambda: latents.evaluate_all(loaded), lambda v: len(v) >= 4 and set(v) == {"eager true"},
