@@ -27,7 +27,7 @@ import torch.distributed as dist  # noqa: E402
 from ..cli import at_least  # noqa: E402
 from ..tasks import get_task  # noqa: E402
 from .augment import split_tokens  # noqa: E402
-from .budget import Budget  # noqa: E402
+from .budget import Budget, first_step_warning  # noqa: E402
 from .card import add_run, new_card, render_readme  # noqa: E402
 from .checks import (check_device, check_out_folder, check_same_architecture, check_writable,  # noqa: E402
                      read_config_file, training_depth)
@@ -231,6 +231,13 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
         last_train.update(m)
         log.metrics(m)
 
+    if device.type == "cpu" and tcfg.minutes > 0 and not args.eval_only and rank == 0:
+        from .bench import train_step_flops
+
+        warning = first_step_warning(train_step_flops(mcfg, trainer.batch), tcfg.minutes * 60 - (time.time() - t0),
+                                     tcfg.minutes)
+        if warning:
+            log.line(warning)
     budget.start(trainer)
     start_step = trainer.step
     previous = _stop_signals_interrupt() if world == 1 else {}    # DDP ranks would stop at different steps

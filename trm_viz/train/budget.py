@@ -46,6 +46,32 @@ def fit_evaluation(left_s: float, plain_s: float, vote_s: float) -> tuple[bool, 
     return keep, said
 
 
+def cpu_step_seconds(flops: float) -> float:
+    """Roughly how long a training step of ``flops`` takes on this CPU: the speed of a float32 matmul measured here
+    (~0.1 s), at 40% of it, as a step reached on a 2-core AMD EPYC (32.8 TFLOP in 441 s: 74 GFLOP/s)."""
+    import torch
+
+    a = torch.randn(1024, 1024)
+    a @ a                                   # warm-up
+    t = time.perf_counter()
+    for _ in range(4):
+        a @ a
+    speed = 4 * 2 * 1024 ** 3 / max(time.perf_counter() - t, 1e-6)
+    return flops / (0.4 * speed)
+
+
+def first_step_warning(flops: float, left_s: float, minutes: float) -> str | None:
+    """What to say before a CPU run whose first step alone would outlast its --minutes budget (a paper-size
+    configuration: 7 minutes a step on 2 cores), which --minutes cannot stop: it is checked between steps."""
+    est = cpu_step_seconds(flops)
+    if est <= left_s:
+        return None
+    return (f"budget: one training step of this configuration is {flops / 1e12:.1f} TFLOP, about {est:.0f} s on this "
+            f"CPU, more than the {left_s:.0f} s left of --minutes {minutes:g}: --minutes is checked between steps, "
+            "so this run will end late, and so will its evaluation. A GPU fits it, or a smaller configuration on a "
+            "CPU (README: 'How the shipped small models were trained').")
+
+
 class Budget:
     """The deadline and progress callbacks of Trainer.run for one run that started at ``t0`` (time.time()):
     ``n_eval`` / ``n_hard`` held-out puzzles evaluated ``eval_bs`` at a time at its end, and a vote over
