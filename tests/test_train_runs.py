@@ -17,7 +17,7 @@ from train_fixtures import TINY, cache, one_thread, tiny  # noqa: F401  (fixture
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.model.trm import TRM
 from trm_viz.train.__main__ import main as train_main
-from trm_viz.train.budget import budget_share, fit_evaluation
+from trm_viz.train.budget import budget_share, first_step_warning, fit_evaluation
 from trm_viz.train.card import new_card, render_readme
 from trm_viz.train.config import build_configs
 from trm_viz.train.data import load_task_data
@@ -289,6 +289,11 @@ def test_the_vote_gives_way_when_it_would_take_the_budget():
     assert not keep and said[0].startswith("budget: the vote over variants (~146 s) would take over half")
     keep, said = fit_evaluation(100, 250, 0)
     assert keep and "the held-out evaluation alone (~250 s) does not fit the 100 s left" in said[0]
+    # a CPU run whose first step would outlast --minutes says so first (the paper Sudoku config: 32.8 TFLOP a step)
+    assert first_step_warning(1e6, 30, 0.5) is None
+    said = first_step_warning(32.8e12, 28, 0.5)
+    assert said.startswith("budget: one training step of this configuration is 32.8 TFLOP, about ") and \
+        "more than the 28 s left of --minutes 0.5" in said
 
 
 def test_the_minutes_budget_stops_training_when_evaluation_and_saving_need_the_rest(cache):
