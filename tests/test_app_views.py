@@ -293,3 +293,21 @@ def test_a_lost_session_keeps_the_puzzle_on_screen_and_says_so_once(registry, mo
     inputs.undo("sudoku", session, "key")
     assert "session go" in told[0] and told[1] == "Nothing to undo.", told
 
+
+
+def test_the_views_open_where_the_model_halts_and_judge_the_last_step(handlers):
+    """sudoku-tiny on EASY at T=2, n=2: wrong at steps 1-2, right from step 3, where it halts. The views open at
+    step 3, the verdict is the last step's, and the vote's paragraph follows the step the viewer settles on (the
+    last step shown instead, step 1 judged, or the vote stuck at its last step passed every test)."""
+    from types import SimpleNamespace
+
+    inputs, runs, session = handlers
+    *_, done = runs.run(_request(runs, session, steps=4))
+    result = done[RESULT]
+    trace = result["trace"]
+    assert trace.halt_step == 3 and trace.exact.tolist() == [False, False, True, True]
+    assert result["step"] == 3 and done[9] == "Showing step 3."
+    assert "where its answer is right" in done[STATUS] and "Final answer: **right**" in done[STATUS]
+    *_, voted = runs.vote_clicked(result, 4, session)
+    out = runs.step_changed(result, session, None, SimpleNamespace(step=2))
+    assert out[6] == "Showing step 2." and out[7].startswith("**Vote after step 2**"), out[7]

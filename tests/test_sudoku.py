@@ -319,3 +319,23 @@ def test_blanked_full_grids_have_the_asked_blanks_and_a_unique_solution():
     assert ((puzzles == 0) | (puzzles == sols)).all()                      # clues are the solution's digits
     again, _, _ = blank_out(solutions, seed=1, min_blanks=20, max_blanks=50)
     assert (again == puzzles).all()
+
+
+def test_sudoku_text_with_an_extra_row_or_field_is_refused():
+    """A pasted row of 10 values, or a grid of 10 rows, was read with a value or a row silently dropped."""
+    rows = ["1,2,3,4,5,6,7,8,9"] * 9
+    with pytest.raises(PuzzleError, match="CSV row 3 has 10 fields"):
+        T.parse("\n".join(rows[:2] + ["1,2,3,4,5,6,7,8,9,1"] + rows[3:]))
+    grid = T.to_text(T.examples()["Warm-up 2 (40 blanks)"].grid).splitlines()
+    with pytest.raises(PuzzleError, match="10 rows"):
+        T.parse("\n".join([grid[0]] + grid))
+
+
+def test_an_answer_that_overwrites_a_clue_is_not_solved():
+    """is_solved(grid, puzzle), the CLI tests' oracle, keeps the clues: a valid grid with 1s and 2s swapped is a
+    Sudoku, not this puzzle's answer."""
+    puzzle = T.examples()["Warm-up 2 (40 blanks)"]
+    sol = T.solve(puzzle)
+    relabelled = np.where(sol == 1, 2, np.where(sol == 2, 1, sol))
+    assert not (puzzle.grid[puzzle.grid > 0] == relabelled[puzzle.grid > 0]).all()
+    assert is_solved(relabelled) and not is_solved(relabelled, puzzle)

@@ -174,3 +174,14 @@ def test_the_held_out_vote_of_training_agrees_with_the_one_puzzle_vote():
         # after every step too, not only the last: one pass of the split scores the vote's whole curve
         assert split[f"pass_at_{k}_by_step"] == pytest.approx(
             [np.mean([v.pass_at(k, step) for v in one_by_one]) for step in range(1, 7)], abs=1e-6)
+
+
+def test_vote_places_count_from_one_and_halting_is_a_probability():
+    """The summary's "answer #1" is the leader, every variant's place is 1..the number of answers, and the halting
+    numbers are probabilities (a place counted from 0, or q_halt logits of -4.9, passed every test)."""
+    vv = run_vote(shipped("sudoku-tiny"), get_task("sudoku").examples()["Warm-up 2 (40 blanks)"], steps=2, variants=4)
+    for s in (1, 2):
+        places = [vv.rank_of(s, k) for k in range(len(vv.variants))]
+        assert min(places) == 1 and max(places) <= len(vv.ranked[s - 1])
+        assert all(0 <= answer.mean_q <= 1 for answer in vv.ranked[s - 1])
+    assert ((vv.q_halt_prob >= 0) & (vv.q_halt_prob <= 1)).all()
