@@ -1,4 +1,6 @@
-"""The trace and the CLI on the shipped, trained Sudoku checkpoint: what a user of `python -m trm_viz` sees."""
+"""The trace and the CLI on the shipped, trained Sudoku checkpoint: what a user of `python -m trm_viz` sees, and what a
+recorded run holds of z_H and z_L against the model replayed by hand (a swap of z_H and z_L, or a step read one
+late in the viewer's cells, passed every test before)."""
 from __future__ import annotations
 
 import csv
@@ -9,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from trm_viz import trace as trace_mod
 from trm_viz.model.checkpoints import load_checkpoint
 from trm_viz.tasks import PuzzleError, get_task
 from trm_viz.tasks.sudoku import is_solved
+from trm_viz.viz import cells
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPT = ROOT / "checkpoints" / "sudoku-tiny"
@@ -277,3 +281,35 @@ def test_cli_generate_writes_a_held_out_set_eval_reads(tmp_path):
     assert r.returncode == 0 and json.loads(r.stdout.strip().splitlines()[-1])["n"] == 2, r.stderr
     r = _cli("generate", "--task", "arc", "--out", str(tmp_path / "arc.json"))
     assert r.returncode == 2 and "arc-agi_training_challenges.json" in r.stderr
+
+
+def test_each_latents_move_and_colours_are_its_own(model):
+    """z_H_delta / z_L_delta: how far that latent moved in the step, per cell; z_H_proj: the state in the basis
+    chosen at step 1 (the colours keep their meaning across steps)."""
+    recorded = trace_mod.run(model, EASY, steps=3)
+    P = model.puzzle_emb_len
+    with torch.inference_mode():
+        x = model.input_embeddings(torch.as_tensor(recorded.input_tokens)[None], torch.tensor([0]))
+        z, basis = model.initial_latents(1), None
+        for i in range(3):
+            new = model.supervision_step(*z, x)[:2]
+            for k, (old_z, new_z) in enumerate(zip(z, new)):
+                moved = (new_z - old_z)[0, P:].norm(dim=-1).reshape(9, 9).numpy()
+                np.testing.assert_allclose((recorded.z_H_delta, recorded.z_L_delta)[k][i], moved, rtol=1e-4,
+                                           atol=1e-5)
+            if basis is None:
+                basis = trace_mod._pca_basis(new[0][0, P:].float())
+            np.testing.assert_allclose(recorded.z_H_proj[i], (new[0][0, P:].float() @ basis).reshape(9, 9, 3).numpy(),
+                                       rtol=1e-4, atol=1e-4)
+            z = new
+
+
+def test_each_step_shows_its_own_confidence_and_moves(model):
+    recorded = trace_mod.run(model, EASY, steps=3)
+    for k in (1, 2, 3):
+        c = cells.step_cells(recorded, k)
+        assert np.array_equal(c.confidence, recorded.confidence[k - 1])
+        assert np.array_equal(c.z_H_delta, recorded.z_H_delta[k - 1])
+        assert np.array_equal(c.z_L_delta, recorded.z_L_delta[k - 1])
+    with pytest.raises(ValueError, match="steps 1 to 3"):
+        cells.step_cells(recorded, 0)                    # not the last step by Python's -1
