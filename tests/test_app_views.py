@@ -172,6 +172,12 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
                                                        # outputs, which Gradio applies again when it ends, are skips)
     back = runs.task_switched("sudoku", None, session)
     assert back[RESULT]["trace"].num_steps == 16 and back[STATUS].startswith("**Done:** 16 steps")
+    run = runs.run(_request(runs, session))            # Stop pressed on the maze page: said there for good (the
+    next(run)                                          # run writes nothing on that page to replace "Stopping...")
+    runs.task_switched("maze", back[RESULT], session)
+    assert runs.stop(session).startswith("**Stopping** your Sudoku run or vote, which went on while you looked")
+    assert list(run) == [(gr.skip(),) * 15]
+    assert runs.task_switched("sudoku", None, session)[STATUS].startswith("**Stopped** after step")
     run = runs.run(_request(runs, session))            # ... unless a run is asked for there: that one goes first
     next(run)
     runs.task_switched("maze", back[RESULT], session)

@@ -40,10 +40,12 @@ def _desk(session: dict) -> dict:
 
 
 @contextmanager
-def _going(desk: dict) -> Iterator[None]:
-    """A run or vote of this session under way: it holds the host's model slot (runner.SLOT: other visitors' Run
-    says "Waiting"), and the session's desk counts it (Stop says whether one has started)."""
+def _going(desk: dict, task_name: str) -> Iterator[None]:
+    """A run or vote of this session under way on ``task_name``'s puzzle: it holds the host's model slot
+    (runner.SLOT: other visitors' Run says "Waiting"), and the session's desk counts it and its puzzle type (Stop
+    says whether one has started, and whether it runs unseen, on another type)."""
     desk["going"] = desk.get("going", 0) + 1
+    desk["going_task"] = task_name
     try:
         with SLOT.held():
             yield
@@ -116,7 +118,7 @@ class RunHandlers:
         # replaces it (the listener's trigger_mode="always_last"), and the runs of one session go one at a time.
         desk["live"][:] = [t for t in desk["live"] if t >= mine]
         try:
-            with _going(desk):
+            with _going(desk, request["task"]):
                 yield from self._run(request, desk)
         finally:
             desk["live"][:] = [t for t in desk["live"] if t != mine]
@@ -235,7 +237,7 @@ class RunHandlers:
             return _on_screen(desk, result["task"])
 
         try:
-            with _going(desk):
+            with _going(desk, result["task"]):
                 loaded = active_model(self.registry, result["task"], result["user_model"], result.get("shipped"))
                 if here():
                     yield skip, skip, skip, "**Voting...** (**Stop** ends the vote after the step it is on)"
@@ -270,6 +272,12 @@ class RunHandlers:
         if not desk["live"]:
             return gr.skip()
         desk["stop_at"] = time.perf_counter()
+        going = desk.get("going_task")
+        if desk.get("going") and going and not _on_screen(desk, going):
+            # it writes nothing on this page: a "Stopping..." here would stay for good
+            label = {"arc": "ARC"}.get(going, going.capitalize())        # as the puzzle-type buttons say
+            return (f"**Stopping** your {label} run or vote, which went on while you looked at this puzzle type, "
+                    f"after the step it is on: it shows what it computed when you go back to {label}.")
         if desk.get("going"):
             return "**Stopping** after the current step..."
         return "**Stopping:** your run has not started yet, and will not."
