@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from trm_viz.tasks import Puzzle, get_task
-from trm_viz.trace import Trace, to_json
+from trm_viz.trace import Trace, solve_counts, to_json
 from trm_viz.viz import animation, cells, corrections, grids, latents, plots, viewer_data
 from trm_viz.viz.style import CHANGED, RIGHT, WRONG, rgb
 
@@ -361,6 +361,10 @@ def test_cells_to_solve_are_what_the_input_leaves_open():
                                                         (len(path), len(path) + 1)]
     assert tr.solve_accuracy.tolist() == pytest.approx([(len(path) // 2) / len(path), 1.0, len(path) / (len(path) + 1)])
     assert [s["solve_accuracy"] for s in to_json(tr)["steps"]] == pytest.approx(tr.solve_accuracy.tolist(), abs=1e-6)
+    # an ARC answer that loses a row counts its cells as missing (over all cells it scored above the full answer)
+    given, sol = np.zeros((3, 3), int), np.eye(3, dtype=int)
+    full, short = np.array([[1, 0, 0], [0, 2, 0], [0, 0, 2]]), np.array([[1, 0, 0], [0, 2, 0]])
+    assert solve_counts(full, sol, given) == (1, 3) and solve_counts(short, sol, given) == (1, 5)
 
 
 def test_inner_panels_of_other_shapes_share_one_frame():

@@ -136,12 +136,21 @@ def solve_counts(answer: Any, solution: Any, given: Any, right: np.ndarray | Non
         if answer.ndim == 2 and solution.ndim == 2:
             hh, ww = min(answer.shape[0], solution.shape[0]), min(answer.shape[1], solution.shape[1])
             right[:hh, :ww] = answer[:hh, :ww] == solution[:hh, :ww]
-    if not (right.shape == solution.shape == given.shape):
-        sh, sw = solution.shape if solution.ndim == 2 else (0, 0)
-        h, w = right.shape if right.ndim == 2 else (0, 0)
+    sh, sw = solution.shape if solution.ndim == 2 else (0, 0)
+    h, w = right.shape if right.ndim == 2 else (0, 0)
+    if given.shape != solution.shape:        # a task that resizes the grid: every cell of either grid is to solve
         return int(right.sum()), h * w + sh * sw - min(h, sh) * min(w, sw)
-    todo = (solution != given) | ~right
-    return int(right[todo].sum()), int(todo.sum())
+    # On the two grids laid on each other: the solution's cells that differ from the input, and every cell the
+    # answer has wrong, missing (an answer short of rows) or extra. An answer that lost 3 rows of a 7x8 output
+    # scored above the step before, over all cells, when only its shape changed.
+    H, W = max(h, sh), max(w, sw)
+    inside, ok, todo = np.zeros((H, W), bool), np.zeros((H, W), bool), np.zeros((H, W), bool)
+    inside[:h, :w] = True
+    inside[:sh, :sw] = True
+    ok[:h, :w] = right
+    todo[:sh, :sw] = solution != given
+    todo = (todo | ~ok) & inside
+    return int(ok[todo].sum()), int(todo.sum())
 
 
 # --- recording ----------------------------------------------------------------------------------------------------
