@@ -350,16 +350,14 @@ def test_cells_to_solve_are_what_the_input_leaves_open():
     puzzle = maze.examples()["tiny"]
     sol = maze.solve(puzzle)
     path = np.argwhere(sol != puzzle.grid)
-    half = np.array(puzzle.grid, copy=True)
+    half, broken = np.array(puzzle.grid, copy=True), np.array(sol, copy=True)
     half[tuple(path[: len(path) // 2].T)] = sol[tuple(path[: len(path) // 2].T)]
-    broken = np.array(sol, copy=True)
-    wall = tuple(np.argwhere(sol == 0)[0])
-    broken[wall] = sol[tuple(path[0])]                      # a wall painted as path
+    broken[tuple(np.argwhere(sol == 0)[0])] = sol[tuple(path[0])]          # a wall painted as path
     tr = hand_built_trace(maze, puzzle, [half, sol, broken], [0.1, 0.9, 0.9], sol)
     assert tr.cell_accuracy[0] > 0.9                        # every cell: the walls hold it up
-    assert [tr.cells_to_solve(i) for i in range(3)] == [(len(path) // 2, len(path)), (len(path),) * 2,
-                                                        (len(path), len(path) + 1)]
-    assert tr.solve_accuracy.tolist() == pytest.approx([(len(path) // 2) / len(path), 1.0, len(path) / (len(path) + 1)])
+    n = len(path)
+    assert [tr.cells_to_solve(i) for i in range(3)] == [(n // 2, n), (n, n), (n, n + 1)]
+    assert tr.solve_accuracy.tolist() == pytest.approx([(n // 2) / n, 1.0, n / (n + 1)])
     assert [s["solve_accuracy"] for s in to_json(tr)["steps"]] == pytest.approx(tr.solve_accuracy.tolist(), abs=1e-6)
     # an ARC answer that loses a row counts its cells as missing (over all cells it scored above the full answer)
     given, sol = np.zeros((3, 3), int), np.eye(3, dtype=int)
