@@ -44,3 +44,22 @@ def test_large_text_grows_the_plots_text_without_overlap(page):
 
     page.get_by_text("Large text (for a projector)").click()
     wait_for(lambda: plot.evaluate(SIZES), lambda s: s == small, "the figure's own sizes again")
+
+
+def test_large_text_on_a_phone_keeps_the_plot_title_whole(app_server, browser):
+    """At 390 px the plot has no room for a 1.3x title ("...per supervision s" was cut at its edge): it grows as far
+    as it fits beside the toolbar."""
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    pg = phone.new_page()
+    try:
+        pg.goto(app_server.local_url)
+        pg.wait_for_selector("#halting-plot .gtitle", state="attached")
+        plot = pg.locator("#halting-plot .js-plotly-plot")
+        pg.get_by_text("Large text (for a projector)").click()
+        wait_for(lambda: plot.evaluate("gd => gd.layout.meta && gd.layout.meta.trmSizes ? 1 : 0"), lambda v: v == 1,
+                 "the plot scaled")
+        right = plot.evaluate("gd => gd.querySelector('.gtitle').getBoundingClientRect().right"
+                              " - gd.getBoundingClientRect().left")
+        assert 0 < right <= plot.evaluate("gd => gd.getBoundingClientRect().width")
+    finally:
+        phone.close()

@@ -59,7 +59,7 @@ CSS = """
 #history-summary th, #history-summary td { word-break: keep-all; overflow-wrap: normal; }   /* not "11,49|7" */
 .trm-big { font-size: 125%; }
 .trm-big .prose, .trm-big .prose p, .trm-big .prose li, .trm-big label, .trm-big button, .trm-big .sv-stats,
-.trm-big .sv-step, .trm-big .ge-help { font-size: 1.25rem !important; }
+.trm-big .sv-step, .trm-big .ge-help, .trm-big .sv-cellinfo { font-size: 1.25rem !important; }
 .trm-big .label-wrap span, .trm-big input, .trm-big select, .trm-big textarea { font-size: 1.2rem !important; }
 .trm-big .ge-grid, .trm-big .sv-grid, .trm-big .sv-svg { zoom: 1.3; }      /* the puzzles too, not only the prose */
 .trm-big .prose code, .trm-big .sv-key, .trm-big [data-testid="block-info"] { font-size: 1.1rem !important; }

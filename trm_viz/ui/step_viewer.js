@@ -164,7 +164,10 @@ function draw() {
     if (d.style === 'text' && same && flag(s.givens, i)) cls += ' giv', marks.push('given');
     if (box && r % 3 === 0 && r) cls += ' bt';
     if (box && c % 3 === 0 && c) cls += ' bl';
-    if (sol) { if (!same || s.cells.charCodeAt(i) !== sol.cells.charCodeAt(i)) cls += ' bad', marks.push('the answer differs'); }
+    if (sol) {          // cell by cell where the answer has the cell (an answer of another size: its overlap counts)
+      const has = r < s.h && c < s.w;
+      if (!has || s.cells.charCodeAt(r * s.w + c) !== sol.cells.charCodeAt(i)) cls += ' bad', marks.push('the answer differs');
+    }
     else {
       if (flag(s.changed, i)) cls += ' chg', marks.push('changed');
       if (s.right != null) {
