@@ -194,6 +194,8 @@ def test_paint_a_maze_wall_undo_and_run(page, registry):
     now = int(page.locator("#viewer .sv-step").inner_text().split()[1])
     assert info.locator(".sv-hist").evaluate_all("hs => hs.map(h => h.classList.contains('now'))") == [
         k + 1 == now for k in range(4)]
+    page.select_option("#viewer .sv-layer", "pr")         # the chance the model gives each cell's right value
+    assert ", chance of the right value ~" in cell(page, "#viewer", r, c).get_attribute("aria-label")
 
 
 def test_bad_upload_shows_the_error_and_keeps_the_grid(page):

@@ -313,3 +313,21 @@ def test_each_step_shows_its_own_confidence_and_moves(model):
         assert np.array_equal(c.z_L_delta, recorded.z_L_delta[k - 1])
     with pytest.raises(ValueError, match="steps 1 to 3"):
         cells.step_cells(recorded, 0)                    # not the last step by Python's -1
+
+
+def test_each_cell_records_the_chance_of_its_right_value(model, easy_trace):
+    """p_right: the probability the model gives the right token. It equals the confidence where the chosen token is
+    the right one, stays below it elsewhere, goes out in the JSON and the viewer, and is absent when the answer is
+    unknown (a wrong answer the model "almost knows" shows as a runner-up near 0.5)."""
+    p, conf, right = easy_trace.p_right, easy_trace.confidence, easy_trace.correct
+    assert p.shape == conf.shape and np.allclose(p[right], conf[right]) and (p <= conf + 1e-6).all()
+    assert (p[~right] < 0.5).all()                  # a wrong chosen token: the right one is not the favourite
+    assert trace_mod.to_json(easy_trace)["steps"][0]["p_right"] == np.round(p[0].astype(np.float64), 3).tolist()
+    from trm_viz.viz.viewer_data import viewer_data
+
+    shown = viewer_data(easy_trace, SUDOKU, EASY)["steps"][-1]["pr"]
+    assert shown == "".join(chr(48 + v) for v in np.clip(np.round(p[-1] * 9), 0, 9).astype(int).ravel())
+    open_grid = SUDOKU.parse("123456789" + "." * 72)            # many solutions: no answer to score against
+    blind = trace_mod.run(model, open_grid, steps=1)
+    assert blind.solution is None and blind.p_right is None and "p_right" not in trace_mod.to_json(blind)["steps"][0]
+    assert viewer_data(blind, SUDOKU, open_grid)["steps"][0]["pr"] is None

@@ -51,6 +51,9 @@ class Trace:
     label_tokens: np.ndarray | None = None   # (H, W) tokens of the correct answer
     solution: np.ndarray | None = None       # correct answer grid
     correct: np.ndarray | None = None        # (N, H, W) bool  token == label (pad label cells count as right)
+    # (N, H, W) float32  the probability the model gives the right token: near 1 where it knows, near 0.5 beside a
+    # runner-up where it hesitates, near 0 where it is sure of a wrong value (a wrong answer "almost known" or not)
+    p_right: np.ndarray | None = None
     # --- metadata: checkpoint, config, H_cycles/L_cycles used, dtype, timings ---
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -237,7 +240,8 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
     inner_kinds = [f"L{c + 1}.{i + 1}" if i < n else f"H{c + 1}" for c in range(T) for i in range(n + 1)]
 
     rec: dict[str, list] = {k: [] for k in ("tokens", "conf", "q", "zHd", "zLd", "zHp", "zLp", "inner", "moved",
-                                            "secs")}
+                                            "secs", "p_right")}
+    label_on = torch.as_tensor(label_tokens, device=model.lm_head.weight.device) if label_tokens is not None else None
     basis: dict[str, torch.Tensor] = {}
     dtype = inference_dtype(cfg, 1)
     config = {k: v for k, v in cfg.to_dict().items() if k != "puzzle_names"}   # ARC runs name up to ~1M variants
@@ -270,7 +274,10 @@ def iter_trace(model: TRM, puzzle: Puzzle, steps: int | None = None, H_cycles: i
                 raise CheckpointError(f"The model's latent state became NaN or infinite at step {len(rec['q']) + 1}: "
                                       "its weights overflow (a training run that diverged?), so there is nothing to "
                                       "show from here on.")
-            conf, tok = stablemax_probs(logits[0].float()).max(-1)
+            probs = stablemax_probs(logits[0].float())
+            conf, tok = probs.max(-1)
+            if label_on is not None:
+                rec["p_right"].append(probs.gather(-1, label_on[:, None])[:, 0].reshape(H, W).cpu().numpy())
             cur = {"H": new_H[0, P:].float(), "L": new_L[0, P:].float()}
             for k in ("H", "L"):
                 if k not in basis:   # fixed at step 1: colours stay comparable across the run's steps
@@ -316,6 +323,7 @@ def _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, soluti
         inner_change=np.stack(rec["moved"]).astype(np.float32),
         halt_step=int(halted[0]) + 1 if halted.size else None,
         label_tokens=label, solution=solution, correct=correct,
+        p_right=np.stack(rec["p_right"]).astype(np.float32) if rec["p_right"] else None,
         meta={**meta, "step_seconds": [round(s, 4) for s in rec["secs"]], "puzzle_name": puzzle.name,
               "notes": list(puzzle.notes)},
     )
@@ -357,6 +365,8 @@ def to_json(trace: Trace) -> dict[str, Any]:
             step["exact"] = bool(exact[i])
             step["cell_accuracy"] = round(float(cell_acc[i]), 6)          # over every cell
             step["solve_accuracy"] = round(float(solve_acc[i]), 6)        # over the cells to solve (the views')
+            if trace.p_right is not None:
+                step["p_right"] = _r(trace.p_right[i], 3)
         steps.append(step)
     return {
         "format": "trm_viz.trace", "version": TRACE_FORMAT_VERSION, "task": trace.task,
@@ -373,7 +383,7 @@ def save_npz(trace: Trace, path) -> None:
     arrays = {k: getattr(trace, k) for k in ("input_grid", "input_tokens", "tokens", "confidence", "q_halt_prob",
                                             "changed", "z_H_delta", "z_L_delta", "z_H_proj", "z_L_proj",
                                             "inner_tokens", "inner_change")}
-    for k in ("label_tokens", "solution", "correct"):
+    for k in ("label_tokens", "solution", "correct", "p_right"):
         if getattr(trace, k) is not None:
             arrays[k] = getattr(trace, k)
     for i, a in enumerate(trace.answers):

@@ -64,7 +64,7 @@ def make_trace_api(registry: ModelRegistry):
         Returns:
             The trace: task, input, solution, halt_step, num_steps and steps[] with answer, q_halt_prob,
             changed_cells, confidence, z_H_delta, z_L_delta, inner_answers, inner_change (and exact, cell_accuracy
-            over every cell and solve_accuracy over the cells to solve, when the answer is known).
+            over every cell, solve_accuracy over the cells to solve and p_right per cell, when the answer is known).
         """
         try:
             loaded, p, steps, H_cycles, L_cycles = _checked(registry, task, puzzle, steps, H_cycles, L_cycles,

@@ -119,7 +119,8 @@ function shell() {
     <span class="sv-step"></span>
     <select class="sv-layer" aria-label="cell colouring"><option value="answer">answer</option>
       <option value="zH">z_H change</option><option value="zL">z_L change</option>
-      <option value="flips">changes over the run</option>${d.solution ?
+      <option value="flips">changes over the run</option>${d.steps[0].pr != null ?
+      '<option value="pr">chance of the right value</option>' : ''}${d.solution ?
       '<option value="solution">solution</option>' : ''}</select></div>
     <div class="sv-live" aria-live="polite"></div>
     <div class="sv-main"><div class="sv-grid" role="table"></div><div class="sv-side"><div class="sv-stats"></div>
@@ -177,6 +178,7 @@ function draw() {
       if (flag(s.breaks, i)) cls += ' clash', marks.push('breaks a rule: the digit repeats in its row, column or box');
     }
     if (ring && ring[0] === step && ring[1] === r && ring[2] === c) cls += ' sel';
+    // pr: the probability the model gives the right value (dark: sure of a wrong one; yellow: knows it)
     const heat = layer === 'answer' || sol ? null : flips ? Math.round(9 * flips[i] / most) : level(s[layer], i);
     const base = heat === null ? color : HEAT[heat];
     if (heat !== null) cls += ' heat';          // its text (a digit, S or G) takes the level's ink, set below
@@ -193,11 +195,13 @@ function draw() {
     const text = d.style === 'text' && code !== 0 ? `<span style="opacity: ${(1 - a).toFixed(2)}">${esc(label)}</span>`
       : (letter ? `<span class="sv-letter${own ? '' : ' lost'}">${letter}</span>` : '');
     const tip = sol ? `(${r + 1}, ${c + 1}) ${label} in the solution`
-      : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`;
+      : `(${r + 1}, ${c + 1}) ${label}, confidence ~${(level(s.conf, i) / 9).toFixed(1)}`
+        + (s.pr != null ? `, chance of the right value ~${(level(s.pr, i) / 9).toFixed(1)}` : '');
     const said = `row ${r + 1}, column ${c + 1}: ${spoken(label)}${marks.length ? ', ' + marks.join(', ') : ''}`
       + (sol ? '' : `, confidence ${(level(s.conf, i) / 9).toFixed(1)}`)
       + (layer === 'zH' || layer === 'zL' ? `, ${layer === 'zH' ? 'z_H' : 'z_L'} moved ${level(s[layer], i)} of 9` : '')
-      + (flips ? `, changed ${plural(flips[i], 'time')} over the run` : '');
+      + (flips ? `, changed ${plural(flips[i], 'time')} over the run` : '')
+      + (layer === 'pr' && !sol ? `, chance of the right value ~${(level(s.pr, i) / 9).toFixed(1)}` : '');
     html += `<div class="${cls}" role="cell" aria-label="${esc(said)}" data-r="${r}" data-c="${c}" title="${esc(tip)}" style="background: ${wash(a)}${esc(base)}${heat === null ? '' : '; color: ' + HEAT_INK[heat]}">${text}</div>`;
   }
   if (g.h && g.w) html += '</div>';
@@ -208,7 +212,8 @@ function draw() {
   grid.style.setProperty('--tri', `${Math.max(3, Math.floor(px / 3))}px`);
   grid.innerHTML = g.h && g.w ? html : '';
   grid.setAttribute('aria-label', sol ? `Known solution, ${g.h} by ${g.w}, against the answer at step ${step} of ${d.n}`
-    : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change', flips: 'Changes over the run'}[layer]} at step ${step}`
+    : `${{answer: 'Answer', zH: 'z_H change', zL: 'z_L change', flips: 'Changes over the run',
+      pr: 'Chance of the right value'}[layer]} at step ${step}`
       + ` of ${d.n}, ${g.h} by ${g.w}`);
   el.querySelector('.sv-slider').value = step;
   el.querySelector('.sv-step').textContent = `step ${step} / ${d.n}`;

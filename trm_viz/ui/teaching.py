@@ -49,7 +49,8 @@ CAPTIONS = {
         "**Red corner**: wrong; **green corner**: right and just changed. **Faded or striped**: the model is unsure. "
         "A maze's path is blue. The viewer opens at the step where the model would stop; press play to watch the "
         "whole run from step 1, or drag the slider. The menu colours cells by how much z_H or z_L moved instead, or "
-        "by how often each cell changed over the whole run (where the model keeps flipping), or shows the known "
+        "by how often each cell changed over the whole run (where the model keeps flipping), or by the chance it gives "
+        "each cell's right value (yellow: knows it; dark: sure of a wrong one), or shows the known "
         "solution (red corners where this step's answer differs). Tap a cell to see its value at every step."),
     "halting": (
         "**q_halt** (violet): the model's own estimate that its current answer is fully right; above the dashed 0.5 "

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..tasks.base import Puzzle, Task
 from ..trace import Trace
-from .cells import all_step_cells, cell_style, givens_for
+from .cells import all_step_cells, cell_style, crop, givens_for
 from .corrections import change_counts
 from .plots import halting_svg_for
 
@@ -69,6 +69,8 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
             "acc": None if accuracy is None else round(float(accuracy[i]), 4),       # of the cells to solve
             "todo": None if accuracy is None else list(trace.cells_to_solve(i)),      # [right, of]
             "breaks": None if (broken := task.rule_breaks(c.answer)) is None else flag_string(broken),
+            # the chance the model gives the right value, per cell of this step's answer (none: the answer unknown)
+            "pr": None if trace.p_right is None else level_string(crop(np.asarray(trace.p_right[i]), (h, w))),
             "exact": None if exact is None else bool(exact[i]),
             "corrections": int(counts["corrections"][i]),
             "regressions": int(counts["regressions"][i]),
