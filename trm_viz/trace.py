@@ -323,7 +323,7 @@ def _assemble(task, puzzle, input_tokens, rec, inner_kinds, label_tokens, soluti
         inner_change=np.stack(rec["moved"]).astype(np.float32),
         halt_step=int(halted[0]) + 1 if halted.size else None,
         label_tokens=label, solution=solution, correct=correct,
-        p_right=np.stack(rec["p_right"]).astype(np.float32) if rec["p_right"] else None,
+        p_right=np.stack(rec["p_right"]).astype(np.float32) if rec.get("p_right") else None,
         meta={**meta, "step_seconds": [round(s, 4) for s in rec["secs"]], "puzzle_name": puzzle.name,
               "notes": list(puzzle.notes)},
     )
