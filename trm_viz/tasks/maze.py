@@ -88,10 +88,8 @@ def fit_canvas(grid: np.ndarray, what: str = "maze", size: int = SIZE) -> tuple[
         notes.append(f"The {what} was {h}x{w}; its outer wall rows/columns were dropped to fit {size}x{size}.")
     h, w = grid.shape
     if (h, w) != (size, size):
-        canvas = np.full((size, size), WALL, dtype=np.int64)
         top, left = (size - h) // 2, (size - w) // 2
-        canvas[top:top + h, left:left + w] = grid
-        grid = canvas
+        grid = np.pad(grid, ((top, size - h - top), (left, size - w - left)), constant_values=WALL).astype(np.int64)
         article = "an" if size in (8, 11, 18) else "a"                       # "an 8x8", "an 18x18"
         centred = (top, left) == (size - h - top, size - w - left)        # not a 7x7 maze on 8x8
         where = "in the middle of" if centred else f"at row {top + 1}, column {left + 1} of"
