@@ -185,7 +185,7 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
     assert list(run) == [(gr.skip(),) * 15]
     stopped = runs.task_switched("sudoku", None, session)
     assert stopped[RESULT]["trace"].num_steps < 16
-    assert stopped[STATUS].startswith("**Stopped** by a run of another puzzle type after step")
+    assert stopped[STATUS].startswith("**Stopped** by a run or vote on another puzzle type after step")
 
 
 def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handlers):

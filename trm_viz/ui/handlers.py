@@ -149,9 +149,9 @@ class RunHandlers:
                 first = first or time.perf_counter() - t0
                 if not _on_screen(desk, task_name):
                     # The visitor looks at another puzzle type: the run goes on unseen and waits for their return
-                    # (below), unless they asked for a run there, which would wait for this one to end.
+                    # (below), unless they asked for a run or vote there, which would wait for this one to end.
                     if any(t > clicked for t in desk["live"]):
-                        trace.meta["stopped_by"] = "a run of another puzzle type"
+                        trace.meta["stopped_by"] = "a run or vote on another puzzle type"
                         break
                     unseen = True
                     if stopped():
