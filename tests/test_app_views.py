@@ -191,14 +191,17 @@ def test_each_puzzle_type_keeps_its_last_run(handlers):
 def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handlers):
     """Run a puzzle, change H_cycles or the model, run it again: the halting plot shows both, the earlier run
     dashed, and the status line says what differed and how that run ended; a rerun with the same settings keeps
-    that comparison, a new puzzle drops it."""
+    that comparison, a new puzzle drops it. When only H_cycles differs the earlier run is drawn at equal compute
+    (a step at T=2 is two steps at T=1 exactly)."""
     inputs, runs, session = handlers
+    figures = []
 
     def run(H_cycles: int, puzzle: str = EASY, steps: int = 8) -> tuple[list[str], str]:
         request, _, _ = runs.prepare("sudoku", get_task("sudoku").parse(puzzle).grid.tolist(), session, None, steps,
                                   H_cycles, 2)
         *_, done = runs.run(request)
         status = done[STATUS]
+        figures.append(done[PLOT])
         return [t.name for t in done[PLOT].data], status[status.find(" The halting plot's"):]
 
     names, compared = run(2, steps=1)                                          # a run of one step, not halted
@@ -206,10 +209,15 @@ def test_a_rerun_at_another_depth_or_model_is_drawn_beside_the_run_before(handle
     deeper, compared = run(1)
     assert {"earlier run: q_halt", "earlier run: cells to solve right"} <= set(deeper) and "q_halt probability" in deeper
     assert compared == (" The halting plot's faded dashes: your earlier run (H_cycles 2) of this puzzle, which did "
-                        "not halt in its 1 step.")
+                        "not halt in its 1 step, drawn at equal compute: its step k at this run's step 2·k (only z_H "
+                        "and z_L pass between steps, so equal thinking gives equal answers).")
+    assert [list(t.x) for t in figures[-1].data if t.name == "earlier run: q_halt"] == [[2.0]]
     assert run(1) == (deeper, compared)                                        # the same settings again
     inputs.shipped_chosen("sudoku", "sudoku", session)                         # the paper model, same puzzle
-    assert "your earlier run (model sudoku-tiny, H_cycles 1) of this puzzle, which " in run(2)[1]
+    mixed = run(2)[1]                                                          # model and depth: step by step
+    assert "your earlier run (model sudoku-tiny, H_cycles 1) of this puzzle, which " in mixed
+    assert "equal compute" not in mixed and [list(t.x) for t in figures[-1].data if t.name == "earlier run: q_halt"
+                                             ] == [[float(k) for k in range(1, 9)]]
     other = EASY.replace("53..7", "5..67", 1)                                  # another puzzle: no comparison
     assert not [n for n in run(3, other)[0] if "previous" in n]
 

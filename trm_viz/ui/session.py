@@ -8,6 +8,8 @@ known solution still applies: only while the grid is unchanged).
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
 import copy
 from typing import Any
 
@@ -72,6 +74,11 @@ def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, 
             f"{k} {last[k]}" for k in ("H_cycles", "L_cycles") if last[k] != me[k]]
         shown = {k: last[k] for k in ("q_halt", "accuracy", "halt_step", "stopped")}
         shown["name"] = f"earlier run ({', '.join(differs)})"
+        if differs == [f"H_cycles {last['H_cycles']}"]:
+            # Only the depth differs: a step at T=6 is two steps at T=3 exactly (only z_H and z_L pass between
+            # steps), so the plot draws that run at equal compute, each of its steps at T_then / T_now of this run's.
+            shown["every"] = last["H_cycles"] / me["H_cycles"]
+            shown["every_text"] = str(Fraction(last["H_cycles"], me["H_cycles"]))         # "3", "1/3"
     desk["last"][task] = {**me, "shown": shown}
     return shown
 

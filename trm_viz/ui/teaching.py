@@ -58,7 +58,8 @@ CAPTIONS = {
         "answer is known: a Sudoku's blanks, a maze's path, the cells an ARC rule changes, and any other cell the "
         "answer has wrong. "
         "**Blue dotted**: mean confidence of the chosen values. **Faded dashes**: your last run of the same puzzle "
-        "with another model or depth (Run settings), to compare when each gets it right and stops."),
+        "with another model or depth (Run settings), to compare when each gets it right and stops (another H_cycles "
+        "alone: drawn at equal compute, where the two runs meet)."),
     "latents": (
         "Top: how far each cell's **z_H** (answer state) and **z_L** (scratchpad) moved during the selected step; "
         "dark = still, yellow = moved most, on one scale for the whole run. Bottom: each cell's latent projected on "

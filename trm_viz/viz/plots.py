@@ -39,22 +39,25 @@ def _previous_traces(fig, previous: dict) -> None:
     # drawn under this run's curves, listed (and read) after them
     faded = dict(opacity=0.55, legendrank=1100, legendgroup="previous", showlegend=False)
     q = np.asarray(previous["q_halt"], dtype=np.float64)
-    xs = np.arange(1, q.size + 1)
+    every = float(previous.get("every") or 1.0)      # only the depth differed: drawn at equal compute
+    xs = np.arange(1, q.size + 1) * every
+    steps = np.arange(1, q.size + 1)                 # its own step numbers, for the hover
     dots = dict(size=5)                             # a run of one step is a point, not a line
     fig.add_trace(go.Scatter(x=[None], y=[None], name="earlier run (faded dashes)", mode="lines", hoverinfo="skip",
                              **{**faded, "showlegend": True}, line=dict(color=THRESHOLD, width=2, dash="dash")))
     fig.add_trace(go.Scatter(x=xs, y=q, name="earlier run: q_halt", mode="lines+markers", marker=dots,
-                             **faded, line=dict(color=Q_HALT, width=2, dash="dash"),
-                             hovertemplate=f"step %{{x}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
+                             **faded, line=dict(color=Q_HALT, width=2, dash="dash"), customdata=steps,
+                             hovertemplate=f"its step %{{customdata}}: q_halt %{{y:.3f}} ({name})<extra></extra>"))
     if previous.get("accuracy") is not None:
         fig.add_trace(go.Scatter(x=xs, y=previous["accuracy"], name="earlier run: cells to solve right",
-                                 mode="lines+markers", **faded, marker=dots,
+                                 mode="lines+markers", **faded, marker=dots, customdata=steps,
                                  line=dict(color=ACCURACY, width=2, dash="dash"),
-                                 hovertemplate=f"step %{{x}}: %{{y:.1%}} of cells to solve right ({name})"
+                                 hovertemplate=f"its step %{{customdata}}: %{{y:.1%}} of cells to solve right ({name})"
                                                "<extra></extra>"))
     k = previous.get("halt_step")
     if k:
-        fig.add_trace(go.Scatter(x=[k], y=[float(q[k - 1])], name=f"earlier run: halts at step {k}", mode="markers",
+        fig.add_trace(go.Scatter(x=[k * every], y=[float(q[k - 1])], name=f"earlier run: halts at step {k}",
+                                 mode="markers",
                                  **faded, marker=dict(color=Q_HALT, size=12, symbol="circle-open", line=dict(width=2)),
                                  hovertemplate=f"halts at step {k} ({name})<extra></extra>"))
 
@@ -102,8 +105,12 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340, 
                       title=dict(text="Halting and accuracy per supervision step", font=dict(size=14)))
     # No x-axis title: the figure's title names the axis, and a title below the axis collides with the legend once
     # a narrow (phone) screen wraps the legend onto several rows.
-    longest = max(trace.num_steps, len(previous["q_halt"]) if previous is not None else 0)
-    fig.update_xaxes(dtick=1, range=[0.5, longest + 0.5])
+    # the earlier run whole, unless drawn at equal compute far past this run (T=16 then T=1: to step 256): then
+    # up to twice this run's steps (Plotly pans to the rest)
+    n = trace.num_steps
+    theirs = 0.0 if previous is None else len(previous["q_halt"]) * float(previous.get("every") or 1.0)
+    longest = max(n, theirs if not previous or not previous.get("every") else min(theirs, 2 * n))
+    fig.update_xaxes(dtick=1 if longest <= 24 else None, range=[0.5, longest + 0.5])
     fig.update_yaxes(range=[-0.03, 1.05])
     return fig
 
