@@ -185,3 +185,13 @@ def test_vote_places_count_from_one_and_halting_is_a_probability():
         assert min(places) == 1 and max(places) <= len(vv.ranked[s - 1])
         assert all(0 <= answer.mean_q <= 1 for answer in vv.ranked[s - 1])
     assert ((vv.q_halt_prob >= 0) & (vv.q_halt_prob <= 1)).all()
+
+
+def test_an_arc_tasks_identity_variant_comes_first_wherever_the_checkpoint_lists_it():
+    """The vote's first copy is the task as given (the step viewer's own); a checkpoint whose identifiers list an
+    augmented variant before the identity still gets it first."""
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(puzzle_names=["<blank>", "0d3d703e|||t1|||0123456789", "0d3d703e", "1e0a9b12"])
+    assert [(row, name) for row, name, _ in task_variants(cfg, "0d3d703e")] == [
+        (2, "0d3d703e"), (1, "0d3d703e|||t1|||0123456789")]
