@@ -82,16 +82,16 @@
     if (!lay || !P || !gd.offsetParent) return;                          // not drawn yet, or in a closed tab
     const big = container.classList.contains('trm-big'), own = lay.meta && lay.meta.trmSizes;
     if (big === !!own) return;
-    const read = (path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), lay);
+    const read = (obj, path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
     const update = {};
     if (big) {
-      const sizes = Object.fromEntries(SIZES.map((p) => [p, read(p) ?? null]));
+      const sizes = Object.fromEntries(SIZES.map((p) => [p, read(lay, p) ?? null]));
       const full = gd._fullLayout || {};
       // the title grows as far as it fits beside the toolbar (a phone's plot cut "...per supervision s")
       const title = gd.querySelector('.gtitle'), wide = title ? title.getBBox().width : 0;
       const fits = wide > 0 ? Math.max(1, Math.min(BIG, ((full.width || gd.clientWidth) - 70) / wide)) : BIG;
       SIZES.forEach((p) => {
-        const now = p.split('.').reduce((o, k) => (o == null ? undefined : o[k]), full) || 12;
+        const now = read(full, p) || 12;
         update[p] = Math.round(now * (p === 'title.font.size' ? fits : BIG));
       });
       update.meta = {trmSizes: sizes};

@@ -8,9 +8,8 @@ known solution still applies: only while the grid is unchanged).
 """
 from __future__ import annotations
 
-from fractions import Fraction
-
 import copy
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -77,8 +76,7 @@ def compared_run(desk: dict, task: str, puzzle: Puzzle, trace: Any, model: Any, 
         if differs == [f"H_cycles {last['H_cycles']}"]:
             # Only the depth differs: a step at T=6 is two steps at T=3 exactly (only z_H and z_L pass between
             # steps), so the plot draws that run at equal compute, each of its steps at T_then / T_now of this run's.
-            shown["every"] = last["H_cycles"] / me["H_cycles"]
-            shown["every_text"] = str(Fraction(last["H_cycles"], me["H_cycles"]))         # "3", "1/3"
+            shown["every"] = Fraction(last["H_cycles"], me["H_cycles"])          # 3, 1/3
     desk["last"][task] = {**me, "shown": shown}
     return shown
 

@@ -176,7 +176,7 @@ def compared_line(previous: dict | None) -> str:
     steps = f"{n} step{'s' * (n != 1)}"
     ended = (f"halted at step {k}" if k else f"was stopped after {steps}, before q_halt passed 0.5"
              if previous.get("stopped") else f"did not halt in its {steps}")
-    every = previous.get("every_text")
+    every = previous.get("every")
     at = "" if not every else (f", drawn at equal compute: its step k at this run's step {every}·k (only z_H and "
                                "z_L pass between steps, so equal thinking gives equal answers)")
     return f" The halting plot's faded dashes: your {previous['name']} of this puzzle, which {ended}{at}."

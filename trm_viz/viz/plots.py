@@ -108,8 +108,8 @@ def halting_figure(trace: Trace, current: int | None = None, height: int = 340, 
     # the earlier run whole, unless drawn at equal compute far past this run (T=16 then T=1: to step 256): then
     # up to twice this run's steps (Plotly pans to the rest)
     n = trace.num_steps
-    theirs = 0.0 if previous is None else len(previous["q_halt"]) * float(previous.get("every") or 1.0)
-    longest = max(n, theirs if not previous or not previous.get("every") else min(theirs, 2 * n))
+    theirs = 0.0 if previous is None else len(previous["q_halt"]) * float(previous.get("every") or 1)
+    longest = max(n, min(theirs, 2 * n) if previous and previous.get("every") else theirs)
     fig.update_xaxes(dtick=1 if longest <= 24 else None, range=[0.5, longest + 0.5])
     fig.update_yaxes(range=[-0.03, 1.05])
     return fig

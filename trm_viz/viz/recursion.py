@@ -35,7 +35,7 @@ def _green(share: float) -> tuple[int, int, int]:
     return tuple(int(round(v)) for v in 255 + (g - 255) * float(np.clip(share, 0, 1)))  # type: ignore[return-value]
 
 
-def _panel(colours: list[list[tuple[int, int, int]]], texts: list[list[str]] | None, kinds: list[str], step: int,
+def _panel(colours: list[list[tuple[int, int, int]]], texts: list[list[str]], kinds: list[str], step: int,
            title: str, cw: int, ch: int) -> Image.Image:
     """One map: a row per step (labelled on the left), a column per inner update, a thin gap after each z_H
     update (the end of an H cycle), the viewer's step framed."""
@@ -58,7 +58,7 @@ def _panel(colours: list[list[tuple[int, int, int]]], texts: list[list[str]] | N
         for k in range(cols):
             x = left + k * cw + gaps[k]
             draw.rectangle([x, y, x + cw - 2, y + ch - 2], fill=colours[i][k])
-            if texts is not None and cw >= 18:
+            if cw >= 18:
                 draw.text((x + 1, y + (ch - 11) // 2), texts[i][k], fill=ink_on("#%02x%02x%02x" % colours[i][k]),
                           font=small)
     y = top + (step - 1) * ch

@@ -48,7 +48,8 @@ def anchor_string(task: Task, grid: np.ndarray) -> str | None:
 def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[str, Any]:
     cells = all_step_cells(trace)
     counts = change_counts(trace)
-    accuracy, exact = trace.solve_accuracy, trace.exact
+    exact = trace.exact
+    todo = None if exact is None else [trace.cells_to_solve(i) for i in range(trace.num_steps)]   # (right, of)
     # One colour scale per latent for the whole trace, over the cells shown, so steps compare at a glance.
     z_max = {k: max([float(getattr(c, f"{k}_delta").max()) for c in cells if c.answer.size] + [0.0])
              for k in ("z_H", "z_L")}
@@ -66,8 +67,9 @@ def viewer_data(trace: Trace, task: Task, puzzle: Puzzle | None = None) -> dict[
             "zH": level_string(c.z_H_delta / z_max["z_H"] if z_max["z_H"] > 0 else c.z_H_delta * 0),
             "zL": level_string(c.z_L_delta / z_max["z_L"] if z_max["z_L"] > 0 else c.z_L_delta * 0),
             "q": round(c.q_halt_prob, 4),
-            "acc": None if accuracy is None else round(float(accuracy[i]), 4),       # of the cells to solve
-            "todo": None if accuracy is None else list(trace.cells_to_solve(i)),      # [right, of]
+            # of the cells to solve: as Trace.solve_accuracy, from the one count
+            "acc": None if todo is None else round(todo[i][0] / todo[i][1] if todo[i][1] else 1.0, 4),
+            "todo": None if todo is None else list(todo[i]),
             "breaks": None if (broken := task.rule_breaks(c.answer)) is None else flag_string(broken),
             # the chance the model gives the right value, per cell of this step's answer (none: the answer unknown)
             "pr": None if trace.p_right is None else level_string(crop(np.asarray(trace.p_right[i]), (h, w))),
